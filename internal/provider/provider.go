@@ -1,0 +1,152 @@
+// Package provider defines the small interface every upstream provider
+// implements, the configuration they are built from, and the HTTP and error
+// plumbing they share. Each provider family lives in its own sub-package.
+package provider
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/aigateway/gateway/internal/openai"
+)
+
+// Provider is one configured upstream. It speaks OpenAI to the gateway and its
+// own protocol upstream.
+type Provider interface {
+	// Name is the configured instance name ("openai", "groq", "my-azure").
+	Name() string
+	// Kind is the provider family ("openai", "azure", "anthropic", ...).
+	Kind() string
+	// Chat sends a non-stream chat completion.
+	Chat(ctx context.Context, req *ChatRequest) (*Response, error)
+	// ChatStream starts a streamed chat completion. The returned error is set
+	// when the upstream failed before its first event (so routing may fail over).
+	ChatStream(ctx context.Context, req *ChatRequest) (Stream, error)
+}
+
+// Embedder is implemented by providers with an embeddings API.
+type Embedder interface {
+	Embeddings(ctx context.Context, req *EmbeddingsRequest) (*Response, error)
+}
+
+// ImageGenerator is implemented by providers that forward /v1/images/generations.
+type ImageGenerator interface {
+	ImageGenerations(ctx context.Context, req *RawRequest) (*Response, error)
+}
+
+// Transcriber is implemented by providers that forward /v1/audio/transcriptions.
+type Transcriber interface {
+	AudioTranscriptions(ctx context.Context, req *RawRequest) (*Response, error)
+}
+
+// ChatRequest is a chat completion bound for one target.
+type ChatRequest struct {
+	// Model is the upstream model name (after alias resolution and any deployment mapping).
+	Model string
+	// Body is the decoded client request; its Model is the client's name.
+	Body *openai.ChatRequest
+	// Raw is the client's JSON body, untouched, so OpenAI-protocol upstreams can
+	// receive unknown fields as they were sent.
+	Raw []byte
+}
+
+// EmbeddingsRequest is an embeddings call bound for one target.
+type EmbeddingsRequest struct {
+	Model string
+	Body  *openai.EmbeddingsRequest
+	Raw   []byte
+}
+
+// RawRequest is a pass-through call (images, audio): the body is forwarded with
+// the model replaced.
+type RawRequest struct {
+	Model       string
+	Body        []byte
+	ContentType string
+}
+
+// Response is a complete upstream answer already in OpenAI's shape.
+type Response struct {
+	// Body is the OpenAI JSON body sent to the client.
+	Body []byte
+	// ContentType defaults to application/json when empty.
+	ContentType string
+	// Usage is the token usage the upstream reported (zero when it reported none).
+	Usage openai.Usage
+}
+
+// Stream yields OpenAI chat.completion.chunk events.
+type Stream interface {
+	// Next returns the next chunk. It returns io.EOF after the upstream's clean
+	// end of stream, and an *openai.Error (or a wrapped sse.ErrCut) when the
+	// stream broke or the upstream sent an error event.
+	Next() (Chunk, error)
+	// Close releases the upstream connection. Safe to call more than once.
+	Close() error
+}
+
+// Chunk is one translated stream event.
+type Chunk struct {
+	// Data is the JSON of one chat.completion.chunk.
+	Data []byte
+	// Usage is set on the chunk that carries the stream's usage (a chunk with
+	// empty choices and a usage object, as OpenAI sends with include_usage).
+	// The gateway forwards that chunk only to clients that asked for it.
+	Usage *openai.Usage
+}
+
+// Config describes one provider instance. Fields not used by a kind are ignored.
+type Config struct {
+	Name    string
+	Kind    string
+	BaseURL string
+	APIKey  Secret
+	// Headers are extra headers sent upstream on every request (values may be secrets).
+	Headers map[string]Secret
+	// APIVersion is Azure's api-version or Anthropic's anthropic-version.
+	APIVersion string
+	// Deployments maps model names to Azure deployment names.
+	Deployments map[string]string
+	// Project and Location address Vertex AI.
+	Project  string
+	Location string
+	// Region is Bedrock's AWS region (empty: from the default chain).
+	Region string
+	// Models are the model names this provider serves (for /v1/models and
+	// default routes).
+	Models []string
+	// Timeout bounds one upstream attempt; zero means the gateway's default.
+	Timeout time.Duration
+	// Delay makes the mock provider wait before answering (and between chunks).
+	Delay time.Duration
+}
+
+// Secret is a string that never prints itself.
+type Secret string
+
+// String redacts.
+func (s Secret) String() string {
+	if s == "" {
+		return ""
+	}
+	return "[REDACTED]"
+}
+
+// LogValue redacts for slog.
+func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
+
+// MarshalText redacts for encoders (admin config output, JSON logs).
+func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// Value returns the secret itself for use in an upstream request.
+func (s Secret) Value() string { return string(s) }
+
+// Deps are the shared clients a provider is built with.
+type Deps struct {
+	// HTTP is the shared upstream client; its transport is reused across requests.
+	HTTP *http.Client
+	// Logger receives provider warnings; never secrets.
+	Logger *slog.Logger
+}
