@@ -1,0 +1,177 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/aigateway/gateway/internal/config"
+	"github.com/aigateway/gateway/internal/provider"
+	"github.com/aigateway/gateway/internal/provider/anthropic"
+	"github.com/aigateway/gateway/internal/provider/bedrock"
+	"github.com/aigateway/gateway/internal/provider/cohere"
+	"github.com/aigateway/gateway/internal/provider/gemini"
+	"github.com/aigateway/gateway/internal/provider/mock"
+	"github.com/aigateway/gateway/internal/provider/openaicompat"
+	"github.com/aigateway/gateway/internal/router"
+)
+
+// NewProvider builds one provider from its configuration: the one switch on
+// the provider kind.
+func NewProvider(ctx context.Context, cfg provider.Config, deps provider.Deps) (provider.Provider, error) {
+	switch cfg.Kind {
+	case "anthropic":
+		return anthropic.New(cfg, deps)
+	case "gemini", "vertex":
+		return gemini.New(cfg, deps)
+	case "bedrock":
+		return bedrock.New(ctx, cfg, deps)
+	case "cohere":
+		return cohere.New(cfg, deps)
+	case "mock":
+		return mock.New(cfg), nil
+	default:
+		if openaicompat.IsKind(cfg.Kind) {
+			return openaicompat.New(cfg, deps)
+		}
+		return nil, fmt.Errorf("provider %q: unknown kind %q", cfg.Name, cfg.Kind)
+	}
+}
+
+// buildRouter turns the configuration into providers, targets and routes.
+// Every model a provider lists becomes a route unless a [[routes]] entry
+// defines it; a model listed by several providers falls back across them in
+// provider order.
+func buildRouter(ctx context.Context, c *config.Config, deps provider.Deps) (*router.Router, map[string]string, []*router.Target, error) {
+	var provs []provider.Provider
+	firstModel := map[string]string{}
+	for _, pc := range c.Providers {
+		p, err := NewProvider(ctx, pc.ProviderConfig(c.Defaults.Timeout), deps)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		provs = append(provs, p)
+		if len(pc.Models) > 0 {
+			firstModel[pc.Name] = pc.Models[0]
+		}
+	}
+	r := router.New(provs, router.Options{
+		Retry: c.RetryPolicy(nil), Breaker: c.BreakerConfig(), Timeout: c.Defaults.Timeout,
+	})
+	timeouts := map[string]config.Provider{}
+	for _, pc := range c.Providers {
+		timeouts[pc.Name] = pc
+	}
+	target := func(t config.Target) (router.WeightedTarget, error) {
+		to := t.Timeout
+		if to == 0 {
+			to = timeouts[t.Provider].Timeout
+		}
+		tg, err := r.Target(t.Provider, t.Model, to)
+		w := t.Weight
+		if w == 0 {
+			w = 1
+		}
+		return router.WeightedTarget{Target: tg, Weight: w}, err
+	}
+	targets := func(ts []config.Target) ([]router.WeightedTarget, error) {
+		out := make([]router.WeightedTarget, 0, len(ts))
+		for _, t := range ts {
+			wt, err := target(t)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, wt)
+		}
+		return out, nil
+	}
+	defined := map[string]bool{}
+	for _, rc := range c.Routes {
+		rt := &router.Route{Name: rc.Model, Strategy: rc.Strategy, Retry: c.RetryPolicy(rc.Retry), NoFailover: rc.NoFailover}
+		var err error
+		if rt.Targets, err = targets(rc.Targets); err != nil {
+			return nil, nil, nil, err
+		}
+		for _, cc := range rc.Conditions {
+			cond := router.Condition{Model: cc.Model, Headers: cc.Headers, Metadata: cc.Metadata, Fields: cc.Fields}
+			if cond.Targets, err = targets(cc.Targets); err != nil {
+				return nil, nil, nil, err
+			}
+			rt.Conditions = append(rt.Conditions, cond)
+		}
+		if err := r.AddRoute(rt); err != nil {
+			return nil, nil, nil, err
+		}
+		defined[rc.Model] = true
+	}
+	// Implicit routes from the providers' model lists.
+	implicit := map[string]*router.Route{}
+	var order []string
+	for _, pc := range c.Providers {
+		for _, m := range pc.Models {
+			if defined[m] {
+				continue
+			}
+			rt, ok := implicit[m]
+			if !ok {
+				rt = &router.Route{Name: m, Strategy: router.StrategyFallback}
+				implicit[m] = rt
+				order = append(order, m)
+			}
+			wt, err := target(config.Target{Provider: pc.Name, Model: m})
+			if err != nil {
+				return nil, nil, nil, err
+			}
+			rt.Targets = append(rt.Targets, wt)
+		}
+	}
+	for _, m := range order {
+		if err := r.AddRoute(implicit[m]); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	for _, rc := range c.Routes {
+		for _, a := range rc.Aliases {
+			if err := r.AddAlias(a, rc.Model); err != nil {
+				return nil, nil, nil, err
+			}
+		}
+	}
+	for a, m := range c.Aliases {
+		if err := r.AddAlias(a, m); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	// The failover order of /generate without a provider.
+	var gen []*router.Target
+	if len(c.Generate) > 0 {
+		for _, g := range c.Generate {
+			if rt, ok := r.Route(g); ok {
+				for _, wt := range rt.Targets {
+					gen = append(gen, wt.Target)
+				}
+				continue
+			}
+			pn, m, ok := strings.Cut(g, "/")
+			if !ok {
+				return nil, nil, nil, fmt.Errorf("config: generate: %q is neither a model nor provider/model", g)
+			}
+			t, err := r.Target(pn, m, 0)
+			if err != nil {
+				return nil, nil, nil, fmt.Errorf("config: generate: %w", err)
+			}
+			gen = append(gen, t)
+		}
+	} else {
+		for _, pc := range c.Providers {
+			if m, ok := firstModel[pc.Name]; ok {
+				t, err := r.Target(pc.Name, m, pc.Timeout)
+				if err != nil {
+					return nil, nil, nil, err
+				}
+				gen = append(gen, t)
+			}
+		}
+	}
+	return r, firstModel, gen, nil
+}

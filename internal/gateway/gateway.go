@@ -1,0 +1,331 @@
+// Package gateway is the one http.Handler that every entry point (the local
+// server, the API Gateway function, the streaming Function URL) serves: it
+// authenticates, validates, routes, relays and logs each request.
+package gateway
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aigateway/gateway/internal/config"
+	"github.com/aigateway/gateway/internal/openai"
+	"github.com/aigateway/gateway/internal/provider"
+	"github.com/aigateway/gateway/internal/router"
+)
+
+// Options are what an entry point hands the core besides configuration.
+type Options struct {
+	Logger *slog.Logger
+	// HTTP is the upstream client; nil builds the shared default.
+	HTTP *http.Client
+}
+
+// Gateway is the core handler.
+type Gateway struct {
+	cfg        *config.Config
+	log        *slog.Logger
+	router     *router.Router
+	firstModel map[string]string // provider name → its first model (for /generate with a provider)
+	generate   []*router.Target
+	mux        *http.ServeMux
+	started    time.Time
+}
+
+// New builds the gateway from a loaded configuration.
+func New(ctx context.Context, cfg *config.Config, opts Options) (*Gateway, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewJSONHandler(io.Discard, nil))
+	}
+	if opts.HTTP == nil {
+		opts.HTTP = provider.NewHTTPClient()
+	}
+	r, first, gen, err := buildRouter(ctx, cfg, provider.Deps{HTTP: opts.HTTP, Logger: opts.Logger})
+	if err != nil {
+		return nil, err
+	}
+	g := &Gateway{cfg: cfg, log: opts.Logger, router: r, firstModel: first, generate: gen, started: time.Now()}
+	g.mux = http.NewServeMux()
+	for _, prefix := range []string{"/v1", ""} {
+		g.mux.HandleFunc("GET "+prefix+"/models", g.handleModels)
+		g.mux.HandleFunc("POST "+prefix+"/chat/completions", g.handleChat)
+		g.mux.HandleFunc("POST "+prefix+"/embeddings", g.handleEmbeddings)
+		g.mux.HandleFunc("POST "+prefix+"/images/generations", g.handleImages)
+		g.mux.HandleFunc("POST "+prefix+"/audio/transcriptions", g.handleTranscriptions)
+	}
+	g.mux.HandleFunc("GET /health", g.handleHealth)
+	g.mux.HandleFunc("POST /generate", g.handleGenerate)
+	g.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		openai.Errorf(openai.CodeNotFound, "unknown path %s %s", r.Method, r.URL.Path).Write(w)
+	})
+	return g, nil
+}
+
+// Router exposes the router (admin and tests).
+func (g *Gateway) Router() *router.Router { return g.router }
+
+// Config exposes the configuration.
+func (g *Gateway) Config() *config.Config { return g.cfg }
+
+type ctxKey struct{}
+
+// reqInfo collects what the request's log line reports.
+type reqInfo struct {
+	id        string
+	route     string
+	provider  string
+	model     string
+	stream    bool
+	cached    bool
+	attempts  int
+	failovers int
+	usage     openai.Usage
+	errMsg    string
+	prompt    string
+}
+
+func info(ctx context.Context) *reqInfo {
+	if ri, ok := ctx.Value(ctxKey{}).(*reqInfo); ok {
+		return ri
+	}
+	return &reqInfo{}
+}
+
+// ServeHTTP implements http.Handler: request id, recovery, CORS, body limit,
+// the route, and one log line.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	ri := &reqInfo{id: r.Header.Get("X-Request-Id")}
+	if ri.id == "" || len(ri.id) > 128 {
+		ri.id = newID()
+	}
+	sw := &statusWriter{ResponseWriter: w}
+	sw.Header().Set("X-Request-Id", ri.id)
+	if g.cors(sw, r) {
+		return
+	}
+	if r.Body != nil && g.cfg.Server.MaxBodyBytes > 0 {
+		r.Body = http.MaxBytesReader(sw, r.Body, g.cfg.Server.MaxBodyBytes)
+	}
+	r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, ri))
+	defer func() {
+		if p := recover(); p != nil {
+			if p == http.ErrAbortHandler {
+				panic(p)
+			}
+			g.log.Error("panic", "request_id", ri.id, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			if !sw.wroteHeader {
+				openai.Errorf(openai.CodeInternal, "internal error").Write(sw)
+			}
+			ri.errMsg = "panic"
+		}
+		g.logRequest(r, sw.status, time.Since(start), ri)
+	}()
+	g.mux.ServeHTTP(sw, r)
+}
+
+func (g *Gateway) logRequest(r *http.Request, status int, d time.Duration, ri *reqInfo) {
+	if status == 0 {
+		status = http.StatusOK
+	}
+	attrs := []slog.Attr{
+		slog.String("request_id", ri.id),
+		slog.String("method", r.Method),
+		slog.String("path", r.URL.Path),
+		slog.Int("status", status),
+		slog.Float64("latency_ms", float64(d.Microseconds())/1000),
+	}
+	if ri.route != "" {
+		attrs = append(attrs, slog.String("route", ri.route))
+	}
+	if ri.provider != "" {
+		attrs = append(attrs, slog.String("provider", ri.provider), slog.String("model", ri.model),
+			slog.Int("attempts", ri.attempts), slog.Int("failovers", ri.failovers))
+	}
+	if ri.usage.TotalTokens > 0 || ri.usage.PromptTokens > 0 {
+		attrs = append(attrs, slog.Int("prompt_tokens", ri.usage.PromptTokens),
+			slog.Int("completion_tokens", ri.usage.CompletionTokens))
+	}
+	attrs = append(attrs, slog.Bool("stream", ri.stream), slog.Bool("cached", ri.cached))
+	if ri.errMsg != "" {
+		attrs = append(attrs, slog.String("error", ri.errMsg))
+	}
+	if g.cfg.Server.LogPrompts && ri.prompt != "" {
+		attrs = append(attrs, slog.String("prompt", ri.prompt))
+	}
+	level := slog.LevelInfo
+	if status >= 500 {
+		level = slog.LevelError
+	}
+	g.log.LogAttrs(r.Context(), level, "request", attrs...)
+}
+
+// cors answers preflights; it reports true when the request was fully handled.
+func (g *Gateway) cors(w http.ResponseWriter, r *http.Request) bool {
+	origins := g.cfg.Server.CORS.AllowedOrigins
+	origin := r.Header.Get("Origin")
+	if len(origins) == 0 || origin == "" {
+		return false
+	}
+	allowed := ""
+	for _, o := range origins {
+		if o == "*" || strings.EqualFold(o, origin) {
+			allowed = o
+			if o != "*" {
+				allowed = origin
+			}
+			break
+		}
+	}
+	if allowed == "" {
+		return false
+	}
+	h := w.Header()
+	h.Set("Access-Control-Allow-Origin", allowed)
+	h.Add("Vary", "Origin")
+	h.Set("Access-Control-Expose-Headers", "X-Request-Id, X-Gateway-Provider, X-Gateway-Model, Retry-After")
+	if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+		h.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
+		h.Set("Access-Control-Allow-Headers", strings.Join(g.cfg.Server.CORS.AllowedHeaders, ", "))
+		h.Set("Access-Control-Max-Age", "600")
+		w.WriteHeader(http.StatusNoContent)
+		return true
+	}
+	return false
+}
+
+// statusWriter records the status and keeps Flush reachable.
+type statusWriter struct {
+	http.ResponseWriter
+	status      int
+	wroteHeader bool
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if !w.wroteHeader {
+		w.status, w.wroteHeader = code, true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if !w.wroteHeader {
+		w.status, w.wroteHeader = http.StatusOK, true
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func newID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// readBody reads the (size-limited) body; a body over the limit is a 413.
+func readBody(r *http.Request) ([]byte, error) {
+	b, err := io.ReadAll(r.Body)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, openai.Errorf(openai.CodeBodyTooLarge, "request body is larger than %d bytes", mbe.Limit)
+		}
+		return nil, openai.Errorf(openai.CodeInvalidRequest, "could not read the request body")
+	}
+	return b, nil
+}
+
+// decodeJSON decodes a JSON body with a clear 400 on failure.
+func decodeJSON(body []byte, v any) error {
+	if len(body) == 0 {
+		return openai.Errorf(openai.CodeInvalidJSON, "request body is empty; expected a JSON object")
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" {
+			return &openai.Error{Code: openai.CodeInvalidRequest, Param: te.Field,
+				Message: fmt.Sprintf("invalid type for %s: expected %s", te.Field, te.Type)}
+		}
+		return &openai.Error{Code: openai.CodeInvalidJSON, Message: "request body is not valid JSON: " + err.Error()}
+	}
+	return nil
+}
+
+func (g *Gateway) fail(w http.ResponseWriter, r *http.Request, err error) {
+	e := openai.AsError(err)
+	info(r.Context()).errMsg = e.Error()
+	e.Write(w)
+}
+
+func (g *Gateway) handleHealth(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = io.WriteString(w, "AI Gateway is healthy")
+}
+
+func (g *Gateway) handleModels(w http.ResponseWriter, r *http.Request) {
+	list := openai.ModelList{Object: "list", Data: []openai.Model{}}
+	created := g.started.Unix()
+	for _, m := range g.router.Models() {
+		owner := "gateway"
+		if rt, ok := g.router.Route(m); ok && len(rt.Targets) > 0 {
+			owner = rt.Targets[0].Provider.Name()
+		}
+		list.Data = append(list.Data, openai.Model{ID: m, Object: "model", Created: created, OwnedBy: owner})
+	}
+	writeJSON(w, http.StatusOK, list)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		openai.Errorf(openai.CodeInternal, "internal error").Write(w)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+// pin reads the provider a client pinned with the x-gateway-provider header.
+func pin(r *http.Request) string { return strings.TrimSpace(r.Header.Get("X-Gateway-Provider")) }
+
+// routeRequest is the part of a request strategies look at.
+func routeRequest(r *http.Request, model, user string, body []byte) *router.Request {
+	return &router.Request{Model: model, Header: r.Header, StickyKey: user, Body: body}
+}
+
+// setUpstreamHeaders tells the client which target answered.
+func setUpstreamHeaders(w http.ResponseWriter, res *router.Result) {
+	h := w.Header()
+	h.Set("X-Gateway-Provider", res.Target.Provider.Name())
+	h.Set("X-Gateway-Model", res.Target.Model)
+	if res.Attempts > 1 {
+		h.Set("X-Gateway-Attempts", strconv.Itoa(res.Attempts))
+	}
+}
+
+func (ri *reqInfo) setResult(plan *router.Plan, res *router.Result) {
+	ri.route = plan.Route
+	ri.attempts, ri.failovers = res.Attempts, res.Failovers
+	if res.Target != nil {
+		ri.provider, ri.model = res.Target.Provider.Name(), res.Target.Model
+	}
+}

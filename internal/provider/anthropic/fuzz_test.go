@@ -1,0 +1,110 @@
+package anthropic
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"os"
+	"testing"
+
+	"github.com/aigateway/gateway/internal/openai"
+	"github.com/aigateway/gateway/internal/provider"
+)
+
+func addFileSeeds(f *testing.F, paths ...string) {
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+}
+
+// FuzzStreamTranslator feeds arbitrary SSE bodies through the translator: it
+// must not panic, a clean end must come after the usage chunk, and failures
+// must be gateway errors.
+func FuzzStreamTranslator(f *testing.F) {
+	addFileSeeds(f, "testdata/stream/text_and_tools.sse", "testdata/stream/thinking_then_text.sse")
+	f.Add([]byte("data: {\"type\":\"message_stop\"}\n\n"))
+	f.Add([]byte("data: {\"type\":\"content_block_delta\",\"index\":-1,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"{\"}}\n\n"))
+	f.Add([]byte("data: {\"type\":\"error\",\"error\":null}\n\n"))
+	f.Add([]byte("data: {\"type\":\"message_start\",\"message\":null}\n\ndata: [1,2]\n\n"))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		tr := newStreamTranslator("anthropic", "m", fixedClock, nil)
+		s := provider.NewSSEStream(context.Background(), "anthropic", io.NopCloser(bytes.NewReader(body)), tr.translate)
+		var last provider.Chunk
+		for {
+			c, err := s.Next()
+			if err == io.EOF {
+				if last.Usage == nil {
+					t.Fatal("a clean end without the usage chunk last")
+				}
+				return
+			}
+			if err != nil {
+				var e *openai.Error
+				if !errors.As(err, &e) {
+					t.Fatalf("error %v (%T) is not an *openai.Error", err, err)
+				}
+				return
+			}
+			if !json.Valid(c.Data) {
+				t.Fatalf("chunk is not JSON: %q", c.Data)
+			}
+			last = c
+		}
+	})
+}
+
+// FuzzResponseDecoder feeds arbitrary bodies to the response translator: it
+// must not panic, and what it returns must be JSON.
+func FuzzResponseDecoder(f *testing.F) {
+	addFileSeeds(f, "testdata/responses/text.json", "testdata/responses/tool_use.json",
+		"testdata/responses/thinking_max_tokens.json", "testdata/responses/tool_use_only.json")
+	f.Add([]byte(`{"type":"message","content":[{"type":"tool_use","input":null}]}`))
+	f.Add([]byte(`{"type":"error","error":null}`))
+	f.Add([]byte(`null`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		out, _, err := translateResponse("anthropic", body, 0)
+		if err != nil {
+			var e *openai.Error
+			if !errors.As(err, &e) {
+				t.Fatalf("error %v (%T) is not an *openai.Error", err, err)
+			}
+			return
+		}
+		if !json.Valid(out) {
+			t.Fatalf("output is not JSON: %q", out)
+		}
+	})
+}
+
+// FuzzRequestTranslation feeds arbitrary client requests to the request
+// translator: it must not panic, and refusals must be 400s.
+func FuzzRequestTranslation(f *testing.F) {
+	addFileSeeds(f, "testdata/requests/system_and_params.json", "testdata/requests/tools_and_results.json",
+		"testdata/requests/images.json", "testdata/requests/json_schema.json")
+	f.Add([]byte(`{"messages":[{"role":"assistant","tool_calls":[{"id":"x","function":{"name":"f","arguments":"null"}}]}]}`))
+	f.Add([]byte(`{"messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"data:;base64,"}}]}]}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var req openai.ChatRequest
+		if json.Unmarshal(body, &req) != nil {
+			return
+		}
+		mr, err := translateRequest("m", &req)
+		if err != nil {
+			var e *openai.Error
+			if !errors.As(err, &e) || e.HTTPStatus() != 400 {
+				t.Fatalf("refusal %v is not a 400 *openai.Error", err)
+			}
+			return
+		}
+		b, err := marshal(mr)
+		if err != nil || !json.Valid(b) {
+			t.Fatalf("translated request does not encode: %v", err)
+		}
+	})
+}

@@ -1,0 +1,257 @@
+package bedrock
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws/protocol/eventstream"
+
+	"github.com/aigateway/gateway/internal/openai"
+	"github.com/aigateway/gateway/internal/provider"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+const (
+	testAccessKey = "AKIDBEDROCKTEST"
+	testSecretKey = "bedrock-test-secret-7f3a9c1e5b2d"
+	testModel     = "anthropic.claude-3-5-sonnet-20240620-v1:0"
+)
+
+// isolateAWS points the default credential chain at fixed test keys and
+// away from anything on the machine (profiles, IMDS, bearer tokens).
+func isolateAWS(t *testing.T) {
+	t.Helper()
+	none := filepath.Join(t.TempDir(), "none")
+	for k, v := range map[string]string{
+		"AWS_ACCESS_KEY_ID":                      testAccessKey,
+		"AWS_SECRET_ACCESS_KEY":                  testSecretKey,
+		"AWS_SESSION_TOKEN":                      "",
+		"AWS_REGION":                             "us-east-1",
+		"AWS_DEFAULT_REGION":                     "",
+		"AWS_PROFILE":                            "",
+		"AWS_DEFAULT_PROFILE":                    "",
+		"AWS_CONFIG_FILE":                        none,
+		"AWS_SHARED_CREDENTIALS_FILE":            none,
+		"AWS_EC2_METADATA_DISABLED":              "true",
+		"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "",
+		"AWS_CONTAINER_CREDENTIALS_FULL_URI":     "",
+		"AWS_WEB_IDENTITY_TOKEN_FILE":            "",
+		"AWS_ROLE_ARN":                           "",
+		"AWS_BEARER_TOKEN_BEDROCK":               "",
+		"AWS_ENDPOINT_URL":                       "",
+		"AWS_ENDPOINT_URL_BEDROCK_RUNTIME":       "",
+		"AWS_RETRY_MODE":                         "",
+		"AWS_MAX_ATTEMPTS":                       "",
+	} {
+		t.Setenv(k, v)
+	}
+}
+
+// call is one request the fake received.
+type call struct {
+	method string
+	path   string
+	header http.Header
+	body   []byte
+}
+
+// fakeBedrock is a loopback Bedrock runtime.
+type fakeBedrock struct {
+	srv   *httptest.Server
+	mu    sync.Mutex
+	calls []call
+}
+
+func newFake(t *testing.T, handle http.HandlerFunc) *fakeBedrock {
+	t.Helper()
+	f := &fakeBedrock{}
+	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		f.mu.Lock()
+		f.calls = append(f.calls, call{method: r.Method, path: r.URL.Path, header: r.Header.Clone(), body: body})
+		f.mu.Unlock()
+		handle(w, r)
+	}))
+	t.Cleanup(f.srv.Close)
+	return f
+}
+
+func (f *fakeBedrock) received() []call {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]call(nil), f.calls...)
+}
+
+// newTestProvider isolates the AWS environment and builds a provider aimed at
+// a fake answering with handle.
+func newTestProvider(t *testing.T, handle http.HandlerFunc) (*Provider, *fakeBedrock) {
+	t.Helper()
+	isolateAWS(t)
+	f := newFake(t, handle)
+	p, err := New(context.Background(), provider.Config{Name: "bedrock", Kind: Kind, BaseURL: f.srv.URL}, provider.Deps{})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	return p, f
+}
+
+// jsonAnswer answers with a status, an optional X-Amzn-ErrorType and a body.
+func jsonAnswer(status int, errType, body string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if errType != "" {
+			w.Header().Set("X-Amzn-ErrorType", errType)
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		_, _ = io.WriteString(w, body)
+	}
+}
+
+// fakeEvent is one event-stream message of a fixture: an event, or an
+// exception when Exception is set.
+type fakeEvent struct {
+	Event     string          `json:"event,omitempty"`
+	Exception string          `json:"exception,omitempty"`
+	Payload   json.RawMessage `json:"payload"`
+}
+
+func writeEvent(t *testing.T, w io.Writer, ev fakeEvent) {
+	var msg eventstream.Message
+	if ev.Exception != "" {
+		msg.Headers.Set(":message-type", eventstream.StringValue("exception"))
+		msg.Headers.Set(":exception-type", eventstream.StringValue(ev.Exception))
+	} else {
+		msg.Headers.Set(":message-type", eventstream.StringValue("event"))
+		msg.Headers.Set(":event-type", eventstream.StringValue(ev.Event))
+	}
+	msg.Headers.Set(":content-type", eventstream.StringValue("application/json"))
+	msg.Payload = ev.Payload
+	if err := eventstream.NewEncoder().Encode(w, msg); err != nil {
+		t.Errorf("encoding event: %v", err)
+	}
+	if fl, ok := w.(http.Flusher); ok {
+		fl.Flush()
+	}
+}
+
+// streamAnswer sends events as a ConverseStream answer. With cut, the
+// connection is then dropped instead of ended.
+func streamAnswer(t *testing.T, events []fakeEvent, cut bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/vnd.amazon.eventstream")
+		w.WriteHeader(http.StatusOK)
+		for _, ev := range events {
+			writeEvent(t, w, ev)
+		}
+		if cut {
+			panic(http.ErrAbortHandler)
+		}
+	}
+}
+
+func ev(name, payload string) fakeEvent {
+	return fakeEvent{Event: name, Payload: json.RawMessage(payload)}
+}
+
+func exception(name, payload string) fakeEvent {
+	return fakeEvent{Exception: name, Payload: json.RawMessage(payload)}
+}
+
+func readFile(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// canonical re-indents JSON with sorted keys so goldens compare stably.
+func canonical(t *testing.T, b []byte) []byte {
+	t.Helper()
+	var v any
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	if err := dec.Decode(&v); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, b)
+	}
+	out, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return append(out, '\n')
+}
+
+// checkGolden compares got with testdata/name, or rewrites it with -update.
+func checkGolden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the golden file\n--- got\n%s\n--- want\n%s", name, got, want)
+	}
+}
+
+// chatRequest decodes an OpenAI request body as the gateway would.
+func chatRequest(t testing.TB, body string) *provider.ChatRequest {
+	t.Helper()
+	var r openai.ChatRequest
+	if err := json.Unmarshal([]byte(body), &r); err != nil {
+		t.Fatalf("bad test request: %v", err)
+	}
+	return &provider.ChatRequest{Model: testModel, Body: &r, Raw: []byte(body)}
+}
+
+// asGatewayError asserts err is an *openai.Error.
+func asGatewayError(t *testing.T, err error) *openai.Error {
+	t.Helper()
+	var ge *openai.Error
+	if !errors.As(err, &ge) {
+		t.Fatalf("error %v (%T) is not an *openai.Error", err, err)
+	}
+	return ge
+}
+
+// assertNoSecret fails when the secret key shows up in an error.
+func assertNoSecret(t *testing.T, e *openai.Error) {
+	t.Helper()
+	if strings.Contains(e.Error(), testSecretKey) || strings.Contains(string(e.JSON()), testSecretKey) {
+		t.Errorf("the error leaks the secret key: %s", e.Error())
+	}
+}
+
+// drain reads a stream to its end and returns its chunks and final error.
+func drain(t *testing.T, s provider.Stream) ([]provider.Chunk, error) {
+	t.Helper()
+	var chunks []provider.Chunk
+	for range 1000 {
+		c, err := s.Next()
+		if err != nil {
+			return chunks, err
+		}
+		chunks = append(chunks, c)
+	}
+	t.Fatal("the stream never ended")
+	return nil, nil
+}

@@ -1,0 +1,389 @@
+package bedrock
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
+	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime/document"
+	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime/types"
+	smithydocument "github.com/aws/smithy-go/document"
+	smithydocumentjson "github.com/aws/smithy-go/document/json"
+
+	"github.com/aigateway/gateway/internal/openai"
+)
+
+// converseRequest holds the fields Converse and ConverseStream share.
+type converseRequest struct {
+	modelID   string
+	system    []types.SystemContentBlock
+	messages  []types.Message
+	inference *types.InferenceConfiguration
+	tools     *types.ToolConfiguration
+}
+
+func (c *converseRequest) converseInput() *bedrockruntime.ConverseInput {
+	return &bedrockruntime.ConverseInput{
+		ModelId:         aws.String(c.modelID),
+		System:          c.system,
+		Messages:        c.messages,
+		InferenceConfig: c.inference,
+		ToolConfig:      c.tools,
+	}
+}
+
+func (c *converseRequest) converseStreamInput() *bedrockruntime.ConverseStreamInput {
+	return &bedrockruntime.ConverseStreamInput{
+		ModelId:         aws.String(c.modelID),
+		System:          c.system,
+		Messages:        c.messages,
+		InferenceConfig: c.inference,
+		ToolConfig:      c.tools,
+	}
+}
+
+// invalid is the 400 for a request Bedrock cannot be given.
+func invalid(param, format string, args ...any) *openai.Error {
+	return &openai.Error{Code: openai.CodeInvalidRequest, Param: param, Message: fmt.Sprintf(format, args...)}
+}
+
+// translateRequest turns an OpenAI chat request into the fields of a Converse
+// call for the upstream model.
+func translateRequest(model string, body *openai.ChatRequest) (*converseRequest, error) {
+	if body == nil {
+		return nil, invalid("", "the request has no body")
+	}
+	if body.N != nil && *body.N > 1 {
+		return nil, invalid("n", "provider bedrock returns one choice; n must be 1")
+	}
+	out := &converseRequest{modelID: model}
+
+	for i, m := range body.Messages {
+		param := fmt.Sprintf("messages[%d]", i)
+		switch m.Role {
+		case "system", "developer":
+			if hasNonText(m.Content) {
+				return nil, invalid(param+".content", "%s messages may only contain text", m.Role)
+			}
+			if t := m.Content.AllText(); t != "" {
+				out.system = append(out.system, &types.SystemContentBlockMemberText{Value: t})
+			}
+		case "user":
+			blocks, err := userBlocks(param, m.Content)
+			if err != nil {
+				return nil, err
+			}
+			if len(blocks) == 0 {
+				return nil, invalid(param+".content", "user messages must not be empty")
+			}
+			out.appendMessage(types.ConversationRoleUser, blocks)
+		case "assistant":
+			blocks, err := assistantBlocks(param, m)
+			if err != nil {
+				return nil, err
+			}
+			// An empty assistant turn carries nothing Bedrock would accept.
+			if len(blocks) > 0 {
+				out.appendMessage(types.ConversationRoleAssistant, blocks)
+			}
+		case "tool":
+			if m.ToolCallID == "" {
+				return nil, invalid(param+".tool_call_id", "tool messages need a tool_call_id")
+			}
+			result := types.ToolResultBlock{
+				ToolUseId: aws.String(m.ToolCallID),
+				Content:   []types.ToolResultContentBlock{&types.ToolResultContentBlockMemberText{Value: m.Content.AllText()}},
+			}
+			// Tool results go back as a user turn; consecutive results share it.
+			out.appendMessage(types.ConversationRoleUser, []types.ContentBlock{&types.ContentBlockMemberToolResult{Value: result}})
+		default:
+			return nil, invalid(param+".role", "provider bedrock does not support the message role %q", m.Role)
+		}
+	}
+	if len(out.messages) == 0 {
+		return nil, invalid("messages", "the request needs at least one user or assistant message")
+	}
+
+	inf, err := inferenceConfig(body)
+	if err != nil {
+		return nil, err
+	}
+	out.inference = inf
+
+	tools, err := toolConfig(body)
+	if err != nil {
+		return nil, err
+	}
+	out.tools = tools
+	return out, nil
+}
+
+// appendMessage adds blocks as a turn of role, merging them into the previous
+// turn when it has the same role: Bedrock wants user and assistant turns to
+// alternate.
+func (c *converseRequest) appendMessage(role types.ConversationRole, blocks []types.ContentBlock) {
+	if n := len(c.messages); n > 0 && c.messages[n-1].Role == role {
+		c.messages[n-1].Content = append(c.messages[n-1].Content, blocks...)
+		return
+	}
+	c.messages = append(c.messages, types.Message{Role: role, Content: blocks})
+}
+
+func hasNonText(c openai.Content) bool {
+	for _, p := range c.Parts {
+		if p.Type != "text" {
+			return true
+		}
+	}
+	return false
+}
+
+func userBlocks(param string, c openai.Content) ([]types.ContentBlock, error) {
+	if !c.IsParts {
+		if c.Text == "" {
+			return nil, nil
+		}
+		return []types.ContentBlock{&types.ContentBlockMemberText{Value: c.Text}}, nil
+	}
+	var blocks []types.ContentBlock
+	for j, p := range c.Parts {
+		pp := fmt.Sprintf("%s.content[%d]", param, j)
+		switch p.Type {
+		case "text":
+			if p.Text != "" {
+				blocks = append(blocks, &types.ContentBlockMemberText{Value: p.Text})
+			}
+		case "image_url":
+			if p.ImageURL == nil {
+				return nil, invalid(pp+".image_url", "image_url parts need an image_url object")
+			}
+			img, err := imageBlock(pp+".image_url.url", p.ImageURL.URL)
+			if err != nil {
+				return nil, err
+			}
+			blocks = append(blocks, &types.ContentBlockMemberImage{Value: img})
+		default:
+			return nil, invalid(pp+".type", "provider bedrock does not support %q content parts", p.Type)
+		}
+	}
+	return blocks, nil
+}
+
+// imageBlock decodes a data: URL. Converse takes image bytes only; it cannot
+// fetch a URL.
+func imageBlock(param, url string) (types.ImageBlock, error) {
+	rest, ok := strings.CutPrefix(url, "data:")
+	if !ok {
+		if strings.HasPrefix(url, "https://") || strings.HasPrefix(url, "http://") {
+			return types.ImageBlock{}, invalid(param, "provider bedrock cannot fetch image URLs; send the image inline as a data: URL (data:image/png;base64,...)")
+		}
+		return types.ImageBlock{}, invalid(param, "image_url.url must be a data: URL")
+	}
+	meta, data, ok := strings.Cut(rest, ",")
+	mime, isBase64 := strings.CutSuffix(meta, ";base64")
+	if !ok || !isBase64 {
+		return types.ImageBlock{}, invalid(param, "image data URLs must be base64 encoded (data:image/png;base64,...)")
+	}
+	var format types.ImageFormat
+	switch strings.ToLower(strings.TrimSpace(mime)) {
+	case "image/png":
+		format = types.ImageFormatPng
+	case "image/jpeg", "image/jpg":
+		format = types.ImageFormatJpeg
+	case "image/gif":
+		format = types.ImageFormatGif
+	case "image/webp":
+		format = types.ImageFormatWebp
+	default:
+		return types.ImageBlock{}, invalid(param, "provider bedrock accepts png, jpeg, gif and webp images, not %q", mime)
+	}
+	b, err := base64.StdEncoding.DecodeString(data)
+	if err != nil {
+		b, err = base64.RawStdEncoding.DecodeString(data)
+	}
+	if err != nil || len(b) == 0 {
+		return types.ImageBlock{}, invalid(param, "the image data URL is not valid base64")
+	}
+	return types.ImageBlock{Format: format, Source: &types.ImageSourceMemberBytes{Value: b}}, nil
+}
+
+func assistantBlocks(param string, m openai.Message) ([]types.ContentBlock, error) {
+	var blocks []types.ContentBlock
+	if hasNonText(m.Content) {
+		return nil, invalid(param+".content", "assistant messages may only contain text")
+	}
+	if t := m.Content.AllText(); t != "" {
+		blocks = append(blocks, &types.ContentBlockMemberText{Value: t})
+	}
+	for j, tc := range m.ToolCalls {
+		pp := fmt.Sprintf("%s.tool_calls[%d]", param, j)
+		if tc.ID == "" || tc.Function.Name == "" {
+			return nil, invalid(pp, "tool calls need an id and a function name")
+		}
+		input, err := jsonDocument(tc.Function.Arguments, map[string]any{})
+		if err != nil {
+			return nil, invalid(pp+".function.arguments", "tool call arguments must be JSON: %v", err)
+		}
+		blocks = append(blocks, &types.ContentBlockMemberToolUse{Value: types.ToolUseBlock{
+			ToolUseId: aws.String(tc.ID),
+			Name:      aws.String(tc.Function.Name),
+			Input:     input,
+		}})
+	}
+	return blocks, nil
+}
+
+func inferenceConfig(body *openai.ChatRequest) (*types.InferenceConfiguration, error) {
+	var c types.InferenceConfiguration
+	set := false
+	if body.MaxCompletionTokens != nil || body.MaxTokens != nil {
+		n := body.MaxOutputTokens()
+		if n <= 0 || n > math.MaxInt32 {
+			return nil, invalid("max_tokens", "max_tokens must be a positive integer")
+		}
+		c.MaxTokens = aws.Int32(int32(n))
+		set = true
+	}
+	if body.Temperature != nil {
+		c.Temperature = aws.Float32(float32(*body.Temperature))
+		set = true
+	}
+	if body.TopP != nil {
+		c.TopP = aws.Float32(float32(*body.TopP))
+		set = true
+	}
+	if len(body.Stop) > 0 {
+		c.StopSequences = body.Stop
+		set = true
+	}
+	if !set {
+		return nil, nil
+	}
+	return &c, nil
+}
+
+func toolConfig(body *openai.ChatRequest) (*types.ToolConfiguration, error) {
+	if len(body.Tools) == 0 {
+		return nil, nil
+	}
+	choice, named, err := parseToolChoice(body.ToolChoice)
+	if err != nil {
+		return nil, err
+	}
+	if choice == "none" {
+		// Converse has no "none": the model only calls tools it is given.
+		return nil, nil
+	}
+	c := &types.ToolConfiguration{}
+	found := false
+	for i, t := range body.Tools {
+		param := fmt.Sprintf("tools[%d]", i)
+		if t.Type != "function" && t.Type != "" {
+			return nil, invalid(param+".type", "provider bedrock supports function tools only, not %q", t.Type)
+		}
+		if t.Function.Name == "" {
+			return nil, invalid(param+".function.name", "tools need a function name")
+		}
+		schema, err := jsonDocument(string(t.Function.Parameters), map[string]any{"type": "object", "properties": map[string]any{}})
+		if err != nil {
+			return nil, invalid(param+".function.parameters", "tool parameters must be a JSON schema: %v", err)
+		}
+		spec := types.ToolSpecification{
+			Name:        aws.String(t.Function.Name),
+			InputSchema: &types.ToolInputSchemaMemberJson{Value: schema},
+		}
+		if t.Function.Description != "" {
+			spec.Description = aws.String(t.Function.Description)
+		}
+		c.Tools = append(c.Tools, &types.ToolMemberToolSpec{Value: spec})
+		found = found || t.Function.Name == named
+	}
+	switch choice {
+	case "required":
+		c.ToolChoice = &types.ToolChoiceMemberAny{}
+	case "function":
+		if !found {
+			return nil, invalid("tool_choice", "tool_choice names the function %q, which is not among the tools", named)
+		}
+		c.ToolChoice = &types.ToolChoiceMemberTool{Value: types.SpecificToolChoice{Name: aws.String(named)}}
+	}
+	// "auto" is Converse's default; leaving toolChoice out keeps models that
+	// do not accept the field working.
+	return c, nil
+}
+
+// parseToolChoice reads tool_choice: "auto", "none", "required", or
+// {"type":"function","function":{"name":...}} (kind "function").
+func parseToolChoice(raw json.RawMessage) (kind, name string, err error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
+		return "auto", "", nil
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		switch s {
+		case "auto", "none", "required":
+			return s, "", nil
+		}
+		return "", "", invalid("tool_choice", "tool_choice must be auto, none, required or a function, not %q", s)
+	}
+	var obj struct {
+		Type     string `json:"type"`
+		Function struct {
+			Name string `json:"name"`
+		} `json:"function"`
+	}
+	if json.Unmarshal(raw, &obj) != nil || obj.Type != "function" || obj.Function.Name == "" {
+		return "", "", invalid("tool_choice", `tool_choice must be auto, none, required or {"type":"function","function":{"name":...}}`)
+	}
+	return "function", obj.Function.Name, nil
+}
+
+// jsonDocument parses JSON text into a document the SDK can send; empty
+// text gives empty. Numbers keep their exact text.
+func jsonDocument(text string, empty any) (document.Interface, error) {
+	if strings.TrimSpace(text) == "" {
+		return document.NewLazyDocument(empty), nil
+	}
+	dec := json.NewDecoder(strings.NewReader(text))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("unexpected data after the JSON value")
+	}
+	v = documentValue(v)
+	// The SDK drops a document it cannot encode and would send a broken
+	// body, so encode once here to refuse it with a clear error instead.
+	if _, err := smithydocumentjson.NewEncoder().Encode(v); err != nil {
+		return nil, err
+	}
+	return document.NewLazyDocument(v), nil
+}
+
+// documentValue converts json.Number (which the document encoder would
+// write as a string) into the document number type, recursively.
+func documentValue(v any) any {
+	switch t := v.(type) {
+	case json.Number:
+		return smithydocument.Number(t)
+	case map[string]any:
+		for k, e := range t {
+			t[k] = documentValue(e)
+		}
+	case []any:
+		for i, e := range t {
+			t[i] = documentValue(e)
+		}
+	}
+	return v
+}

@@ -1,0 +1,170 @@
+package bedrock
+
+import (
+	"context"
+	"io"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
+	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime/types"
+
+	"github.com/aigateway/gateway/internal/openai"
+	"github.com/aigateway/gateway/internal/provider"
+)
+
+// stream adapts a ConverseStream event stream to provider.Stream.
+//
+// Bedrock ends a stream with messageStop then metadata (the usage). The
+// stream ends with the finish chunk, the usage chunk, then io.EOF; an event
+// stream that closes before both arrived was cut and gives a retryable error.
+type stream struct {
+	p   *Provider
+	ctx context.Context
+	es  *bedrockruntime.ConverseStreamEventStream
+	b   *provider.ChunkBuilder
+
+	pending  []provider.Chunk
+	err      error
+	done     bool
+	events   int
+	roleSent bool
+	// tools maps Bedrock's contentBlockIndex to the OpenAI tool call index,
+	// which counts tool calls only (0, 1, 2, ...).
+	tools    map[int32]int
+	stopped  bool
+	metadata *openai.Usage
+
+	once sync.Once
+}
+
+func newStream(ctx context.Context, p *Provider, es *bedrockruntime.ConverseStreamEventStream, model string) *stream {
+	return &stream{
+		p: p, ctx: ctx, es: es,
+		b:     provider.NewChunkBuilder(newID(), model),
+		tools: map[int32]int{},
+	}
+}
+
+// Next implements provider.Stream.
+func (s *stream) Next() (provider.Chunk, error) {
+	for {
+		if len(s.pending) > 0 {
+			c := s.pending[0]
+			s.pending = s.pending[1:]
+			return c, nil
+		}
+		if s.err != nil {
+			return provider.Chunk{}, s.err
+		}
+		if s.done {
+			return provider.Chunk{}, io.EOF
+		}
+		s.err = s.advance()
+	}
+}
+
+// advance reads one event and queues its chunks. It returns the error that
+// ends the stream, if any.
+func (s *stream) advance() error {
+	var ev types.ConverseStreamOutput
+	var ok bool
+	select {
+	case ev, ok = <-s.es.Events():
+	case <-s.ctx.Done():
+		return provider.TransportError(s.ctx, s.p.name, s.ctx.Err())
+	}
+	if !ok {
+		err := s.es.Err()
+		switch {
+		case err != nil && s.events == 0:
+			// Nothing reached the client yet: keep Bedrock's status (429, 400...).
+			return s.p.mapError(s.ctx, err)
+		case err != nil:
+			return s.p.streamError(s.ctx, err)
+		case s.ctx.Err() != nil:
+			return provider.TransportError(s.ctx, s.p.name, s.ctx.Err())
+		default:
+			return cutError(s.p.name, "the upstream closed the stream before its end events")
+		}
+	}
+	s.events++
+	s.translate(ev)
+	return nil
+}
+
+func (s *stream) role() {
+	if !s.roleSent {
+		s.roleSent = true
+		s.pending = append(s.pending, s.b.Role())
+	}
+}
+
+func (s *stream) translate(ev types.ConverseStreamOutput) {
+	switch e := ev.(type) {
+	case *types.ConverseStreamOutputMemberMessageStart:
+		s.role()
+	case *types.ConverseStreamOutputMemberContentBlockStart:
+		if tu, ok := e.Value.Start.(*types.ContentBlockStartMemberToolUse); ok {
+			s.role()
+			idx := s.toolIndex(e.Value.ContentBlockIndex)
+			s.pending = append(s.pending, s.b.ToolCallStart(idx, aws.ToString(tu.Value.ToolUseId), aws.ToString(tu.Value.Name)))
+		}
+	case *types.ConverseStreamOutputMemberContentBlockDelta:
+		switch d := e.Value.Delta.(type) {
+		case *types.ContentBlockDeltaMemberText:
+			if d.Value != "" {
+				s.role()
+				s.pending = append(s.pending, s.b.Text(d.Value))
+			}
+		case *types.ContentBlockDeltaMemberToolUse:
+			if in := aws.ToString(d.Value.Input); in != "" {
+				s.role()
+				idx := s.toolIndex(e.Value.ContentBlockIndex)
+				s.pending = append(s.pending, s.b.ToolCallArgs(idx, in))
+			}
+		}
+		// Reasoning and citation deltas have no place in a chat completion chunk.
+	case *types.ConverseStreamOutputMemberMessageStop:
+		if !s.stopped {
+			s.stopped = true
+			s.role()
+			s.pending = append(s.pending, s.b.Finish(finishReason(e.Value.StopReason)))
+			s.end()
+		}
+	case *types.ConverseStreamOutputMemberMetadata:
+		if s.metadata == nil {
+			u := usage(e.Value.Usage)
+			s.metadata = &u
+			s.end()
+		}
+	}
+}
+
+// toolIndex returns the tool call index of a content block, numbering tool
+// blocks in the order they appear.
+func (s *stream) toolIndex(block *int32) int {
+	k := aws.ToInt32(block)
+	idx, ok := s.tools[k]
+	if !ok {
+		idx = len(s.tools)
+		s.tools[k] = idx
+	}
+	return idx
+}
+
+// end queues the usage chunk once both messageStop and metadata arrived, so
+// the usage chunk is always the last one whatever their order.
+func (s *stream) end() {
+	if s.stopped && s.metadata != nil && !s.done {
+		s.pending = append(s.pending, s.b.Usage(*s.metadata))
+		s.done = true
+	}
+}
+
+// Close implements provider.Stream: it closes the SDK event stream, which
+// closes the HTTP body.
+func (s *stream) Close() error {
+	s.once.Do(func() { _ = s.es.Close() })
+	return nil
+}

@@ -1,0 +1,184 @@
+package cohere
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aigateway/gateway/internal/openai"
+	"github.com/aigateway/gateway/internal/provider"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+// fixedNow is the clock of every test, so "created" is stable.
+var fixedNow = time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
+
+const testModel = "command-a-03-2025"
+
+func readFixture(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// canonical re-encodes JSON with sorted keys and indentation so goldens
+// compare by meaning, not by formatting.
+func canonical(t testing.TB, b []byte) []byte {
+	t.Helper()
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		t.Fatalf("invalid JSON %q: %v", b, err)
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// checkGolden compares got with testdata/name, or rewrites it with -update.
+func checkGolden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	got = canonical(t, got)
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want := canonical(t, readFixture(t, name))
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs:\n--- got\n%s\n--- want\n%s", name, got, want)
+	}
+}
+
+func decodeChatRequest(t testing.TB, raw []byte) *openai.ChatRequest {
+	t.Helper()
+	var r openai.ChatRequest
+	if err := json.Unmarshal(raw, &r); err != nil {
+		t.Fatal(err)
+	}
+	return &r
+}
+
+func TestRequestTranslationMatchesGolden(t *testing.T) {
+	tests := []struct {
+		name    string
+		fixture string
+	}{
+		{"a system prompt, sampling parameters and a JSON schema map onto Cohere's fields", "chat_request_system"},
+		{"tools, an assistant tool call turn and tool results map onto Cohere's tool messages", "chat_request_tools"},
+		{"text and image parts of a user message become Cohere content parts", "chat_request_image"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := decodeChatRequest(t, readFixture(t, tt.fixture+".json"))
+			cr, err := translateRequest(testModel, in)
+			if err != nil {
+				t.Fatalf("translateRequest: %v", err)
+			}
+			b, merr := marshal(cr)
+			if merr != nil {
+				t.Fatal(merr)
+			}
+			checkGolden(t, tt.fixture+".golden.json", b)
+		})
+	}
+}
+
+func TestResponseTranslationMatchesGolden(t *testing.T) {
+	tests := []struct {
+		name    string
+		fixture string
+	}{
+		{"a text answer becomes a chat.completion with the model's token counts", "chat_response_text"},
+		{"a tool-calling answer becomes tool_calls with the plan as content and billed units as usage", "chat_response_tool_call"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, _, err := translateResponse("cohere", testModel, readFixture(t, tt.fixture+".json"), fixedNow.Unix())
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkGolden(t, tt.fixture+".golden.json", out)
+		})
+	}
+}
+
+// runStream feeds an SSE body through the shared SSEStream and the
+// translator, returning every chunk and the error that ended the stream.
+func runStream(t testing.TB, body []byte) ([]provider.Chunk, error) {
+	t.Helper()
+	tr := newStreamTranslator("cohere", testModel, fixedNow.Unix(), nil)
+	s := provider.NewSSEStream(t.Context(), "cohere", io.NopCloser(bytes.NewReader(body)), tr.translate)
+	defer s.Close()
+	var chunks []provider.Chunk
+	for range 10000 {
+		c, err := s.Next()
+		if err != nil {
+			return chunks, err
+		}
+		chunks = append(chunks, c)
+	}
+	t.Fatal("stream did not end")
+	return nil, nil
+}
+
+func TestStreamTranslationMatchesGolden(t *testing.T) {
+	tests := []struct {
+		name    string
+		fixture string
+	}{
+		{"a text stream becomes role, text, finish and usage chunks", "stream_text"},
+		{"a tool-calling stream becomes the plan as text and two tool calls indexed 0 and 1", "stream_tool_calls"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			chunks, err := runStream(t, readFixture(t, tt.fixture+".sse"))
+			if !errors.Is(err, io.EOF) {
+				t.Fatalf("stream ended with %v, want io.EOF", err)
+			}
+			if len(chunks) == 0 || chunks[len(chunks)-1].Usage == nil {
+				t.Fatal("the stream did not end with the usage chunk")
+			}
+			for _, c := range chunks[:len(chunks)-1] {
+				if c.Usage != nil {
+					t.Errorf("usage set on a chunk before the last: %s", c.Data)
+				}
+			}
+			parts := make([]string, len(chunks))
+			for i, c := range chunks {
+				parts[i] = string(c.Data)
+			}
+			checkGolden(t, tt.fixture+".golden.json", []byte("["+strings.Join(parts, ",")+"]"))
+		})
+	}
+}
+
+func TestEmbeddingsResponseMatchesGolden(t *testing.T) {
+	out, u, err := translateEmbedResponse("cohere", "embed-v4.0", 2, "float", readFixture(t, "embed_response.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.PromptTokens != 2 || u.TotalTokens != 2 {
+		t.Errorf("usage = %+v, want 2 prompt tokens from meta.billed_units", u)
+	}
+	checkGolden(t, "embed_response.golden.json", out)
+}

@@ -1,0 +1,467 @@
+package cohere
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"io"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aigateway/gateway/internal/openai"
+	"github.com/aigateway/gateway/internal/provider"
+)
+
+const testKey = "co-test-key-5f2c9a81"
+
+// upstream is a fake Cohere API that records what it received.
+type upstream struct {
+	*httptest.Server
+	hits atomic.Int32
+	auth atomic.Value // string
+	body atomic.Value // []byte
+	path atomic.Value // string
+}
+
+func newUpstream(t *testing.T, h http.HandlerFunc) *upstream {
+	t.Helper()
+	u := &upstream{}
+	u.auth.Store("")
+	u.body.Store([]byte(nil))
+	u.path.Store("")
+	u.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u.hits.Add(1)
+		u.auth.Store(r.Header.Get("Authorization"))
+		u.path.Store(r.Method + " " + r.URL.Path)
+		b, _ := io.ReadAll(r.Body)
+		u.body.Store(b)
+		h(w, r)
+	}))
+	t.Cleanup(u.Close)
+	return u
+}
+
+func (u *upstream) receivedJSON(t *testing.T) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(u.body.Load().([]byte), &m); err != nil {
+		t.Fatalf("upstream body is not JSON: %v", err)
+	}
+	return m
+}
+
+func (u *upstream) checkAuth(t *testing.T) {
+	t.Helper()
+	if got := u.auth.Load().(string); got != "Bearer "+testKey {
+		t.Errorf("Authorization received = %q, want the bearer key", got)
+	}
+}
+
+func newTestProvider(t *testing.T, u *upstream) *Provider {
+	t.Helper()
+	p, err := New(provider.Config{Name: "cohere-test", Kind: "cohere", BaseURL: u.URL + "/", APIKey: testKey},
+		provider.Deps{HTTP: u.Client()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.now = func() time.Time { return fixedNow }
+	return p
+}
+
+func chatRequest(t testing.TB, raw string) *provider.ChatRequest {
+	t.Helper()
+	return &provider.ChatRequest{Model: testModel, Body: decodeChatRequest(t, []byte(raw)), Raw: []byte(raw)}
+}
+
+const helloRequest = `{"model":"command-a","messages":[{"role":"user","content":"What is Coca-Cola?"}]}`
+
+func serveFile(t *testing.T, name, contentType string) http.HandlerFunc {
+	b := readFixture(t, name)
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", contentType)
+		_, _ = w.Write(b)
+	}
+}
+
+// drain reads a stream to its end, returning the chunks and the final error.
+func drain(t *testing.T, s provider.Stream) ([]provider.Chunk, error) {
+	t.Helper()
+	var chunks []provider.Chunk
+	for range 1000 {
+		c, err := s.Next()
+		if err != nil {
+			return chunks, err
+		}
+		chunks = append(chunks, c)
+	}
+	t.Fatal("stream did not end")
+	return nil, nil
+}
+
+// text joins the content deltas of chunks.
+func text(t *testing.T, chunks []provider.Chunk) string {
+	t.Helper()
+	var sb strings.Builder
+	for _, c := range chunks {
+		var v openai.ChatCompletionChunk
+		if err := json.Unmarshal(c.Data, &v); err != nil {
+			t.Fatal(err)
+		}
+		for _, ch := range v.Choices {
+			if ch.Delta.Content != nil {
+				sb.WriteString(*ch.Delta.Content)
+			}
+		}
+	}
+	return sb.String()
+}
+
+func TestChatSendsTheKeyAndTranslatesTheAnswer(t *testing.T) {
+	u := newUpstream(t, serveFile(t, "chat_response_text.json", "application/json"))
+	p := newTestProvider(t, u)
+	resp, err := p.Chat(t.Context(), chatRequest(t, helloRequest))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.checkAuth(t)
+	if got := u.path.Load().(string); got != "POST /v2/chat" {
+		t.Errorf("request = %s, want POST /v2/chat", got)
+	}
+	if body := u.receivedJSON(t); body["stream"] != nil || body["model"] != testModel {
+		t.Errorf("upstream body = %v, want the upstream model and no stream flag", body)
+	}
+	want := openai.Usage{PromptTokens: 71, CompletionTokens: 18, TotalTokens: 89}
+	if resp.Usage != want {
+		t.Errorf("usage = %+v, want %+v", resp.Usage, want)
+	}
+	checkGolden(t, "chat_response_text.golden.json", resp.Body)
+}
+
+func TestChatStreamDeliversEveryChunkThenTheUsageChunk(t *testing.T) {
+	u := newUpstream(t, serveFile(t, "stream_text.sse", "text/event-stream"))
+	p := newTestProvider(t, u)
+	s, err := p.ChatStream(t.Context(), chatRequest(t, helloRequest))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	chunks, err := drain(t, s)
+	if !errors.Is(err, io.EOF) {
+		t.Fatalf("stream ended with %v, want io.EOF", err)
+	}
+	u.checkAuth(t)
+	if body := u.receivedJSON(t); body["stream"] != true {
+		t.Errorf("upstream body stream = %v, want true", body["stream"])
+	}
+	if got := text(t, chunks); got != "Coca-Cola is a soft drink." {
+		t.Errorf("text = %q", got)
+	}
+	last := chunks[len(chunks)-1]
+	want := openai.Usage{PromptTokens: 186, CompletionTokens: 7, TotalTokens: 193}
+	if last.Usage == nil || *last.Usage != want {
+		t.Errorf("last chunk usage = %v, want %+v", last.Usage, want)
+	}
+	if _, err := s.Next(); !errors.Is(err, io.EOF) {
+		t.Errorf("Next after the end = %v, want io.EOF again", err)
+	}
+}
+
+func TestChatStreamThatBreaksIsARetryableError(t *testing.T) {
+	full := readFixture(t, "stream_text.sse")
+	beforeEnd := full[:bytes.Index(full, []byte("event: message-end"))]
+	tests := []struct {
+		name    string
+		handler http.HandlerFunc
+	}{
+		{"a connection cut mid-way is reported, not taken for the end", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/event-stream")
+			_, _ = w.Write(beforeEnd[:len(beforeEnd)-40])
+			w.(http.Flusher).Flush()
+			panic(http.ErrAbortHandler)
+		}},
+		{"a body that ends cleanly without message-end is reported", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/event-stream")
+			_, _ = w.Write(beforeEnd)
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := newTestProvider(t, newUpstream(t, tt.handler))
+			s, err := p.ChatStream(t.Context(), chatRequest(t, helloRequest))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			chunks, err := drain(t, s)
+			if errors.Is(err, io.EOF) {
+				t.Fatal("a broken stream ended with io.EOF")
+			}
+			var oe *openai.Error
+			if !errors.As(err, &oe) || !oe.Retryable || oe.HTTPStatus() != http.StatusBadGateway {
+				t.Fatalf("error = %#v, want a retryable 502", err)
+			}
+			if !strings.HasPrefix(text(t, chunks), "Coca") {
+				t.Errorf("the text before the break was not delivered: %q", text(t, chunks))
+			}
+			for _, c := range chunks {
+				if c.Usage != nil {
+					t.Error("a broken stream delivered a usage chunk")
+				}
+			}
+		})
+	}
+}
+
+func TestChatStreamEndingWithErrorIsARetryableError(t *testing.T) {
+	u := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		_, _ = io.WriteString(w, "event: message-start\ndata: {\"id\":\"x\",\"type\":\"message-start\"}\n\n"+
+			"event: message-end\ndata: {\"type\":\"message-end\",\"delta\":{\"finish_reason\":\"ERROR\",\"error\":\"model overloaded for "+testKey+"\"}}\n\n")
+	})
+	s, err := newTestProvider(t, u).ChatStream(t.Context(), chatRequest(t, helloRequest))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	_, err = drain(t, s)
+	var oe *openai.Error
+	if !errors.As(err, &oe) || !oe.Retryable || !strings.Contains(oe.Message, "model overloaded") {
+		t.Fatalf("error = %v, want a retryable error carrying Cohere's message", err)
+	}
+	if strings.Contains(oe.Message, testKey) {
+		t.Errorf("the error echoes the key: %s", oe.Message)
+	}
+}
+
+func TestUpstreamErrorsMapToGatewayErrors(t *testing.T) {
+	tests := []struct {
+		name          string
+		status        int
+		header        map[string]string
+		body          string
+		wantStatus    int
+		wantRetryable bool
+		wantMessage   string
+		wantRetry     time.Duration
+	}{
+		{name: "a JSON 400 keeps its status and Cohere's message", status: 400,
+			body:       `{"id":"4a4e3d36","message":"invalid request: message must be at least 1 token long or tool results must be specified."}`,
+			wantStatus: 400, wantMessage: "message must be at least 1 token long"},
+		{name: "a 400 that echoes the key has the key removed", status: 400,
+			body:       `{"message":"invalid parameter near ` + testKey + `"}`,
+			wantStatus: 400, wantMessage: "invalid parameter near [REDACTED]"},
+		{name: "a refused key becomes a 502 that names the provider", status: 401,
+			body:       `{"message":"invalid api token ` + testKey + `"}`,
+			wantStatus: 502, wantRetryable: true, wantMessage: "cohere-test refused the gateway's credentials"},
+		{name: "a 429 stays 429 and keeps Retry-After", status: 429, header: map[string]string{"Retry-After": "7"},
+			body:       `{"message":"You are using a Trial key, which is limited to 10 API calls / minute."}`,
+			wantStatus: 429, wantRetryable: true, wantMessage: "limited to 10 API calls", wantRetry: 7 * time.Second},
+		{name: "a 500 becomes a retryable 502", status: 500,
+			body:       `{"message":"internal server error, this has been reported to our developers"}`,
+			wantStatus: 502, wantRetryable: true, wantMessage: "internal server error"},
+		{name: "a plain-text 503 becomes a retryable 502 carrying the text", status: 503,
+			header:     map[string]string{"Content-Type": "text/plain"},
+			body:       "upstream connect error or disconnect/reset before headers",
+			wantStatus: 502, wantRetryable: true, wantMessage: "upstream connect error"},
+	}
+	calls := []struct {
+		name string
+		call func(context.Context, *Provider) error
+	}{
+		{"Chat", func(ctx context.Context, p *Provider) error {
+			_, err := p.Chat(ctx, chatRequest(t, helloRequest))
+			return err
+		}},
+		{"ChatStream", func(ctx context.Context, p *Provider) error {
+			s, err := p.ChatStream(ctx, chatRequest(t, helloRequest))
+			if s != nil {
+				s.Close()
+			}
+			return err
+		}},
+		{"Embeddings", func(ctx context.Context, p *Provider) error {
+			_, err := p.Embeddings(ctx, &provider.EmbeddingsRequest{Model: "embed-v4.0",
+				Body: &openai.EmbeddingsRequest{Input: json.RawMessage(`"hello"`)}})
+			return err
+		}},
+	}
+	for _, tt := range tests {
+		for _, c := range calls {
+			t.Run(tt.name+" ("+c.name+")", func(t *testing.T) {
+				u := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+					for k, v := range tt.header {
+						w.Header().Set(k, v)
+					}
+					w.WriteHeader(tt.status)
+					_, _ = io.WriteString(w, tt.body)
+				})
+				err := c.call(t.Context(), newTestProvider(t, u))
+				u.checkAuth(t)
+				var oe *openai.Error
+				if !errors.As(err, &oe) {
+					t.Fatalf("error = %v, want *openai.Error", err)
+				}
+				if oe.HTTPStatus() != tt.wantStatus || oe.Retryable != tt.wantRetryable {
+					t.Errorf("status %d retryable %v, want %d %v", oe.HTTPStatus(), oe.Retryable, tt.wantStatus, tt.wantRetryable)
+				}
+				if !strings.Contains(oe.Message, tt.wantMessage) {
+					t.Errorf("message %q does not contain %q", oe.Message, tt.wantMessage)
+				}
+				if oe.RetryAfter != tt.wantRetry {
+					t.Errorf("RetryAfter = %v, want %v", oe.RetryAfter, tt.wantRetry)
+				}
+				if strings.Contains(oe.Message, testKey) || strings.Contains(err.Error(), testKey) || strings.Contains(string(oe.JSON()), testKey) {
+					t.Errorf("the error echoes the key: %s", oe.Message)
+				}
+			})
+		}
+	}
+}
+
+func TestEmbeddingsRoundTrip(t *testing.T) {
+	tests := []struct {
+		name   string
+		format string
+	}{
+		{"float vectors come back as JSON numbers", ""},
+		{"base64 vectors come back as little-endian float32 bytes", "base64"},
+	}
+	want := [][]float64{{0.016296387, -0.008354187, -0.04699707, -0.07104492}, {-0.0006942749, 0.02027893, -0.02760315, 0.04800415}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			u := newUpstream(t, serveFile(t, "embed_response.json", "application/json"))
+			p := newTestProvider(t, u)
+			resp, err := p.Embeddings(t.Context(), &provider.EmbeddingsRequest{Model: "embed-v4.0", Body: &openai.EmbeddingsRequest{
+				Model: "my-embedder", Input: json.RawMessage(`["hello","goodbye"]`), Dimensions: openai.Ptr(4), EncodingFormat: tt.format}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			u.checkAuth(t)
+			if got := u.path.Load().(string); got != "POST /v2/embed" {
+				t.Errorf("request = %s, want POST /v2/embed", got)
+			}
+			sent := canonical(t, u.body.Load().([]byte))
+			wantSent := canonical(t, []byte(`{"model":"embed-v4.0","texts":["hello","goodbye"],"input_type":"search_document","embedding_types":["float"],"output_dimension":4}`))
+			if !bytes.Equal(sent, wantSent) {
+				t.Errorf("upstream body:\n%s\nwant:\n%s", sent, wantSent)
+			}
+			if resp.Usage.PromptTokens != 2 || resp.Usage.TotalTokens != 2 {
+				t.Errorf("usage = %+v, want 2 prompt tokens", resp.Usage)
+			}
+			var out struct {
+				Object string `json:"object"`
+				Model  string `json:"model"`
+				Data   []struct {
+					Index     int             `json:"index"`
+					Embedding json.RawMessage `json:"embedding"`
+				} `json:"data"`
+			}
+			if err := json.Unmarshal(resp.Body, &out); err != nil {
+				t.Fatal(err)
+			}
+			if out.Object != "list" || out.Model != "embed-v4.0" || len(out.Data) != 2 {
+				t.Fatalf("answer = %s", resp.Body)
+			}
+			for i, d := range out.Data {
+				got := decodeVector(t, d.Embedding, tt.format)
+				if d.Index != i || len(got) != len(want[i]) {
+					t.Fatalf("data[%d] = index %d, %d values", i, d.Index, len(got))
+				}
+				for j := range got {
+					if math.Abs(got[j]-want[i][j]) > 1e-6 {
+						t.Errorf("data[%d][%d] = %v, want %v", i, j, got[j], want[i][j])
+					}
+				}
+			}
+		})
+	}
+}
+
+func decodeVector(t *testing.T, raw json.RawMessage, format string) []float64 {
+	t.Helper()
+	if format != "base64" {
+		var v []float64
+		if err := json.Unmarshal(raw, &v); err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		t.Fatalf("embedding is not a base64 string: %s", raw)
+	}
+	b, err := base64.StdEncoding.DecodeString(s)
+	if err != nil || len(b)%4 != 0 {
+		t.Fatalf("bad base64 embedding %q: %v", s, err)
+	}
+	v := make([]float64, len(b)/4)
+	for i := range v {
+		v[i] = float64(math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:])))
+	}
+	return v
+}
+
+func TestRequestsCohereCannotServeAreRefusedBeforeTheUpstream(t *testing.T) {
+	tests := []struct {
+		name      string
+		call      func(context.Context, *Provider) error
+		wantParam string
+	}{
+		{"more than one choice is refused", func(ctx context.Context, p *Provider) error {
+			_, err := p.Chat(ctx, chatRequest(t, `{"model":"m","n":2,"messages":[{"role":"user","content":"hi"}]}`))
+			return err
+		}, "n"},
+		{"more than one choice is refused on a stream too", func(ctx context.Context, p *Provider) error {
+			_, err := p.ChatStream(ctx, chatRequest(t, `{"model":"m","n":3,"stream":true,"messages":[{"role":"user","content":"hi"}]}`))
+			return err
+		}, "n"},
+		{"token-array embeddings input is refused", func(ctx context.Context, p *Provider) error {
+			_, err := p.Embeddings(ctx, &provider.EmbeddingsRequest{Model: "embed-v4.0",
+				Body: &openai.EmbeddingsRequest{Input: json.RawMessage(`[[15339, 1917]]`)}})
+			return err
+		}, "input"},
+		{"a single token array is refused", func(ctx context.Context, p *Provider) error {
+			_, err := p.Embeddings(ctx, &provider.EmbeddingsRequest{Model: "embed-v4.0",
+				Body: &openai.EmbeddingsRequest{Input: json.RawMessage(`[15339, 1917]`)}})
+			return err
+		}, "input"},
+		{"an audio part is refused", func(ctx context.Context, p *Provider) error {
+			_, err := p.Chat(ctx, chatRequest(t, `{"model":"m","messages":[{"role":"user","content":[{"type":"input_audio","input_audio":{"data":"AAAA","format":"wav"}}]}]}`))
+			return err
+		}, "messages[0].content[0].type"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			u := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {})
+			err := tt.call(t.Context(), newTestProvider(t, u))
+			var oe *openai.Error
+			if !errors.As(err, &oe) || oe.HTTPStatus() != http.StatusBadRequest || oe.Param != tt.wantParam {
+				t.Fatalf("error = %#v, want a 400 on %s", err, tt.wantParam)
+			}
+			if n := u.hits.Load(); n != 0 {
+				t.Errorf("the upstream was called %d times", n)
+			}
+		})
+	}
+}
+
+func TestNewRejectsABaseURLThatIsNotHTTP(t *testing.T) {
+	if _, err := New(provider.Config{Name: "c", BaseURL: "ftp://example.com"}, provider.Deps{}); err == nil {
+		t.Error("New accepted an ftp base URL")
+	}
+	p, err := New(provider.Config{}, provider.Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.base != DefaultBaseURL || p.Name() != "cohere" || p.Kind() != "cohere" {
+		t.Errorf("defaults = %q %q %q", p.base, p.Name(), p.Kind())
+	}
+}

@@ -1,0 +1,317 @@
+package gemini
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"path"
+	"strings"
+
+	"github.com/aigateway/gateway/internal/openai"
+)
+
+// translateRequest builds Gemini's GenerateContentRequest from an OpenAI chat
+// request. Client mistakes (unknown roles, unreadable tool arguments, tool
+// results that name no earlier call) are 400 errors naming the field.
+func translateRequest(r *openai.ChatRequest) (*generateRequest, error) {
+	out := &generateRequest{Contents: []content{}}
+	var system []part
+	// names maps tool_call ids to function names: Gemini's functionResponse
+	// carries the function's name, OpenAI's tool message only the call's id.
+	names := map[string]string{}
+	prevTool := false
+	for i, m := range r.Messages {
+		isTool := false
+		switch m.Role {
+		case "system", "developer":
+			if t := m.Content.AllText(); t != "" {
+				system = append(system, part{Text: t})
+			}
+		case "user":
+			parts, err := userParts(m.Content, i)
+			if err != nil {
+				return nil, err
+			}
+			out.Contents = appendContent(out.Contents, "user", parts)
+		case "assistant":
+			var parts []part
+			if t := m.Content.AllText(); t != "" {
+				parts = append(parts, part{Text: t})
+			}
+			for j, tc := range m.ToolCalls {
+				args, err := toolArgs(tc.Function.Arguments)
+				if err != nil {
+					return nil, invalid(fmt.Sprintf("messages[%d].tool_calls[%d].function.arguments", i, j), err.Error())
+				}
+				names[tc.ID] = tc.Function.Name
+				parts = append(parts, part{FunctionCall: &functionCall{Name: tc.Function.Name, Args: args}})
+			}
+			out.Contents = appendContent(out.Contents, "model", parts)
+		case "tool":
+			isTool = true
+			name := names[m.ToolCallID]
+			if name == "" {
+				name = m.Name
+			}
+			if name == "" {
+				return nil, invalid(fmt.Sprintf("messages[%d].tool_call_id", i),
+					fmt.Sprintf("tool message refers to tool call %q, which no earlier assistant message made", m.ToolCallID))
+			}
+			p := part{FunctionResponse: &functionResponse{Name: name, Response: toolResult(m.Content.AllText())}}
+			// Gemini wants the answers to one turn's parallel calls in one
+			// content, so consecutive tool messages share it. Tool results are
+			// sent with role "user", as Google's function calling guide does.
+			if n := len(out.Contents); prevTool && n > 0 {
+				out.Contents[n-1].Parts = append(out.Contents[n-1].Parts, p)
+			} else {
+				out.Contents = append(out.Contents, content{Role: "user", Parts: []part{p}})
+			}
+		default:
+			return nil, invalid(fmt.Sprintf("messages[%d].role", i), fmt.Sprintf("role %q is not supported", m.Role))
+		}
+		prevTool = isTool
+	}
+	if len(system) > 0 {
+		out.SystemInstruction = &content{Parts: system}
+	}
+
+	for i, t := range r.Tools {
+		if t.Type != "" && t.Type != "function" {
+			return nil, invalid(fmt.Sprintf("tools[%d].type", i), fmt.Sprintf("tool type %q is not supported", t.Type))
+		}
+		d := functionDeclaration{Name: t.Function.Name, Description: t.Function.Description}
+		if hasSchema(t.Function.Parameters) {
+			params, err := toGeminiSchema(t.Function.Parameters)
+			if err != nil {
+				return nil, invalid(fmt.Sprintf("tools[%d].function.parameters", i), err.Error())
+			}
+			// Gemini refuses an OBJECT schema without properties: a function
+			// without parameters is declared without a schema.
+			if !emptyObjectSchema(params) {
+				d.Parameters = params
+			}
+		}
+		if len(out.Tools) == 0 {
+			out.Tools = []tool{{}}
+		}
+		out.Tools[0].FunctionDeclarations = append(out.Tools[0].FunctionDeclarations, d)
+	}
+	if len(out.Tools) > 0 {
+		tc, err := toolChoice(r.ToolChoice)
+		if err != nil {
+			return nil, err
+		}
+		out.ToolConfig = tc
+	}
+
+	gc, err := generation(r)
+	if err != nil {
+		return nil, err
+	}
+	out.GenerationConfig = gc
+	return out, nil
+}
+
+// appendContent adds a content unless it has no parts (Gemini refuses empty ones).
+func appendContent(cs []content, role string, parts []part) []content {
+	if len(parts) == 0 {
+		return cs
+	}
+	return append(cs, content{Role: role, Parts: parts})
+}
+
+func userParts(c openai.Content, msg int) ([]part, error) {
+	if !c.IsParts {
+		if c.Text == "" {
+			return nil, nil
+		}
+		return []part{{Text: c.Text}}, nil
+	}
+	var parts []part
+	for j, p := range c.Parts {
+		param := fmt.Sprintf("messages[%d].content[%d]", msg, j)
+		switch p.Type {
+		case "text":
+			if p.Text != "" {
+				parts = append(parts, part{Text: p.Text})
+			}
+		case "image_url":
+			if p.ImageURL == nil {
+				return nil, invalid(param+".image_url", "image_url part without image_url")
+			}
+			ip, err := imagePart(p.ImageURL.URL)
+			if err != nil {
+				return nil, invalid(param+".image_url.url", err.Error())
+			}
+			parts = append(parts, ip)
+		case "input_audio":
+			if p.InputAudio == nil || p.InputAudio.Data == "" {
+				return nil, invalid(param+".input_audio", "input_audio part without data")
+			}
+			parts = append(parts, part{InlineData: &blob{MimeType: audioMime(p.InputAudio.Format), Data: p.InputAudio.Data}})
+		default:
+			return nil, invalid(param+".type", fmt.Sprintf("content part type %q is not supported by Gemini", p.Type))
+		}
+	}
+	return parts, nil
+}
+
+// imagePart turns an image_url into inline data (data: URLs) or a file
+// reference (http, https and gs URLs, which Gemini fetches itself).
+func imagePart(raw string) (part, error) {
+	if rest, ok := strings.CutPrefix(raw, "data:"); ok {
+		meta, data, ok := strings.Cut(rest, ",")
+		mime, isBase64 := strings.CutSuffix(meta, ";base64")
+		if !ok || !isBase64 || mime == "" || data == "" {
+			return part{}, fmt.Errorf("data URL must be data:<mime type>;base64,<data>")
+		}
+		return part{InlineData: &blob{MimeType: mime, Data: data}}, nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http" && u.Scheme != "gs") {
+		return part{}, fmt.Errorf("image URL must be an http(s) URL, a gs:// URI or a base64 data URL")
+	}
+	return part{FileData: &fileData{MimeType: mimeFromExt(u.Path), FileURI: raw}}, nil
+}
+
+// mimeFromExt guesses an image's type from its URL path; Gemini needs one for
+// fileData and JPEG is the common case.
+func mimeFromExt(p string) string {
+	switch strings.ToLower(path.Ext(p)) {
+	case ".png":
+		return "image/png"
+	case ".gif":
+		return "image/gif"
+	case ".webp":
+		return "image/webp"
+	case ".heic":
+		return "image/heic"
+	case ".heif":
+		return "image/heif"
+	case ".pdf":
+		return "application/pdf"
+	default:
+		return "image/jpeg"
+	}
+}
+
+func audioMime(format string) string {
+	switch format {
+	case "", "wav":
+		return "audio/wav"
+	case "mp3":
+		return "audio/mp3"
+	default:
+		return "audio/" + format
+	}
+}
+
+// toolArgs checks a tool call's arguments (a JSON object in a string) and
+// returns them compact for functionCall.args.
+func toolArgs(s string) (json.RawMessage, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return json.RawMessage("{}"), nil
+	}
+	if s[0] != '{' || !json.Valid([]byte(s)) {
+		return nil, fmt.Errorf("tool call arguments must be a JSON object")
+	}
+	var buf bytes.Buffer
+	_ = json.Compact(&buf, []byte(s))
+	return buf.Bytes(), nil
+}
+
+// toolResult makes functionResponse.response, which must be a JSON object: a
+// JSON object result is sent as it is, any other JSON value or plain text is
+// wrapped as {"result": ...}.
+func toolResult(s string) json.RawMessage {
+	t := strings.TrimSpace(s)
+	if json.Valid([]byte(t)) {
+		var buf bytes.Buffer
+		_ = json.Compact(&buf, []byte(t))
+		if t[0] == '{' {
+			return buf.Bytes()
+		}
+		return json.RawMessage(`{"result":` + buf.String() + `}`)
+	}
+	b, _ := json.Marshal(map[string]string{"result": s})
+	return b
+}
+
+func hasSchema(raw json.RawMessage) bool {
+	t := bytes.TrimSpace(raw)
+	return len(t) > 0 && !bytes.Equal(t, []byte("null"))
+}
+
+func toolChoice(raw json.RawMessage) (*toolConfig, error) {
+	if !hasSchema(raw) {
+		return nil, nil
+	}
+	const param = "tool_choice"
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		switch s {
+		case "auto":
+			return &toolConfig{functionCallingConfig{Mode: "AUTO"}}, nil
+		case "none":
+			return &toolConfig{functionCallingConfig{Mode: "NONE"}}, nil
+		case "required":
+			return &toolConfig{functionCallingConfig{Mode: "ANY"}}, nil
+		}
+		return nil, invalid(param, fmt.Sprintf("tool_choice %q is not supported", s))
+	}
+	var named struct {
+		Type     string `json:"type"`
+		Function struct {
+			Name string `json:"name"`
+		} `json:"function"`
+	}
+	if json.Unmarshal(raw, &named) != nil || named.Type != "function" || named.Function.Name == "" {
+		return nil, invalid(param, `tool_choice must be "auto", "none", "required" or {"type":"function","function":{"name":...}}`)
+	}
+	return &toolConfig{functionCallingConfig{Mode: "ANY", AllowedFunctionNames: []string{named.Function.Name}}}, nil
+}
+
+func generation(r *openai.ChatRequest) (*generationConfig, error) {
+	g := generationConfig{
+		Temperature:      r.Temperature,
+		TopP:             r.TopP,
+		MaxOutputTokens:  r.MaxOutputTokens(),
+		StopSequences:    r.Stop,
+		Seed:             r.Seed,
+		PresencePenalty:  r.PresencePenalty,
+		FrequencyPenalty: r.FrequencyPenalty,
+	}
+	if r.N != nil && *r.N > 1 {
+		g.CandidateCount = *r.N
+	}
+	if rf := r.ResponseFormat; rf != nil {
+		switch rf.Type {
+		case "", "text":
+		case "json_object":
+			g.ResponseMimeType = "application/json"
+		case "json_schema":
+			g.ResponseMimeType = "application/json"
+			if rf.JSONSchema != nil && hasSchema(rf.JSONSchema.Schema) {
+				s, err := toGeminiSchema(rf.JSONSchema.Schema)
+				if err != nil {
+					return nil, invalid("response_format.json_schema.schema", err.Error())
+				}
+				g.ResponseSchema = s
+			}
+		default:
+			return nil, invalid("response_format.type", fmt.Sprintf("response_format type %q is not supported", rf.Type))
+		}
+	}
+	if g.Temperature == nil && g.TopP == nil && g.MaxOutputTokens == 0 && len(g.StopSequences) == 0 &&
+		g.CandidateCount == 0 && g.Seed == nil && g.PresencePenalty == nil && g.FrequencyPenalty == nil &&
+		g.ResponseMimeType == "" {
+		return nil, nil
+	}
+	return &g, nil
+}
+
+func invalid(param, msg string) *openai.Error {
+	return &openai.Error{Code: openai.CodeInvalidRequest, Param: param, Message: msg}
+}

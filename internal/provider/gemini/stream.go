@@ -1,0 +1,164 @@
+package gemini
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/aigateway/gateway/internal/openai"
+	"github.com/aigateway/gateway/internal/provider"
+	"github.com/aigateway/gateway/internal/sse"
+)
+
+// translator turns the events of streamGenerateContent?alt=sse (each one a
+// whole GenerateContentResponse) into OpenAI chunks. One per stream.
+type translator struct {
+	p     *Provider
+	b     *provider.ChunkBuilder
+	cands map[int]*candidateState
+	usage openai.Usage
+}
+
+type candidateState struct {
+	tools    int
+	finished bool
+}
+
+func (p *Provider) newTranslator(model string) *translator {
+	b := &provider.ChunkBuilder{ID: p.newID(), Model: model, Created: p.now().Unix()}
+	return &translator{p: p, b: b, cands: map[int]*candidateState{}}
+}
+
+// translate is the provider.EventTranslator. It never reports done: Gemini
+// has no end event, the body simply ends (see stream).
+func (t *translator) translate(ev sse.Event) ([]provider.Chunk, bool, error) {
+	var r generateResponse
+	if err := json.Unmarshal(ev.Data, &r); err != nil {
+		// An error may come as a JSON array holding one error object.
+		if e, ok := parseError(ev.Data); ok {
+			return nil, false, t.p.errorEvent(e)
+		}
+		return nil, false, provider.BadUpstreamBody(t.p.name, err)
+	}
+	if r.Error != nil {
+		return nil, false, t.p.errorEvent(r.Error)
+	}
+	if r.UsageMetadata != nil {
+		t.usage = usage(r.UsageMetadata)
+	}
+	if len(r.Candidates) == 0 {
+		if err := t.p.blocked(&r); err != nil {
+			return nil, false, err
+		}
+		return nil, false, nil
+	}
+	var out []provider.Chunk
+	for _, c := range r.Candidates {
+		st, seen := t.cands[c.Index]
+		if !seen {
+			st = &candidateState{}
+			t.cands[c.Index] = st
+			out = append(out, t.at(c.Index, t.b.Role()))
+		}
+		if st.finished {
+			// Nothing follows a choice's finish_reason.
+			continue
+		}
+		if c.Content != nil {
+			for _, pt := range c.Content.Parts {
+				switch {
+				case pt.Thought:
+				case pt.FunctionCall != nil:
+					// Gemini sends each call whole: its start and all its
+					// arguments go out together.
+					n := st.tools
+					st.tools++
+					out = append(out,
+						t.at(c.Index, t.b.ToolCallStart(n, callID(n), pt.FunctionCall.Name)),
+						t.at(c.Index, t.b.ToolCallArgs(n, compactArgs(pt.FunctionCall.Args))))
+				case pt.Text != "":
+					out = append(out, t.at(c.Index, t.b.Text(pt.Text)))
+				}
+			}
+		}
+		if c.FinishReason != "" {
+			st.finished = true
+			out = append(out, t.at(c.Index, t.b.Finish(finishReason(c.FinishReason, st.tools > 0))))
+		}
+	}
+	return out, false, nil
+}
+
+// complete reports whether every choice that started has finished.
+func (t *translator) complete() bool {
+	if len(t.cands) == 0 {
+		return false
+	}
+	for _, st := range t.cands {
+		if !st.finished {
+			return false
+		}
+	}
+	return true
+}
+
+// at moves a chunk built for choice 0 to choice index (n > 1 only; the
+// shared ChunkBuilder always renders index 0).
+func (t *translator) at(index int, c provider.Chunk) provider.Chunk {
+	if index == 0 {
+		return c
+	}
+	var cc openai.ChatCompletionChunk
+	if json.Unmarshal(c.Data, &cc) != nil || len(cc.Choices) != 1 {
+		return c
+	}
+	cc.Choices[0].Index = index
+	c.Data, _ = json.Marshal(cc)
+	return c
+}
+
+// stream wraps the shared SSE stream. A clean end of the body is the end of
+// the answer only when every choice got its finish reason; then exactly one
+// usage chunk (the last usageMetadata seen, zeros if none) closes the stream.
+// A body that ends earlier is a cut, retryable. Errors are sticky.
+type stream struct {
+	inner  *provider.SSEStream
+	t      *translator
+	peeked *provider.Chunk
+	ended  bool
+	err    error
+}
+
+// Next implements provider.Stream.
+func (s *stream) Next() (provider.Chunk, error) {
+	if c := s.peeked; c != nil {
+		s.peeked = nil
+		return *c, nil
+	}
+	if s.err != nil {
+		return provider.Chunk{}, s.err
+	}
+	if s.ended {
+		return provider.Chunk{}, io.EOF
+	}
+	c, err := s.inner.Next()
+	switch {
+	case err == nil:
+		return c, nil
+	case errors.Is(err, io.EOF):
+		if !s.t.complete() {
+			s.err = &openai.Error{Code: openai.CodeUpstreamError, Provider: s.t.p.name, Retryable: true,
+				Message: fmt.Sprintf("provider %s stream was cut: the body ended before a finish reason", s.t.p.name)}
+			return provider.Chunk{}, s.err
+		}
+		s.ended = true
+		return s.t.b.Usage(s.t.usage), nil
+	default:
+		s.err = err
+		return provider.Chunk{}, err
+	}
+}
+
+// Close implements provider.Stream.
+func (s *stream) Close() error { return s.inner.Close() }

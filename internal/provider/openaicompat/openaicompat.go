@@ -1,0 +1,296 @@
+// Package openaicompat talks to every upstream that speaks the OpenAI protocol:
+// OpenAI itself, Groq, Mistral, Together, Perplexity, Ollama, DeepSeek, xAI,
+// Azure OpenAI and any custom OpenAI-compatible URL.
+//
+// Requests are forwarded as the client sent them with only `model` (and, for
+// streams, `stream_options.include_usage`) patched in the raw bytes, so new
+// OpenAI parameters pass through untouched.
+package openaicompat
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/tidwall/sjson"
+
+	"github.com/aigateway/gateway/internal/openai"
+	"github.com/aigateway/gateway/internal/provider"
+	"github.com/aigateway/gateway/internal/sse"
+)
+
+// Kinds this package serves, with their default base URLs.
+var defaultBaseURLs = map[string]string{
+	"openai":     "https://api.openai.com/v1",
+	"groq":       "https://api.groq.com/openai/v1",
+	"mistral":    "https://api.mistral.ai/v1",
+	"together":   "https://api.together.xyz/v1",
+	"perplexity": "https://api.perplexity.ai",
+	"ollama":     "http://127.0.0.1:11434/v1",
+	"deepseek":   "https://api.deepseek.com/v1",
+	"xai":        "https://api.x.ai/v1",
+	"openrouter": "https://openrouter.ai/api/v1",
+	"fireworks":  "https://api.fireworks.ai/inference/v1",
+	"custom":     "",
+	"azure":      "",
+}
+
+// Kinds that reject or ignore stream_options; they report usage in their last
+// chunk on their own.
+var noStreamOptions = map[string]bool{"mistral": true, "perplexity": true}
+
+// IsKind reports whether kind is served by this package.
+func IsKind(kind string) bool {
+	_, ok := defaultBaseURLs[kind]
+	return ok
+}
+
+// DefaultAzureAPIVersion is used when an Azure provider names none.
+const DefaultAzureAPIVersion = "2024-10-21"
+
+// Provider is one OpenAI-protocol upstream.
+type Provider struct {
+	name, kind  string
+	base        string
+	client      *http.Client
+	headers     http.Header
+	apiVersion  string
+	deployments map[string]string
+	streamOpts  bool
+}
+
+// New builds a provider of one of this package's kinds.
+func New(cfg provider.Config, deps provider.Deps) (*Provider, error) {
+	def, ok := defaultBaseURLs[cfg.Kind]
+	if !ok {
+		return nil, fmt.Errorf("provider %q: kind %q is not an OpenAI-protocol kind", cfg.Name, cfg.Kind)
+	}
+	base := cfg.BaseURL
+	if base == "" {
+		base = def
+	}
+	if base == "" {
+		return nil, fmt.Errorf("provider %q: base_url is required for kind %q", cfg.Name, cfg.Kind)
+	}
+	if u, err := url.Parse(base); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("provider %q: base_url %q is not an http(s) URL", cfg.Name, base)
+	}
+	p := &Provider{
+		name: cfg.Name, kind: cfg.Kind,
+		base:        strings.TrimRight(base, "/"),
+		client:      deps.HTTP,
+		headers:     http.Header{},
+		apiVersion:  cfg.APIVersion,
+		deployments: cfg.Deployments,
+		streamOpts:  !noStreamOptions[cfg.Kind],
+	}
+	if p.client == nil {
+		p.client = provider.NewHTTPClient()
+	}
+	if cfg.Kind == "azure" {
+		if p.apiVersion == "" {
+			p.apiVersion = DefaultAzureAPIVersion
+		}
+		if cfg.APIKey != "" {
+			p.headers.Set("api-key", cfg.APIKey.Value())
+		}
+	} else if cfg.APIKey != "" {
+		p.headers.Set("Authorization", "Bearer "+cfg.APIKey.Value())
+	}
+	for k, v := range cfg.Headers {
+		p.headers.Set(k, v.Value())
+	}
+	return p, nil
+}
+
+// Name implements provider.Provider.
+func (p *Provider) Name() string { return p.name }
+
+// Kind implements provider.Provider.
+func (p *Provider) Kind() string { return p.kind }
+
+// endpoint builds the upstream URL of an API path ("chat/completions").
+// Azure puts the deployment in the path and the API version in the query.
+func (p *Provider) endpoint(path, model string) string {
+	if p.kind != "azure" {
+		return p.base + "/" + path
+	}
+	dep := model
+	if d, ok := p.deployments[model]; ok {
+		dep = d
+	}
+	return p.base + "/openai/deployments/" + url.PathEscape(dep) + "/" + path + "?api-version=" + url.QueryEscape(p.apiVersion)
+}
+
+// Chat implements provider.Provider.
+func (p *Provider) Chat(ctx context.Context, req *provider.ChatRequest) (*provider.Response, error) {
+	body, err := patchModel(req.Raw, req.Model)
+	if err != nil {
+		return nil, err
+	}
+	if bytes.Contains(body, []byte(`"stream"`)) {
+		if body, err = sjson.DeleteBytes(body, "stream_options"); err == nil {
+			body, err = sjson.SetBytes(body, "stream", false)
+		}
+		if err != nil {
+			return nil, &openai.Error{Code: openai.CodeInvalidJSON, Message: "request body is not valid JSON"}
+		}
+	}
+	out, err := provider.DoJSON(ctx, p.client, p.name, http.MethodPost, p.endpoint("chat/completions", req.Model), p.headers, body, nil)
+	if err != nil {
+		return nil, err
+	}
+	return withUsage(p.name, out)
+}
+
+// ChatStream implements provider.Provider.
+func (p *Provider) ChatStream(ctx context.Context, req *provider.ChatRequest) (provider.Stream, error) {
+	body, err := patchModel(req.Raw, req.Model)
+	if err == nil {
+		body, err = sjson.SetBytes(body, "stream", true)
+	}
+	if err == nil && p.streamOpts {
+		body, err = sjson.SetBytes(body, "stream_options.include_usage", true)
+	}
+	if err != nil {
+		return nil, &openai.Error{Code: openai.CodeInvalidJSON, Message: "request body is not valid JSON"}
+	}
+	hr, err := provider.NewJSONRequest(ctx, http.MethodPost, p.endpoint("chat/completions", req.Model), p.headers, body)
+	if err != nil {
+		return nil, err
+	}
+	t := &streamTranslator{provider: p.name}
+	return provider.StreamRequest(p.client, hr, p.name, nil, t.translate)
+}
+
+// Embeddings implements provider.Embedder.
+func (p *Provider) Embeddings(ctx context.Context, req *provider.EmbeddingsRequest) (*provider.Response, error) {
+	body, err := patchModel(req.Raw, req.Model)
+	if err != nil {
+		return nil, err
+	}
+	out, err := provider.DoJSON(ctx, p.client, p.name, http.MethodPost, p.endpoint("embeddings", req.Model), p.headers, body, nil)
+	if err != nil {
+		return nil, err
+	}
+	return withUsage(p.name, out)
+}
+
+// ImageGenerations implements provider.ImageGenerator.
+func (p *Provider) ImageGenerations(ctx context.Context, req *provider.RawRequest) (*provider.Response, error) {
+	body, err := patchModel(req.Body, req.Model)
+	if err != nil {
+		return nil, err
+	}
+	out, err := provider.DoJSON(ctx, p.client, p.name, http.MethodPost, p.endpoint("images/generations", req.Model), p.headers, body, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &provider.Response{Body: out}, nil
+}
+
+// AudioTranscriptions implements provider.Transcriber: the multipart form is
+// forwarded with its model field replaced.
+func (p *Provider) AudioTranscriptions(ctx context.Context, req *provider.RawRequest) (*provider.Response, error) {
+	body, ctype, err := ReplaceMultipartField(req.Body, req.ContentType, "model", req.Model)
+	if err != nil {
+		return nil, err
+	}
+	h := p.headers.Clone()
+	h.Set("Content-Type", ctype)
+	hr, err := provider.NewJSONRequest(ctx, http.MethodPost, p.endpoint("audio/transcriptions", req.Model), h, body)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := provider.Do(p.client, hr, p.name, nil)
+	if err != nil {
+		return nil, err
+	}
+	out, err := provider.ReadBody(ctx, p.name, resp)
+	if err != nil {
+		return nil, err
+	}
+	return &provider.Response{Body: out, ContentType: resp.Header.Get("Content-Type")}, nil
+}
+
+// patchModel sets "model" in a raw JSON body.
+func patchModel(raw []byte, model string) ([]byte, error) {
+	out, err := sjson.SetBytes(raw, "model", model)
+	if err != nil {
+		return nil, &openai.Error{Code: openai.CodeInvalidJSON, Message: "request body is not valid JSON"}
+	}
+	return out, nil
+}
+
+// withUsage reads the usage object out of a complete answer.
+func withUsage(providerName string, body []byte) (*provider.Response, error) {
+	var v struct {
+		Usage *openai.Usage `json:"usage"`
+	}
+	if err := json.Unmarshal(body, &v); err != nil {
+		return nil, provider.BadUpstreamBody(providerName, err)
+	}
+	r := &provider.Response{Body: body}
+	if v.Usage != nil {
+		r.Usage = *v.Usage
+	}
+	return r, nil
+}
+
+// streamTranslator passes OpenAI chunks through and makes sure the stream ends
+// with exactly one usage-only chunk: the upstream's own when it sent one, or
+// one built from usage it attached to its last content chunk.
+type streamTranslator struct {
+	provider  string
+	usage     *openai.Usage
+	sentUsage bool
+	id, model string
+	created   int64
+}
+
+var usageKey = []byte(`"usage"`)
+
+func (t *streamTranslator) translate(ev sse.Event) ([]provider.Chunk, bool, error) {
+	if sse.IsDone(ev.Data) {
+		if t.sentUsage {
+			return nil, true, nil
+		}
+		b := provider.ChunkBuilder{ID: t.id, Model: t.model, Created: t.created}
+		var u openai.Usage
+		if t.usage != nil {
+			u = *t.usage
+		}
+		c := b.Usage(u)
+		return []provider.Chunk{c}, true, nil
+	}
+	if ev.Event == "error" || bytes.HasPrefix(bytes.TrimSpace(ev.Data), []byte(`{"error"`)) {
+		return nil, false, provider.ErrorEvent(t.provider, provider.GenericMessage(ev.Data))
+	}
+	if t.id == "" || bytes.Contains(ev.Data, usageKey) {
+		var v struct {
+			ID      string            `json:"id"`
+			Model   string            `json:"model"`
+			Created int64             `json:"created"`
+			Choices []json.RawMessage `json:"choices"`
+			Usage   *openai.Usage     `json:"usage"`
+		}
+		if err := json.Unmarshal(ev.Data, &v); err != nil {
+			return nil, false, provider.BadUpstreamBody(t.provider, err)
+		}
+		if t.id == "" {
+			t.id, t.model, t.created = v.ID, v.Model, v.Created
+		}
+		if v.Usage != nil {
+			t.usage = v.Usage
+			if len(v.Choices) == 0 {
+				t.sentUsage = true
+				return []provider.Chunk{{Data: ev.Data, Usage: v.Usage}}, false, nil
+			}
+		}
+	}
+	return []provider.Chunk{{Data: ev.Data}}, false, nil
+}
