@@ -57,18 +57,31 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Gateway, error
 	g := &Gateway{cfg: cfg, log: opts.Logger, router: r, firstModel: first, generate: gen, started: time.Now()}
 	g.mux = http.NewServeMux()
 	for _, prefix := range []string{"/v1", ""} {
-		g.mux.HandleFunc("GET "+prefix+"/models", g.handleModels)
-		g.mux.HandleFunc("POST "+prefix+"/chat/completions", g.handleChat)
-		g.mux.HandleFunc("POST "+prefix+"/embeddings", g.handleEmbeddings)
-		g.mux.HandleFunc("POST "+prefix+"/images/generations", g.handleImages)
-		g.mux.HandleFunc("POST "+prefix+"/audio/transcriptions", g.handleTranscriptions)
+		g.handle(http.MethodGet, prefix+"/models", g.handleModels)
+		g.handle(http.MethodPost, prefix+"/chat/completions", g.handleChat)
+		g.handle(http.MethodPost, prefix+"/embeddings", g.handleEmbeddings)
+		g.handle(http.MethodPost, prefix+"/images/generations", g.handleImages)
+		g.handle(http.MethodPost, prefix+"/audio/transcriptions", g.handleTranscriptions)
 	}
-	g.mux.HandleFunc("GET /health", g.handleHealth)
-	g.mux.HandleFunc("POST /generate", g.handleGenerate)
+	g.handle(http.MethodGet, "/health", g.handleHealth)
+	g.handle(http.MethodPost, "/generate", g.handleGenerate)
 	g.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		openai.Errorf(openai.CodeNotFound, "unknown path %s %s", r.Method, r.URL.Path).Write(w)
 	})
 	return g, nil
+}
+
+// handle registers h for one method on an exact path; other methods get a
+// 405 in OpenAI's error shape rather than the mux's plain text.
+func (g *Gateway) handle(method, path string, h http.HandlerFunc) {
+	g.mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != method && !(method == http.MethodGet && r.Method == http.MethodHead) {
+			w.Header().Set("Allow", method)
+			openai.Errorf(openai.CodeMethodNotAllowed, "method %s is not allowed on %s; use %s", r.Method, path, method).Write(w)
+			return
+		}
+		h(w, r)
+	})
 }
 
 // Router exposes the router (admin and tests).

@@ -1,0 +1,414 @@
+package openaicompat
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aigateway/gateway/internal/openai"
+	"github.com/aigateway/gateway/internal/provider"
+)
+
+const testKey = "sk-test-SECRET-123"
+
+// captured is what a fake upstream received.
+type captured struct {
+	path, query string
+	header      http.Header
+	body        []byte
+}
+
+func fake(t *testing.T, h func(w http.ResponseWriter, r *http.Request)) (*httptest.Server, *captured) {
+	t.Helper()
+	c := &captured{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c.path, c.query, c.header = r.URL.Path, r.URL.RawQuery, r.Header.Clone()
+		c.body, _ = io.ReadAll(r.Body)
+		h(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return srv, c
+}
+
+func newProvider(t *testing.T, kind, base string, mod func(*provider.Config)) *Provider {
+	t.Helper()
+	cfg := provider.Config{Name: kind + "-test", Kind: kind, BaseURL: base, APIKey: testKey}
+	if mod != nil {
+		mod(&cfg)
+	}
+	p, err := New(cfg, provider.Deps{HTTP: &http.Client{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func chatReq(t *testing.T, raw string) *provider.ChatRequest {
+	t.Helper()
+	var body openai.ChatRequest
+	if err := json.Unmarshal([]byte(raw), &body); err != nil {
+		t.Fatal(err)
+	}
+	return &provider.ChatRequest{Model: "upstream-model", Body: &body, Raw: []byte(raw)}
+}
+
+func serveFile(t *testing.T, name, ctype string) func(http.ResponseWriter, *http.Request) {
+	data, err := os.ReadFile("testdata/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", ctype)
+		_, _ = w.Write(data)
+	}
+}
+
+func drain(t *testing.T, s provider.Stream) ([]provider.Chunk, error) {
+	t.Helper()
+	defer s.Close()
+	var out []provider.Chunk
+	for {
+		c, err := s.Next()
+		if err != nil {
+			if err == io.EOF {
+				return out, nil
+			}
+			return out, err
+		}
+		out = append(out, c)
+	}
+}
+
+func TestChatPatchesOnlyTheModelAndKeepsUnknownFields(t *testing.T) {
+	srv, got := fake(t, serveFile(t, "chat_response.json", "application/json"))
+	p := newProvider(t, "openai", srv.URL+"/v1", nil)
+	raw := `{"model":"my-alias","messages":[{"role":"user","content":"hi"}],"future_param":{"x":[1,2]},"seed":7}`
+	resp, err := p.Chat(context.Background(), chatReq(t, raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.path != "/v1/chat/completions" {
+		t.Errorf("path = %q", got.path)
+	}
+	if got.header.Get("Authorization") != "Bearer "+testKey {
+		t.Errorf("Authorization = %q", got.header.Get("Authorization"))
+	}
+	var sent map[string]json.RawMessage
+	if err := json.Unmarshal(got.body, &sent); err != nil {
+		t.Fatal(err)
+	}
+	if string(sent["model"]) != `"upstream-model"` {
+		t.Errorf("model sent = %s", sent["model"])
+	}
+	if string(sent["future_param"]) != `{"x":[1,2]}` || string(sent["seed"]) != "7" {
+		t.Errorf("unknown fields not passed through: %s", got.body)
+	}
+	if resp.Usage.PromptTokens != 1117 || resp.Usage.CompletionTokens != 46 {
+		t.Errorf("usage = %+v", resp.Usage)
+	}
+	want, _ := os.ReadFile("testdata/chat_response.json")
+	if !bytes.Equal(resp.Body, want) {
+		t.Error("response body was not relayed byte for byte")
+	}
+}
+
+func TestChatStreamRelaysToolCallDeltasAndMarksUsageChunk(t *testing.T) {
+	srv, got := fake(t, serveFile(t, "stream_tool_calls.sse", "text/event-stream"))
+	p := newProvider(t, "groq", srv.URL, nil)
+	s, err := p.ChatStream(context.Background(), chatReq(t, `{"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	chunks, err := drain(t, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sent struct {
+		Stream        bool `json:"stream"`
+		StreamOptions struct {
+			IncludeUsage bool `json:"include_usage"`
+		} `json:"stream_options"`
+	}
+	_ = json.Unmarshal(got.body, &sent)
+	if !sent.Stream || !sent.StreamOptions.IncludeUsage {
+		t.Errorf("upstream request must ask for usage: %s", got.body)
+	}
+	if len(chunks) != 6 {
+		t.Fatalf("got %d chunks, want 6", len(chunks))
+	}
+	var second openai.ChatCompletionChunk
+	if err := json.Unmarshal(chunks[3].Data, &second); err != nil {
+		t.Fatal(err)
+	}
+	if tc := second.Choices[0].Delta.ToolCalls; len(tc) != 1 || tc[0].Index != 1 || tc[0].Function.Name != "get_time" {
+		t.Errorf("second tool call delta = %+v", tc)
+	}
+	last := chunks[len(chunks)-1]
+	if last.Usage == nil || last.Usage.PromptTokens != 82 || last.Usage.CachedTokens() != 64 {
+		t.Fatalf("last chunk usage = %+v", last.Usage)
+	}
+	for _, c := range chunks[:len(chunks)-1] {
+		if c.Usage != nil {
+			t.Error("only the last chunk may be marked as the usage chunk")
+		}
+	}
+}
+
+func TestChatStreamBuildsUsageChunkWhenUpstreamAttachesUsageToLastContentChunk(t *testing.T) {
+	srv, got := fake(t, serveFile(t, "stream_usage_in_last_chunk.sse", "text/event-stream"))
+	p := newProvider(t, "mistral", srv.URL, nil)
+	s, err := p.ChatStream(context.Background(), chatReq(t, `{"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	chunks, err := drain(t, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(got.body, []byte("stream_options")) {
+		t.Error("mistral must not be sent stream_options")
+	}
+	if len(chunks) != 4 {
+		t.Fatalf("got %d chunks, want 3 relayed + 1 usage", len(chunks))
+	}
+	u := chunks[3]
+	if u.Usage == nil || u.Usage.PromptTokens != 10 || u.Usage.CompletionTokens != 3 || u.Usage.TotalTokens != 13 {
+		t.Fatalf("usage chunk = %+v", u.Usage)
+	}
+	var c openai.ChatCompletionChunk
+	if err := json.Unmarshal(u.Data, &c); err != nil || len(c.Choices) != 0 || c.ID != "cmpl-7" {
+		t.Errorf("usage chunk data = %s (%v)", u.Data, err)
+	}
+}
+
+func TestChatStreamFailures(t *testing.T) {
+	tests := []struct {
+		name string
+		h    func(w http.ResponseWriter, r *http.Request)
+	}{
+		{"a connection cut mid-stream is a retryable error", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/event-stream")
+			_, _ = io.WriteString(w, "data: {\"id\":\"x\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\"}}]}\n\n")
+			w.(http.Flusher).Flush()
+			panic(http.ErrAbortHandler)
+		}},
+		{"a body that ends without [DONE] is a retryable error", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/event-stream")
+			_, _ = io.WriteString(w, "data: {\"id\":\"x\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\"}}]}\n\n")
+		}},
+		{"an error object mid-stream is a retryable error", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/event-stream")
+			_, _ = io.WriteString(w, "data: {\"id\":\"x\",\"choices\":[]}\n\ndata: {\"error\":{\"message\":\"overloaded\"}}\n\n")
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv, _ := fake(t, tt.h)
+			p := newProvider(t, "openai", srv.URL, nil)
+			s, err := p.ChatStream(context.Background(), chatReq(t, `{"model":"m","stream":true,"messages":[]}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			chunks, err := drain(t, s)
+			var e *openai.Error
+			if !errors.As(err, &e) || !e.Retryable || e.HTTPStatus() != http.StatusBadGateway {
+				t.Fatalf("err = %#v after %d chunks, want retryable 502", err, len(chunks))
+			}
+			if len(chunks) != 1 {
+				t.Errorf("got %d chunks before the failure, want 1", len(chunks))
+			}
+		})
+	}
+}
+
+func TestUpstreamErrorsMapToOpenAIErrors(t *testing.T) {
+	tests := []struct {
+		name        string
+		status      int
+		body        string
+		header      map[string]string
+		wantStatus  int
+		wantType    string
+		wantMsg     string
+		retryable   bool
+		retryAfter  time.Duration
+		mustNotLeak bool
+	}{
+		{"a 400 keeps its status and the upstream message", 400, `{"error":{"message":"Invalid value for 'temperature'","type":"invalid_request_error"}}`, nil,
+			400, "invalid_request_error", "Invalid value for 'temperature'", false, 0, false},
+		{"a 429 keeps Retry-After and is retryable", 429, `{"error":{"message":"Rate limit reached"}}`, map[string]string{"Retry-After": "7"},
+			429, "rate_limit_error", "Rate limit reached", true, 7 * time.Second, false},
+		{"a 401 becomes a 502 naming the provider without the key", 401, `{"error":{"message":"Incorrect API key provided: sk-test-SECRET-123"}}`, nil,
+			502, "api_error", "refused the gateway's credentials", true, 0, true},
+		{"a 500 becomes a retryable 502", 500, `{"error":{"message":"server exploded"}}`, nil,
+			502, "api_error", "server exploded", true, 0, false},
+		{"a plain-text 503 body becomes the message", 503, "upstream connect error or disconnect/reset before headers", nil,
+			502, "api_error", "upstream connect error", true, 0, false},
+		{"a 504 becomes a retryable 504", 504, "<html>gateway timeout</html>", nil,
+			504, "timeout_error", "timed out", true, 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv, _ := fake(t, func(w http.ResponseWriter, r *http.Request) {
+				for k, v := range tt.header {
+					w.Header().Set(k, v)
+				}
+				w.WriteHeader(tt.status)
+				_, _ = io.WriteString(w, tt.body)
+			})
+			p := newProvider(t, "openai", srv.URL, nil)
+			_, err := p.Chat(context.Background(), chatReq(t, `{"model":"m","messages":[]}`))
+			var e *openai.Error
+			if !errors.As(err, &e) {
+				t.Fatalf("err = %v, want *openai.Error", err)
+			}
+			if e.HTTPStatus() != tt.wantStatus || e.Type() != tt.wantType || e.Retryable != tt.retryable {
+				t.Errorf("status=%d type=%s retryable=%v, want %d %s %v", e.HTTPStatus(), e.Type(), e.Retryable, tt.wantStatus, tt.wantType, tt.retryable)
+			}
+			if !strings.Contains(e.Message, tt.wantMsg) {
+				t.Errorf("message %q does not contain %q", e.Message, tt.wantMsg)
+			}
+			if e.RetryAfter != tt.retryAfter {
+				t.Errorf("RetryAfter = %v, want %v", e.RetryAfter, tt.retryAfter)
+			}
+			if strings.Contains(string(e.JSON()), testKey) || strings.Contains(e.Error(), testKey) {
+				t.Error("the API key leaked into the error")
+			}
+		})
+	}
+}
+
+func TestAzureUsesDeploymentPathAPIVersionAndAPIKeyHeader(t *testing.T) {
+	srv, got := fake(t, serveFile(t, "chat_response.json", "application/json"))
+	p := newProvider(t, "azure", srv.URL, func(c *provider.Config) {
+		c.Deployments = map[string]string{"upstream-model": "prod-gpt4o"}
+		c.APIVersion = "2024-10-21"
+	})
+	if _, err := p.Chat(context.Background(), chatReq(t, `{"model":"x","messages":[{"role":"user","content":"hi"}]}`)); err != nil {
+		t.Fatal(err)
+	}
+	if got.path != "/openai/deployments/prod-gpt4o/chat/completions" || got.query != "api-version=2024-10-21" {
+		t.Errorf("url = %s?%s", got.path, got.query)
+	}
+	if got.header.Get("api-key") != testKey || got.header.Get("Authorization") != "" {
+		t.Errorf("auth headers: api-key=%q Authorization=%q", got.header.Get("api-key"), got.header.Get("Authorization"))
+	}
+}
+
+func TestCustomProviderSendsConfiguredHeaders(t *testing.T) {
+	srv, got := fake(t, serveFile(t, "chat_response.json", "application/json"))
+	p := newProvider(t, "custom", srv.URL+"/api", func(c *provider.Config) {
+		c.Headers = map[string]provider.Secret{"X-Tenant": "acme"}
+		c.APIKey = ""
+	})
+	if _, err := p.Chat(context.Background(), chatReq(t, `{"model":"x","messages":[]}`)); err != nil {
+		t.Fatal(err)
+	}
+	if got.path != "/api/chat/completions" || got.header.Get("X-Tenant") != "acme" || got.header.Get("Authorization") != "" {
+		t.Errorf("path=%s tenant=%q auth=%q", got.path, got.header.Get("X-Tenant"), got.header.Get("Authorization"))
+	}
+}
+
+func TestNewRejectsMissingOrBadBaseURL(t *testing.T) {
+	for _, cfg := range []provider.Config{
+		{Name: "c", Kind: "custom"},
+		{Name: "a", Kind: "azure"},
+		{Name: "o", Kind: "openai", BaseURL: "ftp://example"},
+		{Name: "x", Kind: "anthropic"},
+	} {
+		if _, err := New(cfg, provider.Deps{}); err == nil {
+			t.Errorf("New(%+v) succeeded, want an error", cfg)
+		}
+	}
+}
+
+func TestEmbeddingsForwardsAndReadsUsage(t *testing.T) {
+	srv, got := fake(t, func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, `{"object":"list","data":[{"object":"embedding","index":0,"embedding":[0.1,0.2]}],"model":"text-embedding-3-small","usage":{"prompt_tokens":5,"total_tokens":5}}`)
+	})
+	p := newProvider(t, "openai", srv.URL, nil)
+	raw := `{"model":"emb","input":"hello","dimensions":2}`
+	var body openai.EmbeddingsRequest
+	_ = json.Unmarshal([]byte(raw), &body)
+	resp, err := p.Embeddings(context.Background(), &provider.EmbeddingsRequest{Model: "text-embedding-3-small", Body: &body, Raw: []byte(raw)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.path != "/embeddings" || !bytes.Contains(got.body, []byte(`"model":"text-embedding-3-small"`)) || !bytes.Contains(got.body, []byte(`"dimensions":2`)) {
+		t.Errorf("sent %s to %s", got.body, got.path)
+	}
+	if resp.Usage.PromptTokens != 5 {
+		t.Errorf("usage = %+v", resp.Usage)
+	}
+}
+
+func TestAudioTranscriptionsReplacesModelAndKeepsTheFile(t *testing.T) {
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	_ = mw.WriteField("model", "whisper-alias")
+	fw, _ := mw.CreateFormFile("file", "a.wav")
+	audio := []byte("RIFF....WAVEfmt \x00\x01\x02binary")
+	_, _ = fw.Write(audio)
+	_ = mw.WriteField("language", "en")
+	_ = mw.Close()
+
+	srv, got := fake(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"text":"hello"}`)
+	})
+	p := newProvider(t, "openai", srv.URL, nil)
+	resp, err := p.AudioTranscriptions(context.Background(), &provider.RawRequest{Model: "whisper-1", Body: buf.Bytes(), ContentType: mw.FormDataContentType()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(resp.Body) != `{"text":"hello"}` {
+		t.Errorf("body = %s", resp.Body)
+	}
+	req, _ := http.NewRequest("POST", "/", bytes.NewReader(got.body))
+	req.Header.Set("Content-Type", got.header.Get("Content-Type"))
+	if err := req.ParseMultipartForm(1 << 20); err != nil {
+		t.Fatal(err)
+	}
+	if req.FormValue("model") != "whisper-1" || req.FormValue("language") != "en" {
+		t.Errorf("fields = %v", req.MultipartForm.Value)
+	}
+	f, _, err := req.FormFile("file")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gotAudio, _ := io.ReadAll(f)
+	if !bytes.Equal(gotAudio, audio) {
+		t.Error("the audio file was changed in transit")
+	}
+}
+
+func TestMultipartFieldRejectsNonMultipartBodies(t *testing.T) {
+	if _, err := MultipartField([]byte("{}"), "application/json", "model"); err == nil {
+		t.Fatal("want an error for a JSON body")
+	}
+}
+
+func FuzzStreamTranslator(f *testing.F) {
+	for _, name := range []string{"stream_tool_calls.sse", "stream_usage_in_last_chunk.sse"} {
+		data, _ := os.ReadFile("testdata/" + name)
+		f.Add(data)
+	}
+	f.Add([]byte("data: {\"usage\":5}\n\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s := provider.NewSSEStream(context.Background(), "fuzz", io.NopCloser(bytes.NewReader(data)), (&streamTranslator{provider: "fuzz"}).translate)
+		for i := 0; i < 10000; i++ {
+			if _, err := s.Next(); err != nil {
+				return
+			}
+		}
+	})
+}
