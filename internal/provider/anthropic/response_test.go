@@ -64,3 +64,18 @@ func TestAnswerWithoutTextOrToolsHasEmptyStringContent(t *testing.T) {
 		t.Errorf("content = %v, want an empty string", c)
 	}
 }
+
+func TestToolUseWithoutInputHasEmptyObjectArguments(t *testing.T) {
+	body := `{"id":"m","type":"message","model":"c","content":[{"type":"tool_use","id":"t1","name":"now"}],"stop_reason":"tool_use","usage":{}}`
+	out, _, err := translateResponse("anthropic", []byte(body), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cc openai.ChatCompletion
+	if err := json.Unmarshal(out, &cc); err != nil {
+		t.Fatal(err)
+	}
+	if tc := cc.Choices[0].Message.ToolCalls; len(tc) != 1 || tc[0].Function.Arguments != "{}" {
+		t.Errorf("tool calls = %+v, want one with arguments {}", tc)
+	}
+}

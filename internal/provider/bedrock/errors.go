@@ -38,8 +38,11 @@ func (p *Provider) mapError(ctx context.Context, err error) *openai.Error {
 
 	var api smithy.APIError
 	if !errors.As(err, &api) {
+		if status >= 200 && status < 300 {
+			return provider.BadUpstreamBody(p.name, errors.New("the answer is not Converse JSON"))
+		}
 		if status != 0 {
-			// An answer the SDK could not decode, such as a proxy's HTML page.
+			// An error page the SDK could not decode, such as a proxy's HTML.
 			return provider.StatusError(p.name, status, header, nil, nil)
 		}
 		if strings.Contains(err.Error(), "get identity") {

@@ -2,6 +2,7 @@ package cohere
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -123,11 +124,13 @@ func TestResponseTranslationMatchesGolden(t *testing.T) {
 }
 
 // runStream feeds an SSE body through the shared SSEStream and the
-// translator, returning every chunk and the error that ended the stream.
+// translator, returning every chunk and the error that ended the stream. It
+// uses context.Background, not t.Context: t.Context inside fuzz workers
+// stalled the fuzzer.
 func runStream(t testing.TB, body []byte) ([]provider.Chunk, error) {
 	t.Helper()
 	tr := newStreamTranslator("cohere", testModel, fixedNow.Unix(), nil)
-	s := provider.NewSSEStream(t.Context(), "cohere", io.NopCloser(bytes.NewReader(body)), tr.translate)
+	s := provider.NewSSEStream(context.Background(), "cohere", io.NopCloser(bytes.NewReader(body)), tr.translate)
 	defer s.Close()
 	var chunks []provider.Chunk
 	for range 10000 {

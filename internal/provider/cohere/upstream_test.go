@@ -76,7 +76,7 @@ func newTestProvider(t *testing.T, u *upstream) *Provider {
 	return p
 }
 
-func chatRequest(t testing.TB, raw string) *provider.ChatRequest {
+func clientRequest(t testing.TB, raw string) *provider.ChatRequest {
 	t.Helper()
 	return &provider.ChatRequest{Model: testModel, Body: decodeChatRequest(t, []byte(raw)), Raw: []byte(raw)}
 }
@@ -127,7 +127,7 @@ func text(t *testing.T, chunks []provider.Chunk) string {
 func TestChatSendsTheKeyAndTranslatesTheAnswer(t *testing.T) {
 	u := newUpstream(t, serveFile(t, "chat_response_text.json", "application/json"))
 	p := newTestProvider(t, u)
-	resp, err := p.Chat(t.Context(), chatRequest(t, helloRequest))
+	resp, err := p.Chat(t.Context(), clientRequest(t, helloRequest))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,7 +148,7 @@ func TestChatSendsTheKeyAndTranslatesTheAnswer(t *testing.T) {
 func TestChatStreamDeliversEveryChunkThenTheUsageChunk(t *testing.T) {
 	u := newUpstream(t, serveFile(t, "stream_text.sse", "text/event-stream"))
 	p := newTestProvider(t, u)
-	s, err := p.ChatStream(t.Context(), chatRequest(t, helloRequest))
+	s, err := p.ChatStream(t.Context(), clientRequest(t, helloRequest))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,7 +195,7 @@ func TestChatStreamThatBreaksIsARetryableError(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := newTestProvider(t, newUpstream(t, tt.handler))
-			s, err := p.ChatStream(t.Context(), chatRequest(t, helloRequest))
+			s, err := p.ChatStream(t.Context(), clientRequest(t, helloRequest))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -226,7 +226,7 @@ func TestChatStreamEndingWithErrorIsARetryableError(t *testing.T) {
 		_, _ = io.WriteString(w, "event: message-start\ndata: {\"id\":\"x\",\"type\":\"message-start\"}\n\n"+
 			"event: message-end\ndata: {\"type\":\"message-end\",\"delta\":{\"finish_reason\":\"ERROR\",\"error\":\"model overloaded for "+testKey+"\"}}\n\n")
 	})
-	s, err := newTestProvider(t, u).ChatStream(t.Context(), chatRequest(t, helloRequest))
+	s, err := newTestProvider(t, u).ChatStream(t.Context(), clientRequest(t, helloRequest))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -277,11 +277,11 @@ func TestUpstreamErrorsMapToGatewayErrors(t *testing.T) {
 		call func(context.Context, *Provider) error
 	}{
 		{"Chat", func(ctx context.Context, p *Provider) error {
-			_, err := p.Chat(ctx, chatRequest(t, helloRequest))
+			_, err := p.Chat(ctx, clientRequest(t, helloRequest))
 			return err
 		}},
 		{"ChatStream", func(ctx context.Context, p *Provider) error {
-			s, err := p.ChatStream(ctx, chatRequest(t, helloRequest))
+			s, err := p.ChatStream(ctx, clientRequest(t, helloRequest))
 			if s != nil {
 				s.Close()
 			}
@@ -416,11 +416,11 @@ func TestRequestsCohereCannotServeAreRefusedBeforeTheUpstream(t *testing.T) {
 		wantParam string
 	}{
 		{"more than one choice is refused", func(ctx context.Context, p *Provider) error {
-			_, err := p.Chat(ctx, chatRequest(t, `{"model":"m","n":2,"messages":[{"role":"user","content":"hi"}]}`))
+			_, err := p.Chat(ctx, clientRequest(t, `{"model":"m","n":2,"messages":[{"role":"user","content":"hi"}]}`))
 			return err
 		}, "n"},
 		{"more than one choice is refused on a stream too", func(ctx context.Context, p *Provider) error {
-			_, err := p.ChatStream(ctx, chatRequest(t, `{"model":"m","n":3,"stream":true,"messages":[{"role":"user","content":"hi"}]}`))
+			_, err := p.ChatStream(ctx, clientRequest(t, `{"model":"m","n":3,"stream":true,"messages":[{"role":"user","content":"hi"}]}`))
 			return err
 		}, "n"},
 		{"token-array embeddings input is refused", func(ctx context.Context, p *Provider) error {
@@ -434,7 +434,7 @@ func TestRequestsCohereCannotServeAreRefusedBeforeTheUpstream(t *testing.T) {
 			return err
 		}, "input"},
 		{"an audio part is refused", func(ctx context.Context, p *Provider) error {
-			_, err := p.Chat(ctx, chatRequest(t, `{"model":"m","messages":[{"role":"user","content":[{"type":"input_audio","input_audio":{"data":"AAAA","format":"wav"}}]}]}`))
+			_, err := p.Chat(ctx, clientRequest(t, `{"model":"m","messages":[{"role":"user","content":[{"type":"input_audio","input_audio":{"data":"AAAA","format":"wav"}}]}]}`))
 			return err
 		}, "messages[0].content[0].type"},
 	}

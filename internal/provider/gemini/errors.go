@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/aigateway/gateway/internal/openai"
 	"github.com/aigateway/gateway/internal/provider"
@@ -44,7 +45,10 @@ type upstreamErrors struct {
 func (u *upstreamErrors) message(body []byte) string {
 	e, ok := parseError(body)
 	if !ok {
-		return u.p.redact(provider.GenericMessage(body))
+		if m := provider.GenericMessage(body); m != "" {
+			return u.p.redact(m)
+		}
+		return plainMessage(u.p.redact(string(body)))
 	}
 	for _, d := range e.Details {
 		if d.Reason == "API_KEY_INVALID" {
@@ -64,6 +68,21 @@ func (u *upstreamErrors) fix(err error) error {
 		return provider.StatusError(u.p.name, http.StatusUnauthorized, nil, nil, nil)
 	}
 	return err
+}
+
+// plainMessage is a non-JSON error body (a proxy's text or HTML page) as a
+// short message. provider.StatusError has the same fallback, but it could not
+// redact the key from it.
+func plainMessage(body string) string {
+	s := strings.TrimSpace(body)
+	if s == "" || !utf8.ValidString(s) {
+		return ""
+	}
+	const max = 300
+	if len(s) > max {
+		s = s[:max] + "…"
+	}
+	return s
 }
 
 // redact removes the configured key from a message an upstream wrote.

@@ -14,7 +14,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -43,7 +42,6 @@ type Provider struct {
 	project  string
 	location string
 	http     *http.Client
-	log      *slog.Logger
 	// now and newID are replaced by tests for stable output.
 	now   func() time.Time
 	newID func() string
@@ -66,7 +64,6 @@ func New(cfg provider.Config, deps provider.Deps) (*Provider, error) {
 		key:     cfg.APIKey,
 		headers: cfg.Headers,
 		http:    deps.HTTP,
-		log:     deps.Logger,
 		now:     time.Now,
 		newID:   randomID,
 	}
@@ -75,9 +72,6 @@ func New(cfg provider.Config, deps provider.Deps) (*Provider, error) {
 	}
 	if p.http == nil {
 		p.http = provider.NewHTTPClient()
-	}
-	if p.log == nil {
-		p.log = slog.Default()
 	}
 	base := strings.TrimRight(cfg.BaseURL, "/")
 	switch cfg.Kind {

@@ -15,6 +15,9 @@ import (
 // request. Client mistakes (unknown roles, unreadable tool arguments, tool
 // results that name no earlier call) are 400 errors naming the field.
 func translateRequest(r *openai.ChatRequest) (*generateRequest, error) {
+	if r == nil {
+		return nil, invalid("", "missing request body")
+	}
 	out := &generateRequest{Contents: []content{}}
 	var system []part
 	// names maps tool_call ids to function names: Gemini's functionResponse
