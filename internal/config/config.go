@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -139,9 +140,11 @@ func Load(path string, getenv func(string) string) (*Config, error) {
 		c = FromEnv(getenv)
 	}
 	if p := getenv("PORT"); p != "" {
-		if _, err := fmt.Sscanf(p, "%d", &c.Server.Port); err != nil {
+		port, err := strconv.Atoi(p)
+		if err != nil {
 			return nil, fmt.Errorf("config: PORT %q is not a number", p)
 		}
+		c.Server.Port = port
 	}
 	return c, nil
 }
@@ -289,11 +292,17 @@ func (c *Config) Validate() error {
 		if (p.Kind == "custom" || p.Kind == "azure") && p.BaseURL == "" {
 			bad("%s.base_url: required for kind %q", k, p.Kind)
 		}
-		if p.Kind == "vertex" && (p.Project == "" || p.Location == "") {
-			bad("%s: project and location are required for kind vertex", k)
+		if p.Kind == "vertex" && p.Project == "" {
+			bad("%s.project: required for kind vertex", k)
 		}
-		if p.Timeout < 0 || p.Delay < 0 {
-			bad("%s: timeout and delay must not be negative", k)
+		if p.Kind == "vertex" && p.Location == "" {
+			bad("%s.location: required for kind vertex", k)
+		}
+		if p.Timeout < 0 {
+			bad("%s.timeout: must not be negative", k)
+		}
+		if p.Delay < 0 {
+			bad("%s.delay: must not be negative", k)
 		}
 	}
 	routes := map[string]bool{}

@@ -1,0 +1,535 @@
+package router
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aigateway/gateway/internal/openai"
+	"github.com/aigateway/gateway/internal/provider"
+)
+
+// Errors as the providers' shared plumbing produces them.
+func statusErr(name string, status int, h http.Header) *openai.Error {
+	return provider.StatusError(name, status, h, []byte(`{"error":{"message":"upstream says no"}}`), nil)
+}
+
+func retryAfter429(name, secs string) *openai.Error {
+	return statusErr(name, http.StatusTooManyRequests, header("Retry-After", secs))
+}
+
+func plan(tb testing.TB, r *Router, retry RetryPolicy, keys ...string) *Plan {
+	tb.Helper()
+	p := &Plan{Retry: retry}
+	for _, k := range keys {
+		p.Targets = append(p.Targets, target(tb, r, k))
+	}
+	return p
+}
+
+func TestRunFailsOverOnRetryableErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+	}{
+		{name: "a 500 fails over", err: statusErr("a", 500, nil)},
+		{name: "a 503 fails over", err: statusErr("a", 503, nil)},
+		{name: "a 429 fails over", err: statusErr("a", 429, nil)},
+		{name: "an upstream 504 fails over", err: statusErr("a", 504, nil)},
+		{name: "an upstream 408 fails over", err: statusErr("a", 408, nil)},
+		{name: "refused credentials fail over", err: statusErr("a", 401, nil)},
+		{name: "a transport timeout fails over", err: provider.TransportError(context.Background(), "a", context.DeadlineExceeded)},
+		{name: "a connection error fails over", err: provider.TransportError(context.Background(), "a", errors.New("dial tcp: connection refused"))},
+		{name: "an unclassified Go error fails over", err: errors.New("something odd")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a, b, c := newFake("a", tt.err), newFake("b", tt.err), newFake("c")
+			r, _ := newTestRouter(a, b, c)
+			res, err := r.Run(context.Background(), plan(t, r, RetryPolicy{}, "a/x", "b/x", "c/x"), chat)
+			if err != nil {
+				t.Fatalf("Run: %v", err)
+			}
+			defer res.Done(nil)
+			if res.Target.Key() != "c/x" {
+				t.Errorf("answered by %s, want c/x", res.Target.Key())
+			}
+			if res.Attempts != 3 || res.Failovers != 2 {
+				t.Errorf("attempts %d failovers %d, want 3 and 2", res.Attempts, res.Failovers)
+			}
+			if a.Calls() != 1 || b.Calls() != 1 || c.Calls() != 1 {
+				t.Errorf("calls a=%d b=%d c=%d, want one each in order", a.Calls(), b.Calls(), c.Calls())
+			}
+		})
+	}
+}
+
+func TestRunReturnsClientErrorsWithoutFailover(t *testing.T) {
+	for _, status := range []int{400, 404, 409, 413, 422} {
+		t.Run(http.StatusText(status)+" is returned at once", func(t *testing.T) {
+			a, b := newFake("a", statusErr("a", status, nil)), newFake("b")
+			r, sl := newTestRouter(a, b)
+			res, err := r.Run(context.Background(), plan(t, r, RetryPolicy{MaxRetries: 3}, "a/x", "b/x"), chat)
+			e := asError(t, err)
+			if e.HTTPStatus() != status {
+				t.Errorf("status %d, want the upstream's %d", e.HTTPStatus(), status)
+			}
+			if res.Attempts != 1 || res.Failovers != 0 || b.Calls() != 0 || len(sl.Waits()) != 0 {
+				t.Errorf("attempts %d failovers %d, b called %d times, %d waits; want 1, 0, 0, 0",
+					res.Attempts, res.Failovers, b.Calls(), len(sl.Waits()))
+			}
+			if got := target(t, r, "a/x").Breaker.Snapshot().ConsecutiveFails; got != 0 {
+				t.Errorf("a client error counted as a breaker failure (%d)", got)
+			}
+		})
+	}
+}
+
+func TestRunRetriesTheSameTargetWithBackoff(t *testing.T) {
+	const base = 100 * time.Millisecond
+	tests := []struct {
+		name  string
+		draws []float64
+		retry RetryPolicy
+		want  []time.Duration
+	}{
+		{name: "each wait is the draw times base doubled per retry",
+			draws: []float64{0.5, 0.5, 0.5}, retry: RetryPolicy{MaxRetries: 3, BaseBackoff: base, MaxBackoff: 10 * time.Second},
+			want: []time.Duration{50 * time.Millisecond, 100 * time.Millisecond, 200 * time.Millisecond}},
+		{name: "each retry draws its own jitter",
+			draws: []float64{0.25, 0.75, 1}, retry: RetryPolicy{MaxRetries: 3, BaseBackoff: base, MaxBackoff: 10 * time.Second},
+			want: []time.Duration{25 * time.Millisecond, 150 * time.Millisecond, 400 * time.Millisecond}},
+		{name: "a zero draw waits nothing",
+			draws: []float64{0}, retry: RetryPolicy{MaxRetries: 2, BaseBackoff: base, MaxBackoff: 10 * time.Second},
+			want: []time.Duration{0, 0}},
+		{name: "max backoff caps the doubled wait",
+			draws: []float64{0.5}, retry: RetryPolicy{MaxRetries: 3, BaseBackoff: base, MaxBackoff: 150 * time.Millisecond},
+			want: []time.Duration{50 * time.Millisecond, 75 * time.Millisecond, 75 * time.Millisecond}},
+		{name: "no base backoff retries without waiting",
+			draws: []float64{0.5}, retry: RetryPolicy{MaxRetries: 2},
+			want: []time.Duration{0, 0}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a, b := newFake("a", statusErr("a", 502, nil)), newFake("b")
+			r, sl := newTestRouter(a, b)
+			r.rnd = seq(tt.draws...)
+			res, err := r.Run(context.Background(), plan(t, r, tt.retry, "a/x", "b/x"), chat)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer res.Done(nil)
+			if a.Calls() != tt.retry.MaxRetries+1 {
+				t.Errorf("a was called %d times, want 1 + %d retries", a.Calls(), tt.retry.MaxRetries)
+			}
+			if res.Attempts != tt.retry.MaxRetries+2 || res.Failovers != 1 {
+				t.Errorf("attempts %d failovers %d, want %d and 1", res.Attempts, res.Failovers, tt.retry.MaxRetries+2)
+			}
+			waits := sl.Waits()
+			if len(waits) != len(tt.want) {
+				t.Fatalf("waits = %v, want %v", waits, tt.want)
+			}
+			for i, w := range waits {
+				limit := tt.retry.BaseBackoff << i
+				if tt.retry.MaxBackoff > 0 && limit > tt.retry.MaxBackoff {
+					limit = tt.retry.MaxBackoff
+				}
+				if w < 0 || w > limit {
+					t.Errorf("wait %d = %v, outside [0, %v]", i, w, limit)
+				}
+				if w != tt.want[i] {
+					t.Errorf("wait %d = %v, want %v", i, w, tt.want[i])
+				}
+			}
+		})
+	}
+}
+
+func TestBackoffNeverOverflows(t *testing.T) {
+	p := RetryPolicy{BaseBackoff: time.Second, MaxBackoff: time.Minute}
+	for attempt := range 70 {
+		if d := backoff(p, attempt, 0.999); d < 0 || d > time.Minute {
+			t.Fatalf("attempt %d: backoff %v outside [0, 1m]", attempt, d)
+		}
+	}
+}
+
+func TestRunHonoursRetryAfter(t *testing.T) {
+	retry := RetryPolicy{MaxRetries: 2, BaseBackoff: 100 * time.Millisecond, MaxBackoff: 5 * time.Second}
+	tests := []struct {
+		name       string
+		err        error
+		wantWaits  []time.Duration
+		wantACalls int
+		wantTarget string
+	}{
+		{name: "a Retry-After within max backoff is waited exactly, then the same target is retried",
+			err: retryAfter429("a", "2"), wantWaits: []time.Duration{2 * time.Second}, wantACalls: 2, wantTarget: "a/x"},
+		{name: "a Retry-After equal to max backoff is still waited",
+			err: retryAfter429("a", "5"), wantWaits: []time.Duration{5 * time.Second}, wantACalls: 2, wantTarget: "a/x"},
+		{name: "a 503 with Retry-After is honoured too",
+			err: statusErr("a", 503, header("Retry-After", "1")), wantWaits: []time.Duration{time.Second}, wantACalls: 2, wantTarget: "a/x"},
+		{name: "a Retry-After beyond max backoff skips to the next target without waiting",
+			err: retryAfter429("a", "30"), wantWaits: nil, wantACalls: 1, wantTarget: "b/x"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a, b := newFake("a", tt.err, nil), newFake("b")
+			r, sl := newTestRouter(a, b)
+			res, err := r.Run(context.Background(), plan(t, r, retry, "a/x", "b/x"), chat)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer res.Done(nil)
+			if res.Target.Key() != tt.wantTarget {
+				t.Errorf("answered by %s, want %s", res.Target.Key(), tt.wantTarget)
+			}
+			if a.Calls() != tt.wantACalls {
+				t.Errorf("a called %d times, want %d", a.Calls(), tt.wantACalls)
+			}
+			if got := sl.Waits(); !equalDurations(got, tt.wantWaits) {
+				t.Errorf("waits = %v, want %v", got, tt.wantWaits)
+			}
+		})
+	}
+}
+
+func equalDurations(a, b []time.Duration) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// slow blocks until the attempt's context ends and reports it the way the
+// providers' transport plumbing does.
+func slow(name string) func(ctx context.Context) error {
+	return func(ctx context.Context) error {
+		<-ctx.Done()
+		return provider.TransportError(ctx, name, ctx.Err())
+	}
+}
+
+func TestRunTimesOutASlowTarget(t *testing.T) {
+	t.Run("a slow attempt becomes a 504 upstream_timeout", func(t *testing.T) {
+		a := newFake("a")
+		a.hook = slow("a")
+		r, _ := newTestRouter(a)
+		if _, err := r.Target("a", "x", 20*time.Millisecond); err != nil {
+			t.Fatal(err)
+		}
+		res, err := r.Run(context.Background(), plan(t, r, RetryPolicy{}, "a/x"), chat)
+		e := asError(t, err)
+		if e.Code != openai.CodeUpstreamTimeout || e.HTTPStatus() != http.StatusGatewayTimeout || !e.Retryable {
+			t.Errorf("error = %v (status %d, retryable %v), want a retryable 504 upstream_timeout", e, e.HTTPStatus(), e.Retryable)
+		}
+		if e.Provider != "a" {
+			t.Errorf("error names provider %q, want a", e.Provider)
+		}
+		if res.Attempts != 1 {
+			t.Errorf("attempts %d, want 1", res.Attempts)
+		}
+		if got := target(t, r, "a/x").InFlight(); got != 0 {
+			t.Errorf("in-flight after a timeout = %d, want 0", got)
+		}
+	})
+	t.Run("a slow attempt fails over to the next target", func(t *testing.T) {
+		a, b := newFake("a"), newFake("b")
+		a.hook = slow("a")
+		r, _ := newTestRouter(a, b)
+		if _, err := r.Target("a", "x", 20*time.Millisecond); err != nil {
+			t.Fatal(err)
+		}
+		res, err := r.Run(context.Background(), plan(t, r, RetryPolicy{}, "a/x", "b/x"), chat)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Done(nil)
+		if res.Target.Key() != "b/x" || res.Attempts != 2 || res.Failovers != 1 {
+			t.Errorf("answered by %s after %d attempts and %d failovers, want b/x, 2, 1",
+				res.Target.Key(), res.Attempts, res.Failovers)
+		}
+	})
+	t.Run("a successful attempt's context outlives the timeout until Done", func(t *testing.T) {
+		a := newFake("a")
+		var actx context.Context
+		a.hook = func(ctx context.Context) error { actx = ctx; return nil }
+		r, _ := newTestRouter(a)
+		if _, err := r.Target("a", "x", 50*time.Millisecond); err != nil {
+			t.Fatal(err)
+		}
+		res, err := r.Run(context.Background(), plan(t, r, RetryPolicy{}, "a/x"), chat)
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(100 * time.Millisecond) // well past the target's timeout
+		if actx.Err() != nil {
+			t.Errorf("the stream's context was cancelled before Done: %v", actx.Err())
+		}
+		res.Done(nil)
+		if actx.Err() == nil {
+			t.Error("Done did not release the attempt's context")
+		}
+	})
+}
+
+func TestRunCountsAttemptsAndFailovers(t *testing.T) {
+	e500 := statusErr("x", 500, nil)
+	tests := []struct {
+		name          string
+		scripts       [3][]error
+		maxRetries    int
+		wantTarget    string
+		wantAttempts  int
+		wantFailovers int
+	}{
+		{name: "a first-try success is one attempt and no failover",
+			wantTarget: "a/x", wantAttempts: 1, wantFailovers: 0},
+		{name: "a success on retry counts the retry as an attempt",
+			scripts: [3][]error{{e500, nil}}, maxRetries: 2, wantTarget: "a/x", wantAttempts: 2, wantFailovers: 0},
+		{name: "exhausted retries then a failover",
+			scripts: [3][]error{{e500}}, maxRetries: 2, wantTarget: "b/x", wantAttempts: 4, wantFailovers: 1},
+		{name: "two failed targets are two failovers",
+			scripts: [3][]error{{e500}, {e500}}, maxRetries: 1, wantTarget: "c/x", wantAttempts: 5, wantFailovers: 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, _ := newTestRouter(newFake("a", tt.scripts[0]...), newFake("b", tt.scripts[1]...), newFake("c", tt.scripts[2]...))
+			res, err := r.Run(context.Background(), plan(t, r, RetryPolicy{MaxRetries: tt.maxRetries}, "a/x", "b/x", "c/x"), chat)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer res.Done(nil)
+			if res.Target.Key() != tt.wantTarget || res.Attempts != tt.wantAttempts || res.Failovers != tt.wantFailovers {
+				t.Errorf("got %s, %d attempts, %d failovers; want %s, %d, %d",
+					res.Target.Key(), res.Attempts, res.Failovers, tt.wantTarget, tt.wantAttempts, tt.wantFailovers)
+			}
+		})
+	}
+}
+
+func TestRunReturnsTheLastErrorWhenEveryTargetFails(t *testing.T) {
+	ea, eb := statusErr("a", 500, nil), statusErr("b", 503, nil)
+	r, _ := newTestRouter(newFake("a", ea), newFake("b", eb))
+	res, err := r.Run(context.Background(), plan(t, r, RetryPolicy{MaxRetries: 1}, "a/x", "b/x"), chat)
+	if err != eb {
+		t.Errorf("error = %v, want b's %v", err, eb)
+	}
+	if res.Target != nil || res.Done != nil {
+		t.Error("a failed run reports a target or a Done")
+	}
+	if res.Attempts != 4 || res.Failovers != 1 {
+		t.Errorf("attempts %d failovers %d, want 4 and 1", res.Attempts, res.Failovers)
+	}
+	for _, k := range []string{"a/x", "b/x"} {
+		s := target(t, r, k).Stats()
+		if s.Requests != 2 || s.Failures != 2 || s.InFlight != 0 {
+			t.Errorf("%s stats = %+v, want 2 requests, 2 failures, none in flight", k, s)
+		}
+	}
+}
+
+func TestDoneReleasesTheTarget(t *testing.T) {
+	tests := []struct {
+		name        string
+		outcome     error
+		wantBreaker string
+		wantFails   int64
+	}{
+		{name: "Done with success keeps the breaker closed", outcome: nil, wantBreaker: "closed", wantFails: 0},
+		{name: "Done with a client error is no fault of the target", outcome: statusErr("a", 400, nil), wantBreaker: "closed", wantFails: 0},
+		{name: "Done with a retryable error counts as a target failure", outcome: statusErr("a", 502, nil), wantBreaker: "open", wantFails: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, _ := newTestRouter(newFake("a"))
+			tg := target(t, r, "a/x")
+			tg.Breaker = NewBreaker(BreakerConfig{FailureThreshold: 1, RecoveryTimeout: time.Hour}, newClock().now)
+			res, err := r.Run(context.Background(), plan(t, r, RetryPolicy{}, "a/x"), chat)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := tg.InFlight(); got != 1 {
+				t.Errorf("in-flight before Done = %d, want 1 (a stream is still being delivered)", got)
+			}
+			res.Done(tt.outcome)
+			res.Done(tt.outcome) // a second call changes nothing
+			if got := tg.InFlight(); got != 0 {
+				t.Errorf("in-flight after Done = %d, want 0", got)
+			}
+			if got := tg.Breaker.State().String(); got != tt.wantBreaker {
+				t.Errorf("breaker %s, want %s", got, tt.wantBreaker)
+			}
+			if got := tg.Stats().Failures; got != tt.wantFails {
+				t.Errorf("failures = %d, want %d", got, tt.wantFails)
+			}
+		})
+	}
+}
+
+func TestRunStopsWhenTheClientGoesAway(t *testing.T) {
+	t.Run("a context cancelled before the run makes no attempt", func(t *testing.T) {
+		a := newFake("a")
+		r, _ := newTestRouter(a)
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		res, err := r.Run(ctx, plan(t, r, RetryPolicy{}, "a/x"), chat)
+		if e := asError(t, err); e.HTTPStatus() != 499 {
+			t.Errorf("error %v has status %d, want 499", e, e.HTTPStatus())
+		}
+		if a.Calls() != 0 || res.Attempts != 0 {
+			t.Errorf("a called %d times, %d attempts; want none", a.Calls(), res.Attempts)
+		}
+	})
+	t.Run("a cancel during an attempt stops retries and failover", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		a, b := newFake("a", statusErr("a", 503, nil)), newFake("b")
+		a.hook = func(context.Context) error { cancel(); return nil }
+		r, sl := newTestRouter(a, b)
+		res, err := r.Run(ctx, plan(t, r, RetryPolicy{MaxRetries: 3}, "a/x", "b/x"), chat)
+		if err == nil {
+			t.Fatal("a cancelled run succeeded")
+		}
+		if a.Calls() != 1 || b.Calls() != 0 || res.Attempts != 1 || len(sl.Waits()) != 0 {
+			t.Errorf("a=%d b=%d calls, %d attempts, %d waits; want 1, 0, 1, 0",
+				a.Calls(), b.Calls(), res.Attempts, len(sl.Waits()))
+		}
+	})
+	t.Run("a cancel during backoff stops the loop", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		a, b := newFake("a", statusErr("a", 503, nil)), newFake("b")
+		r, _ := newTestRouter(a, b)
+		r.sleep = func(ctx context.Context, _ time.Duration) error { cancel(); return ctx.Err() }
+		_, err := r.Run(ctx, plan(t, r, RetryPolicy{MaxRetries: 3, BaseBackoff: time.Second}, "a/x", "b/x"), chat)
+		if err == nil {
+			t.Fatal("a cancelled run succeeded")
+		}
+		if a.Calls() != 1 || b.Calls() != 0 {
+			t.Errorf("a=%d b=%d calls, want 1 and 0", a.Calls(), b.Calls())
+		}
+	})
+	t.Run("a client that leaves mid-attempt is not a breaker failure", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		a, b := newFake("a"), newFake("b")
+		a.hook = func(actx context.Context) error { cancel(); return slow("a")(actx) }
+		r, _ := newTestRouter(a, b)
+		_, err := r.Run(ctx, plan(t, r, RetryPolicy{MaxRetries: 3}, "a/x", "b/x"), chat)
+		if e := asError(t, err); e.HTTPStatus() != 499 {
+			t.Errorf("error %v has status %d, want 499", e, e.HTTPStatus())
+		}
+		if got := target(t, r, "a/x").Breaker.Snapshot().ConsecutiveFails; got != 0 {
+			t.Errorf("the client's cancel counted as %d breaker failure(s)", got)
+		}
+		if b.Calls() != 0 {
+			t.Errorf("b called %d times after the client left", b.Calls())
+		}
+	})
+}
+
+func TestRunSkipsOpenBreakers(t *testing.T) {
+	trip := func(tg *Target) {
+		tg.Breaker = NewBreaker(BreakerConfig{FailureThreshold: 1, RecoveryTimeout: time.Hour}, newClock().now)
+		tg.Breaker.Record(false)
+	}
+	t.Run("an open target is skipped without an attempt or a failover", func(t *testing.T) {
+		a, b := newFake("a"), newFake("b")
+		r, _ := newTestRouter(a, b)
+		trip(target(t, r, "a/x"))
+		res, err := r.Run(context.Background(), plan(t, r, RetryPolicy{}, "a/x", "b/x"), chat)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Done(nil)
+		if a.Calls() != 0 || res.Target.Key() != "b/x" || res.Attempts != 1 || res.Failovers != 0 {
+			t.Errorf("a called %d times; answered by %s after %d attempts, %d failovers; want 0, b/x, 1, 0",
+				a.Calls(), res.Target.Key(), res.Attempts, res.Failovers)
+		}
+	})
+	t.Run("every breaker open is 503 no_available_targets", func(t *testing.T) {
+		a, b := newFake("a"), newFake("b")
+		r, _ := newTestRouter(a, b)
+		trip(target(t, r, "a/x"))
+		trip(target(t, r, "b/x"))
+		_, err := r.Run(context.Background(), plan(t, r, RetryPolicy{}, "a/x", "b/x"), chat)
+		e := asError(t, err)
+		if e.Code != openai.CodeNoTargets || e.HTTPStatus() != http.StatusServiceUnavailable {
+			t.Errorf("error = %v (status %d), want 503 %s", e, e.HTTPStatus(), openai.CodeNoTargets)
+		}
+		if a.Calls()+b.Calls() != 0 {
+			t.Error("a target with an open breaker was called")
+		}
+	})
+	t.Run("a breaker that opens during retries moves on to the next target", func(t *testing.T) {
+		a, b := newFake("a", statusErr("a", 500, nil)), newFake("b")
+		r, _ := newTestRouter(a, b)
+		target(t, r, "a/x").Breaker = NewBreaker(BreakerConfig{FailureThreshold: 2, RecoveryTimeout: time.Hour}, newClock().now)
+		res, err := r.Run(context.Background(), plan(t, r, RetryPolicy{MaxRetries: 5}, "a/x", "b/x"), chat)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Done(nil)
+		if a.Calls() != 2 || res.Target.Key() != "b/x" {
+			t.Errorf("a called %d times, answered by %s; want 2 and b/x", a.Calls(), res.Target.Key())
+		}
+	})
+}
+
+func TestConcurrentRunsKeepCountsBalanced(t *testing.T) {
+	r, _ := newTestRouter(newFake("a", statusErr("a", 500, nil), nil), newFake("b"))
+	rt := addRoute(t, r, "m", StrategyLeastBusy, "a/x", "b/x")
+	rt.Retry = RetryPolicy{MaxRetries: 1}
+	var wg sync.WaitGroup
+	for range 64 {
+		wg.Go(func() {
+			p, err := r.Resolve(&Request{Model: "m"}, "")
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			res, err := r.Run(context.Background(), p, chat)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			res.Done(nil)
+		})
+	}
+	wg.Wait()
+	var requests int64
+	for _, tg := range r.Targets() {
+		if tg.InFlight() != 0 {
+			t.Errorf("%s has %d in flight after every run is done", tg.Key(), tg.InFlight())
+		}
+		requests += tg.Stats().Requests
+	}
+	if requests != 65 { // 64 runs, one of which retried once
+		t.Errorf("requests = %d, want 65", requests)
+	}
+}
+
+func TestSleepCtx(t *testing.T) {
+	if err := sleepCtx(context.Background(), 0); err != nil {
+		t.Errorf("a zero wait returned %v", err)
+	}
+	if err := sleepCtx(context.Background(), time.Microsecond); err != nil {
+		t.Errorf("a short wait returned %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := sleepCtx(ctx, time.Hour); !errors.Is(err, context.Canceled) {
+		t.Errorf("a wait on a cancelled context returned %v, want context.Canceled at once", err)
+	}
+	if err := sleepCtx(ctx, 0); !errors.Is(err, context.Canceled) {
+		t.Errorf("a zero wait on a cancelled context returned %v, want context.Canceled", err)
+	}
+}
