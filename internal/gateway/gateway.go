@@ -130,7 +130,13 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Body != nil && g.cfg.Server.MaxBodyBytes > 0 {
 		r.Body = http.MaxBytesReader(sw, r.Body, g.cfg.Server.MaxBodyBytes)
 	}
-	r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, ri))
+	ctx := context.WithValue(r.Context(), ctxKey{}, ri)
+	if g.cfg.Server.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, g.cfg.Server.Timeout)
+		defer cancel()
+	}
+	r = r.WithContext(ctx)
 	defer func() {
 		if p := recover(); p != nil {
 			if p == http.ErrAbortHandler {

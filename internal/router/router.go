@@ -515,15 +515,31 @@ func (r *Router) Run(ctx context.Context, plan *Plan, fn Attempt) (*Result, erro
 			}
 			res.Attempts++
 			actx, cancel := context.WithCancel(ctx)
-			var timer *time.Timer
-			var timedOut atomic.Bool
+			// The timeout may only cancel an attempt that has not returned: once
+			// it has, a successful stream must keep its context.
+			var (
+				tmu      sync.Mutex
+				finished bool
+				timedOut bool
+				timer    *time.Timer
+			)
 			if t.Timeout > 0 {
-				timer = time.AfterFunc(t.Timeout, func() { timedOut.Store(true); cancel() })
+				timer = time.AfterFunc(t.Timeout, func() {
+					tmu.Lock()
+					defer tmu.Unlock()
+					if !finished {
+						timedOut = true
+						cancel()
+					}
+				})
 			}
 			t.inflight.Add(1)
 			t.requests.Add(1)
 			start := time.Now()
 			err := fn(actx, t)
+			tmu.Lock()
+			finished = true
+			tmu.Unlock()
 			if timer != nil {
 				timer.Stop()
 			}
@@ -546,18 +562,25 @@ func (r *Router) Run(ctx context.Context, plan *Plan, fn Attempt) (*Result, erro
 			}
 			t.inflight.Add(-1)
 			cancel()
-			if timedOut.Load() {
+			if timedOut {
 				err = &openai.Error{Code: openai.CodeUpstreamTimeout, Provider: t.Provider.Name(), Retryable: true,
 					Message: fmt.Sprintf("provider %s did not answer within %s", t.Provider.Name(), t.Timeout)}
 			}
-			retryable := isRetryable(err)
-			if !retryable {
+			if ctx.Err() != nil && !timedOut {
+				// The client went away: no fault of the target's.
+				t.Breaker.Record(true)
+				last = err
+				break
+			}
+			if !isRetryable(err) {
 				// A client error is no fault of the target's.
 				t.Breaker.Record(true)
 				return res, err
 			}
 			t.failures.Add(1)
 			t.Breaker.Record(false)
+			// A failing target must not look fast to lowest_latency.
+			t.observe(failurePenalty(t, time.Since(start)))
 			last = err
 			if ctx.Err() != nil || attempt >= plan.Retry.MaxRetries {
 				break
@@ -581,6 +604,22 @@ func (r *Router) Run(ctx context.Context, plan *Plan, fn Attempt) (*Result, erro
 		last = errNoTargets
 	}
 	return res, last
+}
+
+// failurePenalty is the latency a failed attempt counts as: at least the
+// target's timeout (or twice its average), so failing fast never looks fast.
+func failurePenalty(t *Target, took time.Duration) time.Duration {
+	p := t.Timeout
+	if avg := 2 * t.LatencyEWMA(); avg > p {
+		p = avg
+	}
+	if took > p {
+		p = took
+	}
+	if p == 0 {
+		p = time.Second
+	}
+	return p
 }
 
 func isRetryable(err error) bool {

@@ -533,3 +533,41 @@ func TestSleepCtx(t *testing.T) {
 		t.Errorf("a zero wait on a cancelled context returned %v, want context.Canceled", err)
 	}
 }
+
+func TestAFailingTargetDoesNotLookFastToLowestLatency(t *testing.T) {
+	fast := newFake("fast", statusErr("fast", 500, nil))
+	slowOK := newFake("slow")
+	r := New([]provider.Provider{fast, slowOK}, Options{Retry: RetryPolicy{}, Breaker: BreakerConfig{}})
+	p := plan(t, r, RetryPolicy{}, "fast/m", "slow/m")
+	res, err := r.Run(context.Background(), p, chat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Done(nil)
+	ft, _ := r.Target("fast", "m", 0)
+	st, _ := r.Target("slow", "m", 0)
+	if ft.LatencyEWMA() <= st.LatencyEWMA() {
+		t.Fatalf("failing target EWMA %v is not above the healthy one's %v", ft.LatencyEWMA(), st.LatencyEWMA())
+	}
+}
+
+func TestAClientThatLeavesDoesNotCountAgainstTheTarget(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	f := newFake("a")
+	f.hook = func(context.Context) error {
+		cancel()
+		return context.Canceled // a plain error, as a provider may return when its context ends
+	}
+	r := New([]provider.Provider{f}, Options{Breaker: BreakerConfig{FailureThreshold: 1, RecoveryTimeout: time.Hour}})
+	_, err := r.Run(ctx, plan(t, r, RetryPolicy{}, "a/m"), chat)
+	if err == nil {
+		t.Fatal("want an error")
+	}
+	tg, _ := r.Target("a", "m", 0)
+	if st := tg.Breaker.State(); st != Closed {
+		t.Fatalf("breaker %s after a client cancellation, want closed", st)
+	}
+	if tg.Stats().Failures != 0 {
+		t.Fatalf("failures = %d, want 0", tg.Stats().Failures)
+	}
+}
