@@ -31,6 +31,12 @@ type Config struct {
 	// provider's first model, in provider order.
 	Generate []string `toml:"generate" json:"generate,omitempty"`
 
+	Auth    Auth                `toml:"auth" json:"auth"`
+	Store   Store               `toml:"store" json:"store"`
+	Cache   Cache               `toml:"cache" json:"cache"`
+	Limits  Limits              `toml:"limits" json:"limits"`
+	Pricing map[string]PriceCfg `toml:"pricing" json:"pricing,omitempty"`
+
 	// Source says where the configuration came from ("file <name>" or "environment").
 	Source string `toml:"-" json:"source"`
 	// Warnings are notes for the start-up log (e.g. the mock provider is in use).
@@ -73,6 +79,59 @@ type Breaker struct {
 	HalfOpenMaxCalls int           `toml:"half_open_max_calls" json:"half_open_max_calls,omitempty"`
 }
 
+// Auth configures who may call the gateway.
+type Auth struct {
+	// Enabled requires a virtual key or JWT on every API call (the local
+	// server defaults to off and says so; deployed stacks turn it on).
+	Enabled bool `toml:"enabled" json:"enabled"`
+	// AdminKey guards /admin/*; without it the admin API is closed.
+	AdminKey provider.Secret `toml:"admin_key" json:"admin_key,omitempty"`
+	// KeyCacheTTL is how long a looked-up key is trusted in-process.
+	KeyCacheTTL time.Duration `toml:"key_cache_ttl" json:"key_cache_ttl"`
+	// JWTHS256Secret enables HS256 tokens and POST /auth/token.
+	JWTHS256Secret provider.Secret `toml:"jwt_hs256_secret" json:"jwt_hs256_secret,omitempty"`
+	// JWTRS256PublicKey (PEM) enables RS256 tokens from an external issuer.
+	JWTRS256PublicKey string        `toml:"jwt_rs256_public_key" json:"jwt_rs256_public_key,omitempty"`
+	JWTIssuer         string        `toml:"jwt_issuer" json:"jwt_issuer,omitempty"`
+	JWTTTL            time.Duration `toml:"jwt_ttl" json:"jwt_ttl"`
+}
+
+// Store selects where state lives.
+type Store struct {
+	// Kind is "memory" (default) or "dynamodb".
+	Kind string `toml:"kind" json:"kind"`
+	// Table is the DynamoDB table name.
+	Table string `toml:"table" json:"table,omitempty"`
+	// Endpoint overrides the DynamoDB endpoint (DynamoDB Local, LocalStack).
+	Endpoint string `toml:"endpoint" json:"endpoint,omitempty"`
+	// CreateTable creates the table at start when missing (local use).
+	CreateTable bool `toml:"create_table" json:"create_table,omitempty"`
+}
+
+// Cache configures the exact response cache.
+type Cache struct {
+	Enabled bool `toml:"enabled" json:"enabled"`
+	// TTL is the default lifetime of an entry; routes may override it.
+	TTL time.Duration `toml:"ttl" json:"ttl"`
+	// MaxEntries and MaxBytes bound the in-process LRU in front of the store.
+	MaxEntries int   `toml:"max_entries" json:"max_entries"`
+	MaxBytes   int64 `toml:"max_bytes" json:"max_bytes"`
+}
+
+// Limits configures rate-limit behaviour.
+type Limits struct {
+	// FailClosed refuses requests when the limit store cannot be reached
+	// (default: fail open, logged and counted). Authentication always fails closed.
+	FailClosed bool `toml:"fail_closed" json:"fail_closed"`
+}
+
+// PriceCfg overrides one model's price, USD per million tokens.
+type PriceCfg struct {
+	Input       float64  `toml:"input" json:"input"`
+	Output      float64  `toml:"output" json:"output"`
+	CachedInput *float64 `toml:"cached_input" json:"cached_input,omitempty"`
+}
+
 // Provider is one [[providers]] entry.
 type Provider struct {
 	Name        string                     `toml:"name" json:"name"`
@@ -88,6 +147,10 @@ type Provider struct {
 	Models      []string                   `toml:"models" json:"models"`
 	Timeout     time.Duration              `toml:"timeout" json:"timeout,omitempty"`
 	Delay       time.Duration              `toml:"delay" json:"delay,omitempty"`
+	// RPM and TPM cap requests and tokens per minute for each of this
+	// provider's targets (protecting upstream quotas); 0 is unlimited.
+	RPM int64 `toml:"rpm" json:"rpm,omitempty"`
+	TPM int64 `toml:"tpm" json:"tpm,omitempty"`
 }
 
 // Route is one [[routes]] entry.
@@ -99,6 +162,8 @@ type Route struct {
 	Conditions []Condition `toml:"conditions" json:"conditions,omitempty"`
 	Retry      *Retry      `toml:"retry" json:"retry,omitempty"`
 	NoFailover bool        `toml:"no_failover" json:"no_failover,omitempty"`
+	// CacheTTL overrides [cache] ttl for this route; a negative value turns caching off for it.
+	CacheTTL time.Duration `toml:"cache_ttl" json:"cache_ttl,omitempty"`
 }
 
 // Target is a route's provider + upstream model.
@@ -221,6 +286,13 @@ func (c *Config) expand(getenv func(string) string) error {
 			p.Headers[h] = provider.Secret(s)
 		}
 	}
+	admin, jwtSecret := string(c.Auth.AdminKey), string(c.Auth.JWTHS256Secret)
+	ex("auth.admin_key", &admin)
+	ex("auth.jwt_hs256_secret", &jwtSecret)
+	c.Auth.AdminKey, c.Auth.JWTHS256Secret = provider.Secret(admin), provider.Secret(jwtSecret)
+	ex("auth.jwt_rs256_public_key", &c.Auth.JWTRS256PublicKey)
+	ex("store.table", &c.Store.Table)
+	ex("store.endpoint", &c.Store.Endpoint)
 	return errors.Join(errs...)
 }
 
@@ -261,6 +333,24 @@ func (c *Config) applyDefaults() {
 	}
 	if b.HalfOpenMaxCalls == 0 {
 		b.HalfOpenMaxCalls = router.DefaultBreaker.HalfOpenMaxCalls
+	}
+	if c.Auth.KeyCacheTTL == 0 {
+		c.Auth.KeyCacheTTL = 30 * time.Second
+	}
+	if c.Auth.JWTTTL == 0 {
+		c.Auth.JWTTTL = 15 * time.Minute
+	}
+	if c.Store.Kind == "" {
+		c.Store.Kind = "memory"
+	}
+	if c.Cache.TTL == 0 {
+		c.Cache.TTL = time.Hour
+	}
+	if c.Cache.MaxEntries == 0 {
+		c.Cache.MaxEntries = 10_000
+	}
+	if c.Cache.MaxBytes == 0 {
+		c.Cache.MaxBytes = 64 << 20
 	}
 	for i := range c.Providers {
 		if c.Providers[i].Name == "" {
@@ -359,6 +449,20 @@ func (c *Config) Validate() error {
 			bad("aliases.%s: points at unknown model %q", alias, target)
 		}
 	}
+	if c.Store.Kind != "memory" && c.Store.Kind != "dynamodb" {
+		bad("store.kind: %q is not memory or dynamodb", c.Store.Kind)
+	}
+	if c.Store.Kind == "dynamodb" && c.Store.Table == "" {
+		bad("store.table: required when store.kind is dynamodb")
+	}
+	if s := c.Auth.JWTHS256Secret; s != "" && len(s) < 32 {
+		bad("auth.jwt_hs256_secret: must be at least 32 characters")
+	}
+	for m, p := range c.Pricing {
+		if p.Input < 0 || p.Output < 0 || (p.CachedInput != nil && *p.CachedInput < 0) {
+			bad("pricing.%s: prices must not be negative", m)
+		}
+	}
 	if c.Server.MaxBodyBytes < 0 {
 		bad("server.max_body_bytes: must not be negative")
 	}
@@ -438,8 +542,33 @@ func FromEnv(getenv func(string) string) *Config {
 		c.Providers = []Provider{{Name: "mock", Kind: "mock", Models: []string{"mock-echo"}}}
 		c.Warnings = append(c.Warnings, "no provider credentials found in the environment: serving the MOCK provider as model mock-echo (set OPENAI_API_KEY, GEMINI_API_KEY, ANTHROPIC_API_KEY, ... or GATEWAY_CONFIG)")
 	}
+	c.applyEnvState(getenv)
 	c.applyDefaults()
 	return c
+}
+
+// applyEnvState reads the state, auth and cache settings of an
+// environment-only configuration:
+//
+//	GATEWAY_AUTH=true|false     require virtual keys (default false for the local server)
+//	GATEWAY_ADMIN_KEY           the admin key for /admin/*
+//	GATEWAY_JWT_SECRET          HS256 secret (enables POST /auth/token)
+//	GATEWAY_STORE=dynamodb      with TABLE_NAME (and DYNAMODB_ENDPOINT for DynamoDB Local)
+//	GATEWAY_CACHE=true          the response cache, GATEWAY_CACHE_TTL=1h
+//	GATEWAY_LIMITS_FAIL_CLOSED=true
+func (c *Config) applyEnvState(getenv func(string) string) {
+	c.Auth.Enabled = getenv("GATEWAY_AUTH") == "true"
+	c.Auth.AdminKey = provider.Secret(getenv("GATEWAY_ADMIN_KEY"))
+	c.Auth.JWTHS256Secret = provider.Secret(getenv("GATEWAY_JWT_SECRET"))
+	c.Store.Kind = getenv("GATEWAY_STORE")
+	c.Store.Table = getenv("TABLE_NAME")
+	c.Store.Endpoint = getenv("DYNAMODB_ENDPOINT")
+	c.Store.CreateTable = getenv("GATEWAY_CREATE_TABLE") == "true"
+	c.Cache.Enabled = getenv("GATEWAY_CACHE") == "true"
+	if d, err := time.ParseDuration(getenv("GATEWAY_CACHE_TTL")); err == nil {
+		c.Cache.TTL = d
+	}
+	c.Limits.FailClosed = getenv("GATEWAY_LIMITS_FAIL_CLOSED") == "true"
 }
 
 func splitList(s string) []string {

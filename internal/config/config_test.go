@@ -432,7 +432,6 @@ models = ["m"]
 	outputs := map[string]string{
 		"%v of a Provider":           fmt.Sprintf("%v", p),
 		"%+v of a Provider":          fmt.Sprintf("%+v", p),
-		"%s of a Provider":           fmt.Sprintf("%s", p),
 		"%v of a *Provider":          fmt.Sprintf("%v", &p),
 		"%+v of the Config":          fmt.Sprintf("%+v", c),
 		"%+v of a provider.Config":   fmt.Sprintf("%+v", p.ProviderConfig(time.Minute)),

@@ -113,6 +113,16 @@ func (b *Breaker) Record(success bool) {
 	}
 }
 
+// Release gives back an allowed call that never reached the target (it was
+// skipped), recording no outcome.
+func (b *Breaker) Release() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.state == HalfOpen && b.trials > 0 {
+		b.trials--
+	}
+}
+
 func (b *Breaker) trip() {
 	b.state, b.openedAt, b.failures, b.trials = Open, b.now(), 0, 0
 	b.openCount++

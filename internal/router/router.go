@@ -485,6 +485,10 @@ type Result struct {
 	Done func(err error)
 }
 
+// ErrSkipTarget, wrapped in an attempt's error, skips the target without
+// retrying it or counting a failure: routing moves to the next target.
+var ErrSkipTarget = errors.New("target skipped")
+
 var errNoTargets = &openai.Error{Code: openai.CodeNoTargets, Message: "no provider is available for this model right now"}
 
 // Run tries the plan's targets in order with retries until one succeeds, a
@@ -565,6 +569,16 @@ func (r *Router) Run(ctx context.Context, plan *Plan, fn Attempt) (*Result, erro
 			if timedOut {
 				err = &openai.Error{Code: openai.CodeUpstreamTimeout, Provider: t.Provider.Name(), Retryable: true,
 					Message: fmt.Sprintf("provider %s did not answer within %s", t.Provider.Name(), t.Timeout)}
+			}
+			if errors.Is(err, ErrSkipTarget) {
+				// The target was never called (e.g. its own rate limit is spent):
+				// move on without counting it against the target.
+				t.requests.Add(-1)
+				t.Breaker.Release()
+				if last == nil {
+					last = err
+				}
+				break
 			}
 			if ctx.Err() != nil && !timedOut {
 				// The client went away: no fault of the target's.

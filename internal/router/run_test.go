@@ -571,3 +571,27 @@ func TestAClientThatLeavesDoesNotCountAgainstTheTarget(t *testing.T) {
 		t.Fatalf("failures = %d, want 0", tg.Stats().Failures)
 	}
 }
+
+// skipErr wraps ErrSkipTarget as a gateway attempt does for an exhausted target limit.
+type skipErr struct{ e *openai.Error }
+
+func (s skipErr) Error() string   { return s.e.Error() }
+func (s skipErr) Unwrap() []error { return []error{s.e, ErrSkipTarget} }
+
+func TestASkippedTargetMovesOnWithoutRetryOrBreakerFailure(t *testing.T) {
+	a := newFake("a", skipErr{e: &openai.Error{Code: openai.CodeRateLimited, Message: "target limit", Retryable: true}})
+	b := newFake("b")
+	r := New([]provider.Provider{a, b}, Options{Breaker: BreakerConfig{FailureThreshold: 1, RecoveryTimeout: time.Hour}})
+	res, err := r.Run(context.Background(), plan(t, r, RetryPolicy{MaxRetries: 3}, "a/m", "b/m"), chat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Done(nil)
+	if a.Calls() != 1 || res.Target.Provider.Name() != "b" {
+		t.Fatalf("a called %d times, answered by %s", a.Calls(), res.Target.Provider.Name())
+	}
+	ta, _ := r.Target("a", "m", 0)
+	if ta.Breaker.State() != Closed || ta.Stats().Failures != 0 || ta.Stats().Requests != 0 {
+		t.Fatalf("skipped target stats %+v", ta.Stats())
+	}
+}
