@@ -7,12 +7,15 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/aigateway/gateway/internal/openai"
+	"github.com/aigateway/gateway/internal/pricing"
 	"github.com/aigateway/gateway/internal/provider"
 	"github.com/aigateway/gateway/internal/router"
 	"github.com/aigateway/gateway/internal/sse"
+	"github.com/aigateway/gateway/internal/state"
 )
 
 var validRoles = map[string]bool{"system": true, "developer": true, "user": true, "assistant": true, "tool": true, "function": true}
@@ -100,30 +103,50 @@ func (g *Gateway) handleChat(w http.ResponseWriter, r *http.Request) {
 	if g.cfg.Server.LogPrompts && len(req.Messages) > 0 {
 		ri.prompt = req.Messages[len(req.Messages)-1].Content.AllText()
 	}
-	plan, err := g.router.Resolve(routeRequest(r, req.Model, req.User, body), pin(r))
-	if err != nil {
-		g.fail(w, r, err)
+	estimate := int64(pricing.EstimatePromptTokens(&req) + req.MaxOutputTokens())
+	pr, ok := g.prepare(w, r, prepareRequest{model: req.Model, user: req.User, body: body, endpoint: "chat",
+		estimate: estimate, cacheable: true})
+	if !ok {
+		return
+	}
+	if pr.adm.cached != nil {
+		g.serveCachedChat(w, r, pr, &req)
 		return
 	}
 	if req.Stream {
-		g.streamChat(w, r, plan, &req, body)
+		g.streamChat(w, r, pr, &req, body)
 		return
 	}
 	var resp *provider.Response
-	res, err := g.router.Run(r.Context(), plan, func(ctx context.Context, t *router.Target) error {
+	res, err := g.router.Run(r.Context(), pr.plan, g.limited(pr, func(ctx context.Context, t *router.Target) error {
 		var err error
 		resp, err = t.Provider.Chat(ctx, &provider.ChatRequest{Model: t.Model, Body: &req, Raw: body})
 		return err
-	})
-	ri.setResult(plan, res)
+	}))
+	ri.setResult(pr.plan, res)
 	if err != nil {
 		g.fail(w, r, err)
 		return
 	}
 	res.Done(nil)
+	g.finish(w, r, pr, res, resp, "application/json")
+}
+
+// finish sends a complete answer and settles its usage, cost and cache entry.
+func (g *Gateway) finish(w http.ResponseWriter, r *http.Request, pr *prepared, res *router.Result, resp *provider.Response, cacheType string) {
+	ri := info(r.Context())
 	ri.usage = resp.Usage
+	usd, micros := g.cost(res.Target.Model, resp.Usage)
+	ri.costUSD = usd
 	setUpstreamHeaders(w, res)
+	w.Header().Set("X-Gateway-Cost-Usd", pricing.FormatUSD(usd))
 	writeBody(w, resp)
+	var entry *state.CacheEntry
+	if cacheType != "" {
+		entry = &state.CacheEntry{Body: resp.Body, ContentType: cacheType, Provider: res.Target.Provider.Name(),
+			Model: res.Target.Model, Created: g.now()}
+	}
+	g.settle(r.Context(), pr.adm, pr.held, resp.Usage, micros, entry)
 }
 
 func writeBody(w http.ResponseWriter, resp *provider.Response) {
@@ -132,8 +155,41 @@ func writeBody(w http.ResponseWriter, resp *provider.Response) {
 		ct = "application/json"
 	}
 	w.Header().Set("Content-Type", ct)
+	// A known length lets the client finish reading before settlement ends.
+	w.Header().Set("Content-Length", strconv.Itoa(len(resp.Body)))
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(resp.Body)
+}
+
+// serveCachedChat answers from the cache: the stored completion as JSON, or
+// replayed as SSE chunks for a stream request.
+func (g *Gateway) serveCachedChat(w http.ResponseWriter, r *http.Request, pr *prepared, req *openai.ChatRequest) {
+	ri := info(r.Context())
+	ri.cached = true
+	e := pr.adm.cached
+	ri.provider, ri.model, ri.route = e.Provider, e.Model, pr.plan.Route
+	w.Header().Set("X-Gateway-Provider", e.Provider)
+	w.Header().Set("X-Gateway-Model", e.Model)
+	w.Header().Set("X-Gateway-Cost-Usd", "0")
+	defer g.settle(r.Context(), pr.adm, nil, openai.Usage{}, 0, nil)
+	if !req.Stream {
+		writeBody(w, &provider.Response{Body: e.Body, ContentType: e.ContentType})
+		return
+	}
+	var cc openai.ChatCompletion
+	if err := json.Unmarshal(e.Body, &cc); err != nil {
+		g.fail(w, r, openai.Errorf(openai.CodeInternal, "cached answer unreadable"))
+		return
+	}
+	sse.SetHeaders(w.Header())
+	w.WriteHeader(http.StatusOK)
+	out := sse.NewWriter(w)
+	for _, c := range cc.Chunks(req.WantsUsageChunk()) {
+		if out.Data(c) != nil {
+			return
+		}
+	}
+	_ = out.Done()
 }
 
 // errEmptyStream is a stream that ended before its first chunk.
@@ -142,13 +198,13 @@ var errEmptyStream = errors.New("upstream stream ended before its first chunk")
 // streamChat relays a streamed completion. Until the first chunk reaches the
 // client a failing target is replaced by the next one; after it, a failure
 // ends the stream with an SSE error event and [DONE].
-func (g *Gateway) streamChat(w http.ResponseWriter, r *http.Request, plan *router.Plan, req *openai.ChatRequest, body []byte) {
+func (g *Gateway) streamChat(w http.ResponseWriter, r *http.Request, pr *prepared, req *openai.ChatRequest, body []byte) {
 	ri := info(r.Context())
 	var (
 		stream provider.Stream
 		first  provider.Chunk
 	)
-	res, err := g.router.Run(r.Context(), plan, func(ctx context.Context, t *router.Target) error {
+	res, err := g.router.Run(r.Context(), pr.plan, g.limited(pr, func(ctx context.Context, t *router.Target) error {
 		s, err := t.Provider.ChatStream(ctx, &provider.ChatRequest{Model: t.Model, Body: req, Raw: body})
 		if err != nil {
 			return err
@@ -163,8 +219,8 @@ func (g *Gateway) streamChat(w http.ResponseWriter, r *http.Request, plan *route
 		}
 		stream, first = s, c
 		return nil
-	})
-	ri.setResult(plan, res)
+	}))
+	ri.setResult(pr.plan, res)
 	if err != nil {
 		g.fail(w, r, err)
 		return
@@ -172,33 +228,41 @@ func (g *Gateway) streamChat(w http.ResponseWriter, r *http.Request, plan *route
 	defer stream.Close()
 	setUpstreamHeaders(w, res)
 	sse.SetHeaders(w.Header())
+	w.Header().Set("Trailer", "X-Gateway-Cost-Usd")
 	w.WriteHeader(http.StatusOK)
 	out := sse.NewWriter(w)
 	wantUsage := req.WantsUsageChunk()
+	var acc *openai.Accumulator
+	if pr.adm.cacheMode == "miss" {
+		acc = openai.NewAccumulator()
+	}
 	var streamErr error
+	complete := false
 	c := first
 	for {
 		if c.Usage != nil {
 			ri.usage = *c.Usage
 		}
+		if acc != nil {
+			acc.Add(c.Data)
+		}
 		if c.Usage == nil || wantUsage {
 			if err := out.Data(c.Data); err != nil {
 				// The client went away: not the target's fault.
 				ri.errMsg = "client disconnected"
-				res.Done(nil)
-				return
+				break
 			}
 		}
 		var err error
 		c, err = stream.Next()
 		if err == io.EOF {
+			complete = true
 			break
 		}
 		if err != nil {
 			if r.Context().Err() != nil {
 				ri.errMsg = "client disconnected"
-				res.Done(nil)
-				return
+				break
 			}
 			streamErr = err
 			e := openai.AsError(err)
@@ -207,8 +271,22 @@ func (g *Gateway) streamChat(w http.ResponseWriter, r *http.Request, plan *route
 			break
 		}
 	}
-	_ = out.Done()
+	if r.Context().Err() == nil {
+		_ = out.Done()
+	}
 	res.Done(streamErr)
+	usd, micros := g.cost(res.Target.Model, ri.usage)
+	ri.costUSD = usd
+	w.Header().Set("X-Gateway-Cost-Usd", pricing.FormatUSD(usd))
+	var entry *state.CacheEntry
+	if complete && acc != nil && acc.Valid {
+		if b, err := json.Marshal(acc.Completion()); err == nil {
+			entry = &state.CacheEntry{Body: b, ContentType: "application/json", Provider: res.Target.Provider.Name(),
+				Model: res.Target.Model, Created: g.now()}
+		}
+	}
+	// Usage is settled even when the client left: nothing accepted is lost.
+	g.settle(r.Context(), pr.adm, pr.held, ri.usage, micros, entry)
 }
 
 // generateRequest is the first seed's POST /generate body.
@@ -255,11 +333,10 @@ func (g *Gateway) handleGenerate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req := openai.ChatRequest{Messages: []openai.Message{{Role: "user", Content: openai.TextContent(gr.Prompt)}}}
-	var plan *router.Plan
+	prq := prepareRequest{user: "", endpoint: "generate", cacheable: true}
 	switch {
 	case gr.Model != "":
-		req.Model = gr.Model
-		plan, err = g.router.Resolve(routeRequest(r, gr.Model, "", nil), gr.Provider)
+		req.Model, prq.pin = gr.Model, gr.Provider
 	case gr.Provider != "":
 		p, ok := g.router.Provider(gr.Provider)
 		if !ok {
@@ -267,17 +344,25 @@ func (g *Gateway) handleGenerate(w http.ResponseWriter, r *http.Request) {
 				Message: fmt.Sprintf("unknown provider %q; configured: %s", gr.Provider, strings.Join(g.router.Providers(), ", "))})
 			return
 		}
-		req.Model = g.firstModel[p.Name()]
-		plan, err = g.router.Resolve(routeRequest(r, req.Model, "", nil), p.Name())
+		req.Model, prq.pin = g.firstModel[p.Name()], p.Name()
 	default:
-		plan = &router.Plan{Route: "generate", Targets: g.generate, Retry: g.cfg.RetryPolicy(nil)}
+		prq.plan = &router.Plan{Route: "generate", Targets: g.generate, Retry: g.cfg.RetryPolicy(nil)}
 	}
-	if err != nil {
-		g.fail(w, r, err)
+	prq.model = req.Model
+	prq.body, _ = json.Marshal(&req)
+	prq.estimate = int64(pricing.EstimatePromptTokens(&req))
+	pr, ok := g.prepare(w, r, prq)
+	if !ok {
+		return
+	}
+	if e := pr.adm.cached; e != nil {
+		info(r.Context()).cached = true
+		g.settle(r.Context(), pr.adm, nil, openai.Usage{}, 0, nil)
+		g.writeGenerate(w, r, e.Body, e.Provider, e.Model, true)
 		return
 	}
 	var resp *provider.Response
-	res, err := g.router.Run(r.Context(), plan, func(ctx context.Context, t *router.Target) error {
+	res, err := g.router.Run(r.Context(), pr.plan, g.limited(pr, func(ctx context.Context, t *router.Target) error {
 		rq := req
 		rq.Model = t.Model
 		raw, err := json.Marshal(&rq)
@@ -286,23 +371,34 @@ func (g *Gateway) handleGenerate(w http.ResponseWriter, r *http.Request) {
 		}
 		resp, err = t.Provider.Chat(ctx, &provider.ChatRequest{Model: t.Model, Body: &rq, Raw: raw})
 		return err
-	})
-	info(r.Context()).setResult(plan, res)
+	}))
+	info(r.Context()).setResult(pr.plan, res)
 	if err != nil {
 		g.fail(w, r, err)
 		return
 	}
 	res.Done(nil)
-	info(r.Context()).usage = resp.Usage
+	ri := info(r.Context())
+	ri.usage = resp.Usage
+	usd, micros := g.cost(res.Target.Model, resp.Usage)
+	ri.costUSD = usd
+	setUpstreamHeaders(w, res)
+	w.Header().Set("X-Gateway-Cost-Usd", pricing.FormatUSD(usd))
+	name := displayName(res.Target.Provider)
+	g.writeGenerate(w, r, resp.Body, name, res.Target.Model, false)
+	g.settle(r.Context(), pr.adm, pr.held, resp.Usage, micros, &state.CacheEntry{Body: resp.Body,
+		ContentType: "application/json", Provider: name, Model: res.Target.Model, Created: g.now()})
+}
+
+func (g *Gateway) writeGenerate(w http.ResponseWriter, r *http.Request, completion []byte, providerName, model string, cached bool) {
 	var cc openai.ChatCompletion
-	if err := json.Unmarshal(resp.Body, &cc); err != nil {
-		g.fail(w, r, provider.BadUpstreamBody(res.Target.Provider.Name(), err))
+	if err := json.Unmarshal(completion, &cc); err != nil {
+		g.fail(w, r, provider.BadUpstreamBody(providerName, err))
 		return
 	}
-	out := generateResponse{Provider: displayName(res.Target.Provider), Model: res.Target.Model}
+	out := generateResponse{Provider: providerName, Model: model, Cached: cached}
 	if len(cc.Choices) > 0 && cc.Choices[0].Message.Content != nil {
 		out.Output = *cc.Choices[0].Message.Content
 	}
-	setUpstreamHeaders(w, res)
 	writeJSON(w, http.StatusOK, out)
 }

@@ -18,10 +18,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aigateway/gateway/internal/auth"
 	"github.com/aigateway/gateway/internal/config"
 	"github.com/aigateway/gateway/internal/openai"
+	"github.com/aigateway/gateway/internal/pricing"
 	"github.com/aigateway/gateway/internal/provider"
 	"github.com/aigateway/gateway/internal/router"
+	"github.com/aigateway/gateway/internal/state"
+	"github.com/aigateway/gateway/internal/state/memory"
 )
 
 // Options are what an entry point hands the core besides configuration.
@@ -29,17 +33,31 @@ type Options struct {
 	Logger *slog.Logger
 	// HTTP is the upstream client; nil builds the shared default.
 	HTTP *http.Client
+	// Store holds keys, limits, spend and the cache; nil builds the one the
+	// configuration names (memory by default).
+	Store *state.Store
+	// Now is the clock (tests); nil is time.Now.
+	Now func() time.Time
 }
 
 // Gateway is the core handler.
 type Gateway struct {
-	cfg        *config.Config
-	log        *slog.Logger
-	router     *router.Router
-	firstModel map[string]string // provider name → its first model (for /generate with a provider)
-	generate   []*router.Target
-	mux        *http.ServeMux
-	started    time.Time
+	cfg          *config.Config
+	log          *slog.Logger
+	router       *router.Router
+	firstModel   map[string]string // provider name → its first model (for /generate with a provider)
+	generate     []*router.Target
+	mux          *http.ServeMux
+	started      time.Time
+	now          func() time.Time
+	store        *state.Store
+	lru          state.Cache // in-process cache in front of a shared store (nil when the store is in memory)
+	keys         *keyCache
+	jwt          *auth.JWT
+	prices       *pricing.Table
+	targetLimits map[string][2]int64 // provider → {rpm, tpm}
+	cacheTTL     map[string]time.Duration
+	counters     stateCounters
 }
 
 // New builds the gateway from a loaded configuration.
@@ -54,7 +72,40 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Gateway, error
 	if err != nil {
 		return nil, err
 	}
-	g := &Gateway{cfg: cfg, log: opts.Logger, router: r, firstModel: first, generate: gen, started: time.Now()}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	g := &Gateway{cfg: cfg, log: opts.Logger, router: r, firstModel: first, generate: gen, started: opts.Now(),
+		now: opts.Now, store: opts.Store, keys: &keyCache{ttl: cfg.Auth.KeyCacheTTL, m: map[string]keyCacheEntry{}},
+		targetLimits: map[string][2]int64{}, cacheTTL: map[string]time.Duration{}}
+	if g.store == nil {
+		if g.store, err = NewStore(ctx, cfg, opts.Now); err != nil {
+			return nil, err
+		}
+	}
+	if g.store.Name != "memory" {
+		g.lru = memory.NewCache(opts.Now, cfg.Cache.MaxEntries, cfg.Cache.MaxBytes)
+	}
+	if g.jwt, err = auth.NewJWT(auth.JWTConfig{
+		HS256Secret: cfg.Auth.JWTHS256Secret.Value(), RS256PublicKeyPEM: cfg.Auth.JWTRS256PublicKey,
+		Issuer: cfg.Auth.JWTIssuer, TTL: cfg.Auth.JWTTTL,
+	}, opts.Now); err != nil {
+		return nil, err
+	}
+	g.prices = pricing.Default().WithOverrides(priceOverrides(cfg.Pricing))
+	for _, p := range cfg.Providers {
+		if p.RPM > 0 || p.TPM > 0 {
+			g.targetLimits[p.Name] = [2]int64{p.RPM, p.TPM}
+		}
+	}
+	for _, rc := range cfg.Routes {
+		if rc.CacheTTL != 0 {
+			g.cacheTTL[rc.Model] = rc.CacheTTL
+		}
+	}
+	if !cfg.Auth.Enabled {
+		opts.Logger.Warn("authentication is OFF: every request is served without a key (set [auth] enabled = true or GATEWAY_AUTH=true)")
+	}
 	g.mux = http.NewServeMux()
 	for _, prefix := range []string{"/v1", ""} {
 		g.handle(http.MethodGet, prefix+"/models", g.handleModels)
@@ -65,6 +116,8 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Gateway, error
 	}
 	g.handle(http.MethodGet, "/health", g.handleHealth)
 	g.handle(http.MethodPost, "/generate", g.handleGenerate)
+	g.handle(http.MethodPost, "/auth/token", g.handleToken)
+	g.mux.HandleFunc("/admin/", g.handleAdmin)
 	g.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		openai.Errorf(openai.CodeNotFound, "unknown path %s %s", r.Method, r.URL.Path).Write(w)
 	})
@@ -95,6 +148,8 @@ type ctxKey struct{}
 // reqInfo collects what the request's log line reports.
 type reqInfo struct {
 	id        string
+	keyID     string
+	costUSD   float64
 	route     string
 	provider  string
 	model     string
@@ -166,6 +221,12 @@ func (g *Gateway) logRequest(r *http.Request, status int, d time.Duration, ri *r
 	}
 	if ri.route != "" {
 		attrs = append(attrs, slog.String("route", ri.route))
+	}
+	if ri.keyID != "" {
+		attrs = append(attrs, slog.String("key_id", ri.keyID))
+	}
+	if ri.costUSD > 0 {
+		attrs = append(attrs, slog.Float64("cost_usd", ri.costUSD))
 	}
 	if ri.provider != "" {
 		attrs = append(attrs, slog.String("provider", ri.provider), slog.String("model", ri.model),
@@ -321,14 +382,6 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
-}
-
-// pin reads the provider a client pinned with the x-gateway-provider header.
-func pin(r *http.Request) string { return strings.TrimSpace(r.Header.Get("X-Gateway-Provider")) }
-
-// routeRequest is the part of a request strategies look at.
-func routeRequest(r *http.Request, model, user string, body []byte) *router.Request {
-	return &router.Request{Model: model, Header: r.Header, StickyKey: user, Body: body}
 }
 
 // setUpstreamHeaders tells the client which target answered.

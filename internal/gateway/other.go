@@ -97,35 +97,50 @@ func (g *Gateway) handleTranscriptions(w http.ResponseWriter, r *http.Request) {
 // that lack the endpoint are skipped; when none has it the client gets a 400.
 func (g *Gateway) forward(w http.ResponseWriter, r *http.Request, model, user string, body []byte, what string,
 	supports func(provider.Provider) bool, call func(ctx context.Context, t *router.Target) (*provider.Response, error)) {
-	plan, err := g.router.Resolve(routeRequest(r, model, user, body), pin(r))
-	if err != nil {
-		g.fail(w, r, err)
+	pq := prepareRequest{model: model, user: user, body: body, endpoint: what, cacheable: what == "embeddings" && body != nil}
+	pr, ok := g.prepare(w, r, pq)
+	if !ok {
 		return
 	}
 	var capable []*router.Target
-	for _, t := range plan.Targets {
+	for _, t := range pr.plan.Targets {
 		if supports(t.Provider) {
 			capable = append(capable, t)
 		}
 	}
 	if len(capable) == 0 {
-		g.fail(w, r, provider.Unsupported(plan.Targets[0].Provider.Name(), what))
+		g.settle(r.Context(), pr.adm, nil, openai.Usage{}, 0, nil)
+		g.fail(w, r, provider.Unsupported(pr.plan.Targets[0].Provider.Name(), what))
 		return
 	}
-	plan.Targets = capable
+	if e := pr.adm.cached; e != nil {
+		info(r.Context()).cached = true
+		w.Header().Set("X-Gateway-Provider", e.Provider)
+		w.Header().Set("X-Gateway-Model", e.Model)
+		w.Header().Set("X-Gateway-Cost-Usd", "0")
+		writeBody(w, &provider.Response{Body: e.Body, ContentType: e.ContentType})
+		g.settle(r.Context(), pr.adm, nil, openai.Usage{}, 0, nil)
+		return
+	}
+	pr.plan.Targets = capable
 	var resp *provider.Response
-	res, err := g.router.Run(r.Context(), plan, func(ctx context.Context, t *router.Target) error {
+	res, err := g.router.Run(r.Context(), pr.plan, g.limited(pr, func(ctx context.Context, t *router.Target) error {
 		var err error
 		resp, err = call(ctx, t)
 		return err
-	})
-	info(r.Context()).setResult(plan, res)
+	}))
+	info(r.Context()).setResult(pr.plan, res)
 	if err != nil {
 		g.fail(w, r, err)
 		return
 	}
 	res.Done(nil)
-	info(r.Context()).usage = resp.Usage
-	setUpstreamHeaders(w, res)
-	writeBody(w, resp)
+	cacheType := ""
+	if pq.cacheable {
+		cacheType = resp.ContentType
+		if cacheType == "" {
+			cacheType = "application/json"
+		}
+	}
+	g.finish(w, r, pr, res, resp, cacheType)
 }

@@ -302,6 +302,17 @@ type Plan struct {
 	Route   string
 	Targets []*Target
 	Retry   RetryPolicy
+	// Pinned is set when the client chose the provider.
+	Pinned bool
+}
+
+// CacheTarget names what answered for the cache key: the route after alias
+// resolution, or the pinned provider and model.
+func (p *Plan) CacheTarget() string {
+	if p.Pinned && len(p.Targets) > 0 {
+		return "pin:" + p.Targets[0].Key()
+	}
+	return "route:" + p.Route
 }
 
 // Resolve plans a request. pin names a provider the client asked for (header
@@ -323,7 +334,7 @@ func (r *Router) Resolve(req *Request, pin string) (*Plan, error) {
 			return nil, &openai.Error{Code: openai.CodeInvalidRequest, Param: "provider",
 				Message: fmt.Sprintf("unknown provider %q", pin)}
 		}
-		plan := &Plan{Retry: r.retry}
+		plan := &Plan{Retry: r.retry, Pinned: true}
 		upstream := model
 		if rt, ok := r.Route(model); ok {
 			plan.Route, plan.Retry = rt.Name, rt.Retry

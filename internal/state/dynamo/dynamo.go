@@ -1,0 +1,138 @@
+// Package dynamo implements the gateway state (keys, limits, spend, cache) on
+// one DynamoDB table, laid out as state.go describes. Every read ignores items
+// whose `ttl` has passed, since DynamoDB's TTL deletion lags by up to two days.
+//
+// DynamoDB calls per operation (see CallCounter):
+//
+//	Limits.Take        1 UpdateItem (conditional ADD; a refusal costs nothing more)
+//	Limits.Adjust      1 UpdateItem
+//	Spend.Add          3 UpdateItem, concurrent (TOTAL, DAY#, MONTH#)
+//	Spend.Get          1 BatchGetItem (more only if DynamoDB returns unprocessed keys)
+//	Keys.ByHash        1 GetItem
+//	Keys.ByID          2 GetItem (index, then key)
+//	Keys.Create        1 TransactWriteItems
+//	Keys.SetEnabled    1 GetItem + 1 UpdateItem
+//	Keys.Delete        1 GetItem + 1 TransactWriteItems
+//	Keys.List          Scan of the whole table, page by page (admin only)
+//	Cache.Get          1 GetItem
+//	Cache.Put          1 PutItem (none when refused)
+package dynamo
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/aigateway/gateway/internal/state"
+)
+
+// API is the part of *dynamodb.Client the store uses.
+type API interface {
+	GetItem(context.Context, *dynamodb.GetItemInput, ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	PutItem(context.Context, *dynamodb.PutItemInput, ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+	UpdateItem(context.Context, *dynamodb.UpdateItemInput, ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
+	BatchGetItem(context.Context, *dynamodb.BatchGetItemInput, ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error)
+	TransactWriteItems(context.Context, *dynamodb.TransactWriteItemsInput, ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
+	Scan(context.Context, *dynamodb.ScanInput, ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
+}
+
+var _ API = (*dynamodb.Client)(nil)
+
+// Option tunes a store.
+type Option func(*db)
+
+// WithClock sets the clock that decides expiry on read and the ttl of cache
+// entries (default time.Now). Tests use it to expire items without waiting.
+func WithClock(now func() time.Time) Option {
+	return func(d *db) {
+		if now != nil {
+			d.now = now
+		}
+	}
+}
+
+// WithCallCounter counts every call the store makes in c.
+func WithCallCounter(c *CallCounter) Option {
+	return func(d *db) { d.callOpts = append(d.callOpts, c.ClientOption()) }
+}
+
+// New returns the four stores on table, through client (usually a
+// *dynamodb.Client from NewClient).
+func New(client API, table string, opts ...Option) *state.Store {
+	d := &db{api: client, table: table, now: time.Now}
+	for _, o := range opts {
+		o(d)
+	}
+	return &state.Store{
+		Keys:   &Keys{d},
+		Limits: &Limits{d},
+		Spend:  &Spend{d},
+		Cache:  &Cache{d},
+		Name:   "dynamodb",
+	}
+}
+
+// db is what the four stores share.
+type db struct {
+	api      API
+	table    string
+	now      func() time.Time
+	callOpts []func(*dynamodb.Options)
+}
+
+// Attribute names.
+const (
+	attrPK  = "pk"
+	attrSK  = "sk"
+	attrTTL = "ttl"
+)
+
+func (d *db) key(pk, sk string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{attrPK: s(pk), attrSK: s(sk)}
+}
+
+// expired reports whether item has a ttl at or before the store's now.
+func (d *db) expired(item map[string]types.AttributeValue) bool {
+	ttl, ok := getInt(item, attrTTL)
+	return ok && d.now().Unix() >= ttl
+}
+
+// epoch is t as a DynamoDB TTL value: whole seconds, rounded up, so that an
+// item never expires before t.
+func epoch(t time.Time) int64 {
+	sec := t.Unix()
+	if t.Nanosecond() > 0 {
+		sec++
+	}
+	return sec
+}
+
+func s(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
+
+func num(v int64) types.AttributeValue {
+	return &types.AttributeValueMemberN{Value: strconv.FormatInt(v, 10)}
+}
+
+func getString(item map[string]types.AttributeValue, name string) string {
+	if v, ok := item[name].(*types.AttributeValueMemberS); ok {
+		return v.Value
+	}
+	return ""
+}
+
+func getInt(item map[string]types.AttributeValue, name string) (int64, bool) {
+	v, ok := item[name].(*types.AttributeValueMemberN)
+	if !ok {
+		return 0, false
+	}
+	i, err := strconv.ParseInt(v.Value, 10, 64)
+	return i, err == nil
+}
+
+func getBool(item map[string]types.AttributeValue, name string) bool {
+	v, ok := item[name].(*types.AttributeValueMemberBOOL)
+	return ok && v.Value
+}

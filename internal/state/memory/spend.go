@@ -1,0 +1,117 @@
+package memory
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/aigateway/gateway/internal/state"
+)
+
+// Spend is an in-memory state.Spend: per key a total and one counter per UTC
+// day and UTC month. Day and month counters expire (see DayExpiry, MonthExpiry)
+// and read as zero afterwards, like their DynamoDB items.
+type Spend struct {
+	now func() time.Time
+
+	mu        sync.Mutex
+	keys      map[string]*keySpend
+	lastSweep time.Time
+}
+
+type keySpend struct {
+	total  int64
+	days   map[string]int64 // "2026-11-25"
+	months map[string]int64 // "2026-11"
+}
+
+// NewSpend returns an empty spend store; now (nil: time.Now) decides expiry.
+func NewSpend(now func() time.Time) *Spend {
+	if now == nil {
+		now = time.Now
+	}
+	return &Spend{now: now, keys: map[string]*keySpend{}}
+}
+
+var _ state.Spend = (*Spend)(nil)
+
+// Day and month periods: UTC, formatted as in the DynamoDB sort keys.
+const (
+	DayLayout   = "2006-01-02"
+	MonthLayout = "2006-01"
+)
+
+// DayExpiry is when a day's spend counter is forgotten: 35 days after the UTC
+// day ends. state/dynamo uses the same rule for the item's ttl.
+func DayExpiry(day time.Time) time.Time {
+	y, m, d := day.UTC().Date()
+	return time.Date(y, m, d+1+35, 0, 0, 0, 0, time.UTC)
+}
+
+// MonthExpiry is when a month's spend counter is forgotten: 400 days after the
+// UTC month ends.
+func MonthExpiry(month time.Time) time.Time {
+	y, m, _ := month.UTC().Date()
+	return time.Date(y, m+1, 1+400, 0, 0, 0, 0, time.UTC)
+}
+
+// Add implements state.Spend.
+func (s *Spend) Add(_ context.Context, keyID string, at time.Time, micros int64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	s.sweep(now)
+	ks := s.keys[keyID]
+	if ks == nil {
+		ks = &keySpend{days: map[string]int64{}, months: map[string]int64{}}
+		s.keys[keyID] = ks
+	}
+	ks.total += micros
+	// A period already expired is not stored: it would read as zero anyway.
+	if now.Before(DayExpiry(at)) {
+		ks.days[at.UTC().Format(DayLayout)] += micros
+	}
+	if now.Before(MonthExpiry(at)) {
+		ks.months[at.UTC().Format(MonthLayout)] += micros
+	}
+	return nil
+}
+
+// Get implements state.Spend.
+func (s *Spend) Get(_ context.Context, keyID string, at time.Time) (state.SpendTotals, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ks := s.keys[keyID]
+	if ks == nil {
+		return state.SpendTotals{}, nil
+	}
+	now := s.now()
+	t := state.SpendTotals{TotalMicros: ks.total}
+	if now.Before(DayExpiry(at)) {
+		t.DayMicros = ks.days[at.UTC().Format(DayLayout)]
+	}
+	if now.Before(MonthExpiry(at)) {
+		t.MonthMicros = ks.months[at.UTC().Format(MonthLayout)]
+	}
+	return t, nil
+}
+
+// sweep drops expired day and month counters, at most once a minute; s.mu must be held.
+func (s *Spend) sweep(now time.Time) {
+	if now.Sub(s.lastSweep) < sweepEvery {
+		return
+	}
+	s.lastSweep = now
+	for _, ks := range s.keys {
+		for d := range ks.days {
+			if t, err := time.Parse(DayLayout, d); err == nil && !now.Before(DayExpiry(t)) {
+				delete(ks.days, d)
+			}
+		}
+		for m := range ks.months {
+			if t, err := time.Parse(MonthLayout, m); err == nil && !now.Before(MonthExpiry(t)) {
+				delete(ks.months, m)
+			}
+		}
+	}
+}
