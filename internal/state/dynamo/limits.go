@@ -53,7 +53,7 @@ func (l *Limits) Take(ctx context.Context, w state.Window, now time.Time, n, lim
 		ExpressionAttributeValues:           map[string]types.AttributeValue{":n": num(n), ":max": num(limit - n), ":ttl": num(epoch(memory.CounterExpiry(w, start)))},
 		ReturnValues:                        types.ReturnValueUpdatedNew,
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-	}, l.d.callOpts...)
+	}, l.d.once()...)
 	var ccf *types.ConditionalCheckFailedException
 	switch {
 	case errors.As(err, &ccf):
@@ -84,7 +84,7 @@ func (l *Limits) Adjust(ctx context.Context, w state.Window, at time.Time, delta
 		UpdateExpression:          aws.String("ADD #c :d SET #ttl = if_not_exists(#ttl, :ttl)"),
 		ExpressionAttributeNames:  map[string]string{"#c": attrCount, "#ttl": attrTTL},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":d": num(delta), ":ttl": num(epoch(memory.CounterExpiry(w, start)))},
-	}, l.d.callOpts...)
+	}, l.d.once()...)
 	if err != nil {
 		return fmt.Errorf("dynamo: adjust %q: %w", w.Name, err)
 	}
