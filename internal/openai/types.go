@@ -245,6 +245,17 @@ type ResponseMessage struct {
 	Refusal   *string    `json:"refusal,omitempty"`
 }
 
+// AssistantMessage is the message of a choice with text as content and the
+// tool calls: content is null when there are tool calls and no text, "" when
+// there is neither.
+func AssistantMessage(text string, calls []ToolCall) ResponseMessage {
+	m := ResponseMessage{Role: "assistant", ToolCalls: calls}
+	if text != "" || len(calls) == 0 {
+		m.Content = Ptr(text)
+	}
+	return m
+}
+
 // Usage is token usage.
 type Usage struct {
 	PromptTokens            int                      `json:"prompt_tokens"`
@@ -343,11 +354,15 @@ type EmbeddingsResponse struct {
 	Usage  Usage       `json:"usage"`
 }
 
-// Embedding is one vector.
+// Embedding is one vector. It is sent as an array of numbers, or, when Base64
+// is set, as OpenAI sends it for encoding_format "base64": a base64 string of
+// the vector's little-endian float32s (see MarshalJSON).
 type Embedding struct {
 	Object    string    `json:"object"`
 	Index     int       `json:"index"`
 	Embedding []float64 `json:"embedding"`
+	// Base64 selects the base64 form on the wire; decoding that form sets it.
+	Base64 bool `json:"-"`
 }
 
 // Model is one entry of GET /v1/models.

@@ -36,21 +36,42 @@ const maxErrorBody = 64 << 10
 // maxResponseBody bounds a complete (non-stream) upstream answer.
 const maxResponseBody = 64 << 20
 
+// Upstream is one provider instance as the shared HTTP and error plumbing
+// sees it: the name its errors carry, the client its requests go through,
+// and the secrets that must not show in anything of the upstream's that the
+// gateway relays. An upstream's error text reaches a client through
+// StatusError or ErrorEvent, which redact it; a translator that quotes the
+// upstream elsewhere in an error redacts with Secrets.Redact.
+type Upstream struct {
+	Name    string
+	Client  *http.Client
+	Secrets Secrets
+}
+
+// NewUpstream describes the instance cfg configures under name, with the
+// secrets of cfg. A nil deps.HTTP gets a client of its own.
+func NewUpstream(name string, cfg Config, deps Deps) Upstream {
+	client := deps.HTTP
+	if client == nil {
+		client = NewHTTPClient()
+	}
+	return Upstream{Name: name, Client: client, Secrets: cfg.Secrets()}
+}
+
 // Do sends req and returns the response when the upstream answered 2xx. Any
-// other status is read (bounded) and turned into an *openai.Error by mapping
-// with msg, which extracts the provider's error message from the body
-// (nil: the generic extractor). Transport failures become 502/504 errors.
-func Do(client *http.Client, req *http.Request, providerName string, msg func([]byte) string) (*http.Response, error) {
-	resp, err := client.Do(req)
+// other status is read (bounded) and turned into an *openai.Error by
+// StatusError with msg. Transport failures become 502/504 errors.
+func (u Upstream) Do(req *http.Request, msg func([]byte) string) (*http.Response, error) {
+	resp, err := u.Client.Do(req)
 	if err != nil {
-		return nil, TransportError(req.Context(), providerName, err)
+		return nil, TransportError(req.Context(), u.Name, err)
 	}
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		return resp, nil
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-	return nil, StatusError(providerName, resp.StatusCode, resp.Header, body, msg)
+	return nil, u.StatusError(resp.StatusCode, resp.Header, body, msg)
 }
 
 // ReadBody reads a complete upstream answer, mapping read failures.
@@ -63,18 +84,18 @@ func ReadBody(ctx context.Context, providerName string, resp *http.Response) ([]
 	return b, nil
 }
 
-// DoJSON posts body as JSON to url with the given headers and returns the
+// DoJSON sends body (JSON) to url with the given headers and returns the
 // upstream's 2xx body.
-func DoJSON(ctx context.Context, client *http.Client, providerName, method, url string, headers http.Header, body []byte, msg func([]byte) string) ([]byte, error) {
+func (u Upstream) DoJSON(ctx context.Context, method, url string, headers http.Header, body []byte, msg func([]byte) string) ([]byte, error) {
 	req, err := NewJSONRequest(ctx, method, url, headers, body)
 	if err != nil {
 		return nil, err
 	}
-	resp, err := Do(client, req, providerName, msg)
+	resp, err := u.Do(req, msg)
 	if err != nil {
 		return nil, err
 	}
-	return ReadBody(ctx, providerName, resp)
+	return ReadBody(ctx, u.Name, resp)
 }
 
 // NewJSONRequest builds a request with a JSON body and the given headers.
@@ -112,18 +133,31 @@ func TransportError(ctx context.Context, providerName string, err error) *openai
 	}
 }
 
+// StatusError maps an upstream HTTP error to the client's error, for an
+// upstream with no secrets; see Upstream.StatusError.
+func StatusError(providerName string, status int, header http.Header, body []byte, msg func([]byte) string) *openai.Error {
+	return Upstream{Name: providerName}.StatusError(status, header, body, msg)
+}
+
 // StatusError maps an upstream HTTP error to the client's error:
 //   - 400, 404, 409, 413, 422 keep their status with the upstream's message (not retryable);
 //   - 401/403 (the gateway's credentials were refused) become 502 naming the provider;
 //   - 429 stays 429 with Retry-After kept (retryable);
 //   - 408 and 5xx become 502 (504 for 504), retryable.
-func StatusError(providerName string, status int, header http.Header, body []byte, msg func([]byte) string) *openai.Error {
+//
+// msg extracts the upstream's message from body (nil: GenericMessage); a body
+// it finds none in is used as text. The upstream's secrets are redacted from
+// the body before either, and from the message msg returns (which may have
+// unescaped them).
+func (u Upstream) StatusError(status int, header http.Header, body []byte, msg func([]byte) string) *openai.Error {
+	providerName := u.Name
 	if msg == nil {
 		msg = GenericMessage
 	}
-	m := msg(body)
+	text := u.Secrets.Redact(string(body))
+	m := u.Secrets.Redact(msg([]byte(text)))
 	if m == "" {
-		m = genericFallback(body)
+		m = genericFallback(text)
 	}
 	e := &openai.Error{Provider: providerName}
 	switch {
@@ -136,11 +170,7 @@ func StatusError(providerName string, status int, header http.Header, body []byt
 		e.Message = fmt.Sprintf("provider %s is rate limiting: %s", providerName, m)
 		e.RetryAfter = ParseRetryAfter(header)
 		e.Retryable = true
-	case status == http.StatusRequestTimeout:
-		e.Code = openai.CodeUpstreamTimeout
-		e.Message = fmt.Sprintf("provider %s timed out: %s", providerName, m)
-		e.Retryable = true
-	case status == http.StatusGatewayTimeout:
+	case status == http.StatusRequestTimeout || status == http.StatusGatewayTimeout:
 		e.Code = openai.CodeUpstreamTimeout
 		e.Message = fmt.Sprintf("provider %s timed out: %s", providerName, m)
 		e.Retryable = true
@@ -203,8 +233,8 @@ func GenericMessage(body []byte) string {
 
 // genericFallback turns a body that is not a known JSON error into a short
 // printable message (plain-text and HTML error pages included).
-func genericFallback(body []byte) string {
-	s := strings.TrimSpace(string(body))
+func genericFallback(body string) string {
+	s := strings.TrimSpace(body)
 	if s == "" {
 		return "no error message"
 	}

@@ -123,15 +123,28 @@ type Config struct {
 	Delay time.Duration
 }
 
+// Header returns the configured extra headers with their values: the
+// headers every upstream request starts from.
+func (c Config) Header() http.Header {
+	h := make(http.Header, len(c.Headers))
+	for k, v := range c.Headers {
+		h.Set(k, v.Value())
+	}
+	return h
+}
+
 // Secret is a string that never prints itself.
 type Secret string
+
+// Redacted is what a secret prints as, and what Secrets.Redact puts in its place.
+const Redacted = "[REDACTED]"
 
 // String redacts.
 func (s Secret) String() string {
 	if s == "" {
 		return ""
 	}
-	return "[REDACTED]"
+	return Redacted
 }
 
 // LogValue redacts for slog.

@@ -2,7 +2,6 @@ package provider
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -85,14 +84,25 @@ func (s *SSEStream) Close() error {
 	return nil
 }
 
-// StreamRequest sends req and, on a 2xx answer, wraps its body as a Stream.
-func StreamRequest(client *http.Client, req *http.Request, providerName string, msg func([]byte) string, t EventTranslator) (*SSEStream, error) {
+// Stream sends req and, on a 2xx answer, wraps its body as a Stream; other
+// answers are errors as Do makes them.
+func (u Upstream) Stream(req *http.Request, msg func([]byte) string, t EventTranslator) (*SSEStream, error) {
 	req.Header.Set("Accept", "text/event-stream")
-	resp, err := Do(client, req, providerName, msg)
+	resp, err := u.Do(req, msg)
 	if err != nil {
 		return nil, err
 	}
-	return NewSSEStream(req.Context(), providerName, resp.Body, t), nil
+	return NewSSEStream(req.Context(), u.Name, resp.Body, t), nil
+}
+
+// StreamJSON sends body (JSON) to url with the given headers and, on a 2xx
+// answer, wraps the answer as a Stream, as Stream does.
+func (u Upstream) StreamJSON(ctx context.Context, method, url string, headers http.Header, body []byte, msg func([]byte) string, t EventTranslator) (*SSEStream, error) {
+	req, err := NewJSONRequest(ctx, method, url, headers, body)
+	if err != nil {
+		return nil, err
+	}
+	return u.Stream(req, msg, t)
 }
 
 // ChunkBuilder makes OpenAI chunks for translators of non-OpenAI streams.
@@ -100,6 +110,17 @@ type ChunkBuilder struct {
 	ID      string
 	Model   string
 	Created int64
+	// Index is the index of the choice the chunks belong to: 0 unless the
+	// client asked for n > 1 choices.
+	Index int
+}
+
+// At returns a builder of the chunks of choice index, sharing b's ID, Model
+// and Created.
+func (b *ChunkBuilder) At(index int) *ChunkBuilder {
+	c := *b
+	c.Index = index
+	return &c
 }
 
 // NewChunkBuilder starts a builder with the current time.
@@ -107,16 +128,16 @@ func NewChunkBuilder(id, model string) *ChunkBuilder {
 	return &ChunkBuilder{ID: id, Model: model, Created: time.Now().Unix()}
 }
 
-// Chunk renders one chunk with a single choice at index 0.
+// Chunk renders one chunk with a single choice, of index b.Index.
 func (b *ChunkBuilder) Chunk(delta openai.Delta, finish string) Chunk {
 	c := openai.ChatCompletionChunk{
 		ID: b.ID, Object: "chat.completion.chunk", Created: b.Created, Model: b.Model,
-		Choices: []openai.ChunkChoice{{Index: 0, Delta: delta}},
+		Choices: []openai.ChunkChoice{{Index: b.Index, Delta: delta}},
 	}
 	if finish != "" {
 		c.Choices[0].FinishReason = &finish
 	}
-	data, _ := json.Marshal(c)
+	data, _ := Marshal(c)
 	return Chunk{Data: data}
 }
 
@@ -156,17 +177,25 @@ func (b *ChunkBuilder) Usage(u openai.Usage) Chunk {
 		ID: b.ID, Object: "chat.completion.chunk", Created: b.Created, Model: b.Model,
 		Choices: []openai.ChunkChoice{}, Usage: &u,
 	}
-	data, _ := json.Marshal(c)
+	data, _ := Marshal(c)
 	return Chunk{Data: data, Usage: &u}
 }
 
-// ErrorEvent is the JSON of an upstream error event, e.g. Anthropic's
-// {"type":"error","error":{"type":"overloaded_error","message":"..."}}: it
-// becomes a retryable 502 naming the provider.
+// ErrorEvent maps an upstream error event, for an upstream with no secrets;
+// see Upstream.ErrorEvent.
 func ErrorEvent(providerName, message string) *openai.Error {
+	return Upstream{Name: providerName}.ErrorEvent(message)
+}
+
+// ErrorEvent maps the message of an upstream error event, e.g. Anthropic's
+// {"type":"error","error":{"type":"overloaded_error","message":"..."}}, or of
+// an error object in a 2xx answer: it becomes a retryable 502 naming the
+// provider, with the upstream's secrets redacted from the message.
+func (u Upstream) ErrorEvent(message string) *openai.Error {
+	message = u.Secrets.Redact(message)
 	if message == "" {
 		message = "unknown error"
 	}
-	return &openai.Error{Code: openai.CodeUpstreamError, Provider: providerName, Retryable: true,
-		Message: fmt.Sprintf("provider %s sent an error mid-stream: %s", providerName, message)}
+	return &openai.Error{Code: openai.CodeUpstreamError, Provider: u.Name, Retryable: true,
+		Message: fmt.Sprintf("provider %s sent an error mid-stream: %s", u.Name, message)}
 }

@@ -6,13 +6,9 @@
 package anthropic
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -33,12 +29,12 @@ const (
 
 // Provider is one configured Anthropic upstream.
 type Provider struct {
-	name    string
+	up      provider.Upstream
 	url     string
 	key     provider.Secret
 	version string
-	headers map[string]provider.Secret
-	client  *http.Client
+	// extra are the configured extra headers.
+	extra http.Header
 	// now is the clock for "created"; tests fix it.
 	now func() time.Time
 }
@@ -51,35 +47,29 @@ func New(cfg provider.Config, deps provider.Deps) (*Provider, error) {
 	if base == "" {
 		base = DefaultBaseURL
 	}
-	u, err := url.Parse(base)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	if !provider.ValidBaseURL(base) {
 		return nil, fmt.Errorf("anthropic provider %q: base URL must be an http(s) URL", cfg.Name)
 	}
 	version := cfg.APIVersion
 	if version == "" {
 		version = DefaultAPIVersion
 	}
-	client := deps.HTTP
-	if client == nil {
-		client = provider.NewHTTPClient()
-	}
 	name := cfg.Name
 	if name == "" {
 		name = "anthropic"
 	}
 	return &Provider{
-		name:    name,
+		up:      provider.NewUpstream(name, cfg, deps),
 		url:     base + "/v1/messages",
 		key:     cfg.APIKey,
 		version: version,
-		headers: cfg.Headers,
-		client:  client,
+		extra:   cfg.Header(),
 		now:     time.Now,
 	}, nil
 }
 
 // Name implements provider.Provider.
-func (p *Provider) Name() string { return p.name }
+func (p *Provider) Name() string { return p.up.Name }
 
 // Kind implements provider.Provider.
 func (p *Provider) Kind() string { return "anthropic" }
@@ -90,13 +80,13 @@ func (p *Provider) Chat(ctx context.Context, req *provider.ChatRequest) (*provid
 	if err != nil {
 		return nil, err
 	}
-	raw, err := provider.DoJSON(ctx, p.client, p.name, http.MethodPost, p.url, p.header(), body, errorMessage)
+	raw, err := p.up.DoJSON(ctx, http.MethodPost, p.url, p.header(), body, nil)
 	if err != nil {
-		return nil, p.redact(err)
+		return nil, err
 	}
-	out, usage, err := translateResponse(p.name, raw, p.now().Unix())
+	out, usage, err := translateResponse(p.up, raw, p.now().Unix())
 	if err != nil {
-		return nil, p.redact(err)
+		return nil, err
 	}
 	return &provider.Response{Body: out, ContentType: "application/json", Usage: usage}, nil
 }
@@ -108,87 +98,35 @@ func (p *Provider) ChatStream(ctx context.Context, req *provider.ChatRequest) (p
 	if err != nil {
 		return nil, err
 	}
-	hreq, err := provider.NewJSONRequest(ctx, http.MethodPost, p.url, p.header(), body)
+	t := newStreamTranslator(p.up, req.Model, p.now)
+	s, err := p.up.StreamJSON(ctx, http.MethodPost, p.url, p.header(), body, nil, t.translate)
 	if err != nil {
 		return nil, err
-	}
-	t := newStreamTranslator(p.name, req.Model, p.now, p.redactString)
-	s, err := provider.StreamRequest(p.client, hreq, p.name, errorMessage, t.translate)
-	if err != nil {
-		return nil, p.redact(err)
 	}
 	return s, nil
 }
 
 func (p *Provider) requestBody(req *provider.ChatRequest, stream bool) ([]byte, error) {
 	if req == nil || req.Body == nil {
-		return nil, &openai.Error{Code: openai.CodeInternal, Provider: p.name, Message: "empty chat request"}
+		return nil, &openai.Error{Code: openai.CodeInternal, Provider: p.up.Name, Message: "empty chat request"}
 	}
 	mr, err := translateRequest(req.Model, req.Body)
 	if err != nil {
 		return nil, err
 	}
 	mr.Stream = stream
-	return marshal(mr)
+	return provider.Marshal(mr)
 }
 
 // header is the set of headers of every upstream request. The configured
 // extra headers (anthropic-beta, for example) come first; the key and version
 // always win.
 func (p *Provider) header() http.Header {
-	h := make(http.Header, len(p.headers)+3)
-	for k, v := range p.headers {
-		h.Set(k, v.Value())
-	}
+	h := p.extra.Clone()
 	if p.key != "" {
 		h.Set("x-api-key", p.key.Value())
 	}
 	h.Set("anthropic-version", p.version)
 	h.Set("Content-Type", "application/json")
 	return h
-}
-
-// redact removes the API key from an error's message, in case the upstream
-// echoed it.
-func (p *Provider) redact(err error) error {
-	var e *openai.Error
-	if errors.As(err, &e) {
-		e.Message = p.redactString(e.Message)
-	}
-	return err
-}
-
-func (p *Provider) redactString(s string) string {
-	if k := p.key.Value(); k != "" {
-		s = strings.ReplaceAll(s, k, p.key.String())
-	}
-	return s
-}
-
-// errorMessage extracts the message of Anthropic's error body
-// {"type":"error","error":{"type":"...","message":"..."}}, falling back to the
-// common shapes. An empty result lets provider.StatusError use the raw text.
-func errorMessage(body []byte) string {
-	var v struct {
-		Error struct {
-			Type    string `json:"type"`
-			Message string `json:"message"`
-		} `json:"error"`
-	}
-	if json.Unmarshal(body, &v) == nil && v.Error.Message != "" {
-		return v.Error.Message
-	}
-	return provider.GenericMessage(body)
-}
-
-// marshal encodes v without escaping <, > and & so prompts reach the
-// upstream as written.
-func marshal(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, &openai.Error{Code: openai.CodeInternal, Message: "could not encode the upstream request"}
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }

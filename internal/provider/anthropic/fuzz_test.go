@@ -33,7 +33,7 @@ func FuzzStreamTranslator(f *testing.F) {
 	f.Add([]byte("data: {\"type\":\"error\",\"error\":null}\n\n"))
 	f.Add([]byte("data: {\"type\":\"message_start\",\"message\":null}\n\ndata: [1,2]\n\n"))
 	f.Fuzz(func(t *testing.T, body []byte) {
-		tr := newStreamTranslator("anthropic", "m", fixedClock, nil)
+		tr := newStreamTranslator(provider.Upstream{Name: "anthropic"}, "m", fixedClock)
 		s := provider.NewSSEStream(context.Background(), "anthropic", io.NopCloser(bytes.NewReader(body)), tr.translate)
 		var last provider.Chunk
 		for {
@@ -68,7 +68,7 @@ func FuzzResponseDecoder(f *testing.F) {
 	f.Add([]byte(`{"type":"error","error":null}`))
 	f.Add([]byte(`null`))
 	f.Fuzz(func(t *testing.T, body []byte) {
-		out, _, err := translateResponse("anthropic", body, 0)
+		out, _, err := translateResponse(provider.Upstream{Name: "anthropic"}, body, 0)
 		if err != nil {
 			var e *openai.Error
 			if !errors.As(err, &e) {
@@ -102,7 +102,7 @@ func FuzzRequestTranslation(f *testing.F) {
 			}
 			return
 		}
-		b, err := marshal(mr)
+		b, err := provider.Marshal(mr)
 		if err != nil || !json.Valid(b) {
 			t.Fatalf("translated request does not encode: %v", err)
 		}

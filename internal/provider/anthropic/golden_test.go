@@ -101,7 +101,7 @@ func TestOpenAIRequestsTranslateToTheGoldenMessagesRequests(t *testing.T) {
 			if err != nil {
 				t.Fatalf("translateRequest: %v", err)
 			}
-			got, err := marshal(mr)
+			got, err := provider.Marshal(mr)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -117,7 +117,7 @@ func TestMessagesResponsesTranslateToTheGoldenChatCompletions(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, usage, err := translateResponse("anthropic", raw, fixedNow.Unix())
+			got, usage, err := translateResponse(provider.Upstream{Name: "anthropic"}, raw, fixedNow.Unix())
 			if err != nil {
 				t.Fatalf("translateResponse: %v", err)
 			}
@@ -147,7 +147,7 @@ func TestMessagesStreamsTranslateToTheGoldenChunks(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			tr := newStreamTranslator("anthropic", "claude-upstream-model", fixedClock, nil)
+			tr := newStreamTranslator(provider.Upstream{Name: "anthropic"}, "claude-upstream-model", fixedClock)
 			s := provider.NewSSEStream(context.Background(), "anthropic", io.NopCloser(bytes.NewReader(raw)), tr.translate)
 			var chunks []goldenChunk
 			for {

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/aigateway/gateway/internal/openai"
+	"github.com/aigateway/gateway/internal/provider"
 )
 
 // messagesRequest is the body of POST /v1/messages.
@@ -158,13 +159,13 @@ func translateRequest(model string, r *openai.ChatRequest) (*messagesRequest, er
 			return nil, invalid(fmt.Sprintf("tools[%d].function.name", i), "a tool needs a name")
 		}
 		schema := json.RawMessage(`{"type":"object"}`)
-		if p := bytes.TrimSpace(t.Function.Parameters); len(p) > 0 && !bytes.Equal(p, []byte("null")) {
-			schema = p
+		if !openai.IsNull(t.Function.Parameters) {
+			schema = bytes.TrimSpace(t.Function.Parameters)
 		}
 		out.Tools = append(out.Tools, tool{Name: t.Function.Name, Description: t.Function.Description, InputSchema: schema})
 	}
 
-	tc, err := translateToolChoice(r.ToolChoice)
+	tc, err := translateToolChoice(r)
 	if err != nil {
 		return nil, err
 	}
@@ -234,10 +235,8 @@ func partsToBlocks(c openai.Content, param string) ([]block, error) {
 
 // imageFromURL accepts a base64 data: URL or an http(s) URL.
 func imageFromURL(u, param string) (*imageSource, error) {
-	if rest, ok := strings.CutPrefix(u, "data:"); ok {
-		meta, data, ok := strings.Cut(rest, ",")
-		mediaType, isBase64 := strings.CutSuffix(meta, ";base64")
-		if !ok || !isBase64 || mediaType == "" || data == "" {
+	if mediaType, data, isData, ok := openai.ParseDataURL(u); isData {
+		if !ok {
 			return nil, invalid(param, "image data URL must look like data:<media type>;base64,<data>")
 		}
 		if _, err := base64.StdEncoding.DecodeString(data); err != nil {
@@ -280,29 +279,13 @@ func assistantBlocks(m openai.Message, i int) ([]block, error) {
 		if tc.Function.Name == "" {
 			return nil, invalid(param+".function.name", "a tool call needs a function name")
 		}
-		input, err := toolInput(tc.Function.Arguments, param+".function.arguments")
+		input, err := provider.ArgumentsObject(tc.Function.Arguments)
 		if err != nil {
-			return nil, err
+			return nil, invalid(param+".function.arguments", err.Error())
 		}
 		out = append(out, block{Type: "tool_use", ID: tc.ID, Name: tc.Function.Name, Input: input})
 	}
 	return out, nil
-}
-
-// toolInput parses a tool call's arguments (a JSON string holding an object)
-// into the object Anthropic wants. Empty arguments mean no arguments.
-func toolInput(args, param string) (json.RawMessage, error) {
-	args = strings.TrimSpace(args)
-	if args == "" {
-		return json.RawMessage(`{}`), nil
-	}
-	var obj map[string]json.RawMessage
-	if err := json.Unmarshal([]byte(args), &obj); err != nil || obj == nil {
-		return nil, invalid(param, "function arguments must be a JSON object")
-	}
-	var buf bytes.Buffer
-	_ = json.Compact(&buf, []byte(args)) // valid: it just decoded
-	return buf.Bytes(), nil
 }
 
 // toolResult converts a role "tool" message into a tool_result block.
@@ -327,35 +310,21 @@ func toolResult(m openai.Message, i int) (block, error) {
 	return b, nil
 }
 
-// translateToolChoice maps OpenAI's tool_choice ("auto", "required", "none"
-// or {"type":"function","function":{"name":...}}); nil when absent.
-func translateToolChoice(raw json.RawMessage) (*toolChoice, error) {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
-		return nil, nil
+// translateToolChoice maps OpenAI's tool_choice; nil when absent.
+func translateToolChoice(r *openai.ChatRequest) (*toolChoice, error) {
+	tc, err := r.ParseToolChoice()
+	if err != nil {
+		return nil, err
 	}
-	var s string
-	if json.Unmarshal(raw, &s) == nil {
-		switch s {
-		case "auto":
-			return &toolChoice{Type: "auto"}, nil
-		case "required":
-			return &toolChoice{Type: "any"}, nil
-		case "none":
-			return &toolChoice{Type: "none"}, nil
-		}
-		return nil, invalid("tool_choice", fmt.Sprintf("tool_choice %q is not one of auto, required, none", s))
+	switch tc.Mode {
+	case "auto", "none":
+		return &toolChoice{Type: tc.Mode}, nil
+	case "required":
+		return &toolChoice{Type: "any"}, nil
+	case "function":
+		return &toolChoice{Type: "tool", Name: tc.Function}, nil
 	}
-	var obj struct {
-		Type     string `json:"type"`
-		Function struct {
-			Name string `json:"name"`
-		} `json:"function"`
-	}
-	if json.Unmarshal(raw, &obj) != nil || obj.Type != "function" || obj.Function.Name == "" {
-		return nil, invalid("tool_choice", `tool_choice must be "auto", "required", "none" or {"type":"function","function":{"name":...}}`)
-	}
-	return &toolChoice{Type: "tool", Name: obj.Function.Name}, nil
+	return nil, nil
 }
 
 func invalid(param, msg string) *openai.Error {

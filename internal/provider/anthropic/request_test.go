@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/aigateway/gateway/internal/openai"
+	"github.com/aigateway/gateway/internal/provider"
 )
 
 func decodeChat(t *testing.T, body string) *openai.ChatRequest {
@@ -194,7 +195,7 @@ func TestRequestTranslationDetails(t *testing.T) {
 			name: "a request without messages still sends an empty list",
 			body: `{"messages":[{"role":"system","content":"s"}]}`,
 			check: func(t *testing.T, mr *messagesRequest) {
-				b, _ := marshal(mr)
+				b, _ := provider.Marshal(mr)
 				if !strings.Contains(string(b), `"messages":[]`) {
 					t.Errorf("body = %s", b)
 				}

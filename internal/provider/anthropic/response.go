@@ -1,9 +1,7 @@
 package anthropic
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -99,9 +97,10 @@ func finishReason(stop string) string {
 	}
 }
 
-// translateResponse turns a Messages answer into an OpenAI chat.completion
-// body and its usage. created is the completion's timestamp.
-func translateResponse(providerName string, body []byte, created int64) ([]byte, openai.Usage, error) {
+// translateResponse turns a Messages answer of up into an OpenAI
+// chat.completion body and its usage. created is the completion's timestamp.
+func translateResponse(up provider.Upstream, body []byte, created int64) ([]byte, openai.Usage, error) {
+	providerName := up.Name
 	var r messagesResponse
 	if err := json.Unmarshal(body, &r); err != nil {
 		return nil, openai.Usage{}, provider.BadUpstreamBody(providerName, err)
@@ -113,7 +112,7 @@ func translateResponse(providerName string, body []byte, created int64) ([]byte,
 		if r.Error != nil {
 			msg = r.Error.Message
 		}
-		return nil, openai.Usage{}, provider.BadUpstreamBody(providerName, fmt.Errorf("an error object: %s", msg))
+		return nil, openai.Usage{}, provider.BadUpstreamBody(providerName, fmt.Errorf("an error object: %s", up.Secrets.Redact(msg)))
 	default:
 		return nil, openai.Usage{}, provider.BadUpstreamBody(providerName, fmt.Errorf("type %q is not a message", r.Type))
 	}
@@ -125,7 +124,7 @@ func translateResponse(providerName string, body []byte, created int64) ([]byte,
 		case "text":
 			text.WriteString(b.Text)
 		case "tool_use":
-			args, err := compactInput(b.Input)
+			args, err := provider.CompactArguments(b.Input)
 			if err != nil {
 				return nil, openai.Usage{}, provider.BadUpstreamBody(providerName, err)
 			}
@@ -133,35 +132,18 @@ func translateResponse(providerName string, body []byte, created int64) ([]byte,
 				Function: openai.FunctionCall{Name: b.Name, Arguments: args}})
 		}
 	}
-	msg := openai.ResponseMessage{Role: "assistant", ToolCalls: calls}
-	if text.Len() > 0 || len(calls) == 0 {
-		msg.Content = openai.Ptr(text.String())
-	}
 	u := r.Usage.openAI()
 	out := openai.ChatCompletion{
 		ID:      r.ID,
 		Object:  "chat.completion",
 		Created: created,
 		Model:   r.Model,
-		Choices: []openai.Choice{{Index: 0, Message: msg, FinishReason: finishReason(r.StopReason)}},
+		Choices: []openai.Choice{{Index: 0, Message: openai.AssistantMessage(text.String(), calls), FinishReason: finishReason(r.StopReason)}},
 		Usage:   &u,
 	}
-	data, err := marshal(out)
+	data, err := provider.Marshal(out)
 	if err != nil {
 		return nil, openai.Usage{}, err
 	}
 	return data, u, nil
-}
-
-// compactInput renders a tool_use input as OpenAI's arguments string.
-func compactInput(in json.RawMessage) (string, error) {
-	in = bytes.TrimSpace(in)
-	if len(in) == 0 || bytes.Equal(in, []byte("null")) {
-		return "{}", nil
-	}
-	var buf bytes.Buffer
-	if err := json.Compact(&buf, in); err != nil {
-		return "", errors.New("tool_use input is not valid JSON")
-	}
-	return buf.String(), nil
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/aigateway/gateway/internal/openai"
+	"github.com/aigateway/gateway/internal/provider"
 )
 
 func TestStopReasonsMapToFinishReasons(t *testing.T) {
@@ -38,7 +39,7 @@ func TestUnreadableResponsesAreRetryable502s(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, _, err := translateResponse("anthropic", []byte(tt.body), 0)
+			_, _, err := translateResponse(provider.Upstream{Name: "anthropic"}, []byte(tt.body), 0)
 			e, ok := err.(*openai.Error)
 			if !ok {
 				t.Fatalf("err = %v (%T)", err, err)
@@ -52,7 +53,7 @@ func TestUnreadableResponsesAreRetryable502s(t *testing.T) {
 
 func TestAnswerWithoutTextOrToolsHasEmptyStringContent(t *testing.T) {
 	body := `{"id":"m","type":"message","role":"assistant","model":"c","content":[],"stop_reason":"end_turn","usage":{"input_tokens":1,"output_tokens":0}}`
-	out, _, err := translateResponse("anthropic", []byte(body), 0)
+	out, _, err := translateResponse(provider.Upstream{Name: "anthropic"}, []byte(body), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +68,7 @@ func TestAnswerWithoutTextOrToolsHasEmptyStringContent(t *testing.T) {
 
 func TestToolUseWithoutInputHasEmptyObjectArguments(t *testing.T) {
 	body := `{"id":"m","type":"message","model":"c","content":[{"type":"tool_use","id":"t1","name":"now"}],"stop_reason":"tool_use","usage":{}}`
-	out, _, err := translateResponse("anthropic", []byte(body), 0)
+	out, _, err := translateResponse(provider.Upstream{Name: "anthropic"}, []byte(body), 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,23 +32,19 @@ type streamDelta struct {
 
 // streamTranslator holds the state of one stream.
 type streamTranslator struct {
-	provider string
-	b        *provider.ChunkBuilder
-	usage    usage
-	// tools maps Anthropic's content block index to the OpenAI tool call
-	// index, which counts tool_use blocks only: 0, 1, 2…
-	tools    map[int]int
-	nextTool int
+	up    provider.Upstream
+	b     *provider.ChunkBuilder
+	usage usage
+	// tools numbers tool_use blocks among Anthropic's content blocks as
+	// OpenAI's tool calls: 0, 1, 2…
+	tools    provider.ToolIndexes
 	finished bool
-	redact   func(string) string
 }
 
-func newStreamTranslator(providerName, model string, now func() time.Time, redact func(string) string) *streamTranslator {
+func newStreamTranslator(up provider.Upstream, model string, now func() time.Time) *streamTranslator {
 	return &streamTranslator{
-		provider: providerName,
-		b:        &provider.ChunkBuilder{Model: model, Created: now().Unix()},
-		tools:    map[int]int{},
-		redact:   redact,
+		up: up,
+		b:  &provider.ChunkBuilder{Model: model, Created: now().Unix()},
 	}
 }
 
@@ -57,7 +53,7 @@ func newStreamTranslator(providerName, model string, now func() time.Time, redac
 func (t *streamTranslator) translate(ev sse.Event) ([]provider.Chunk, bool, error) {
 	var e streamEvent
 	if err := json.Unmarshal(ev.Data, &e); err != nil {
-		return nil, false, provider.BadUpstreamBody(t.provider, fmt.Errorf("%s event: %w", ev.Event, err))
+		return nil, false, provider.BadUpstreamBody(t.up.Name, fmt.Errorf("%s event: %w", ev.Event, err))
 	}
 	if e.Type == "" {
 		e.Type = ev.Event
@@ -82,9 +78,7 @@ func (t *streamTranslator) translate(ev sse.Event) ([]provider.Chunk, bool, erro
 		}
 		switch cb.Type {
 		case "tool_use":
-			idx := t.nextTool
-			t.nextTool++
-			t.tools[e.Index] = idx
+			idx := t.tools.Index(e.Index)
 			return []provider.Chunk{t.b.ToolCallStart(idx, cb.ID, cb.Name)}, false, nil
 		case "text":
 			if cb.Text != "" {
@@ -106,7 +100,7 @@ func (t *streamTranslator) translate(ev sse.Event) ([]provider.Chunk, bool, erro
 		case "input_json_delta":
 			// Deltas of blocks that are not client tools (server tools)
 			// have no tool call to extend.
-			if idx, ok := t.tools[e.Index]; ok && d.PartialJSON != "" {
+			if idx, ok := t.tools.Lookup(e.Index); ok && d.PartialJSON != "" {
 				return []provider.Chunk{t.b.ToolCallArgs(idx, d.PartialJSON)}, false, nil
 			}
 		}
@@ -141,10 +135,7 @@ func (t *streamTranslator) translate(ev sse.Event) ([]provider.Chunk, bool, erro
 				msg = e.Error.Type
 			}
 		}
-		if t.redact != nil {
-			msg = t.redact(msg)
-		}
-		return nil, false, provider.ErrorEvent(t.provider, msg)
+		return nil, false, t.up.ErrorEvent(msg)
 	}
 	// ping, content_block_stop and event types added later.
 	return nil, false, nil

@@ -50,7 +50,7 @@ func describe(t *testing.T, c provider.Chunk) string {
 // "done" marks the event that ended the stream, "error:<msg>" an error.
 func run(t *testing.T, events []string) []string {
 	t.Helper()
-	tr := newStreamTranslator("anthropic", "claude-upstream-model", fixedClock, nil)
+	tr := newStreamTranslator(provider.Upstream{Name: "anthropic"}, "claude-upstream-model", fixedClock)
 	var out []string
 	for _, data := range events {
 		chunks, done, err := tr.translate(sse.Event{Data: []byte(data)})
@@ -209,7 +209,7 @@ func TestStreamErrorsAreRetryable502s(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tr := newStreamTranslator("anthropic", "m", fixedClock, nil)
+			tr := newStreamTranslator(provider.Upstream{Name: "anthropic"}, "m", fixedClock)
 			_, _, err := tr.translate(sse.Event{Data: []byte(tt.event)})
 			e, ok := err.(*openai.Error)
 			if !ok {
@@ -223,7 +223,7 @@ func TestStreamErrorsAreRetryable502s(t *testing.T) {
 }
 
 func TestStreamChunksCarryTheMessageIDAndModelFromMessageStart(t *testing.T) {
-	tr := newStreamTranslator("anthropic", "requested-model", fixedClock, nil)
+	tr := newStreamTranslator(provider.Upstream{Name: "anthropic"}, "requested-model", fixedClock)
 	chunks, _, err := tr.translate(sse.Event{Data: []byte(evStart)})
 	if err != nil || len(chunks) != 1 {
 		t.Fatalf("chunks=%d err=%v", len(chunks), err)

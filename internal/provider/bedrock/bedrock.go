@@ -116,13 +116,13 @@ func (p *Provider) Chat(ctx context.Context, req *provider.ChatRequest) (*provid
 	if err != nil {
 		return nil, p.mapError(ctx, err)
 	}
-	cc, err := translateResponse(out, newID(), req.Model, time.Now().Unix())
+	cc, err := translateResponse(out, provider.NewCompletionID(), req.Model, time.Now().Unix())
 	if err != nil {
 		return nil, provider.BadUpstreamBody(p.name, err)
 	}
-	body, err := json.Marshal(cc)
+	body, err := provider.Marshal(cc)
 	if err != nil {
-		return nil, provider.BadUpstreamBody(p.name, err)
+		return nil, err
 	}
 	return &provider.Response{Body: body, ContentType: "application/json", Usage: *cc.Usage}, nil
 }

@@ -1,7 +1,6 @@
 package bedrock
 
 import (
-	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -179,16 +178,14 @@ func userBlocks(param string, c openai.Content) ([]types.ContentBlock, error) {
 // imageBlock decodes a data: URL. Converse takes image bytes only; it cannot
 // fetch a URL.
 func imageBlock(param, url string) (types.ImageBlock, error) {
-	rest, ok := strings.CutPrefix(url, "data:")
-	if !ok {
+	mime, data, isData, ok := openai.ParseDataURL(url)
+	if !isData {
 		if strings.HasPrefix(url, "https://") || strings.HasPrefix(url, "http://") {
 			return types.ImageBlock{}, invalid(param, "provider bedrock cannot fetch image URLs; send the image inline as a data: URL (data:image/png;base64,...)")
 		}
 		return types.ImageBlock{}, invalid(param, "image_url.url must be a data: URL")
 	}
-	meta, data, ok := strings.Cut(rest, ",")
-	mime, isBase64 := strings.CutSuffix(meta, ";base64")
-	if !ok || !isBase64 {
+	if !ok {
 		return types.ImageBlock{}, invalid(param, "image data URLs must be base64 encoded (data:image/png;base64,...)")
 	}
 	var format types.ImageFormat
@@ -273,10 +270,11 @@ func toolConfig(body *openai.ChatRequest) (*types.ToolConfiguration, error) {
 	if len(body.Tools) == 0 {
 		return nil, nil
 	}
-	choice, named, err := parseToolChoice(body.ToolChoice)
+	tc, err := body.ParseToolChoice()
 	if err != nil {
 		return nil, err
 	}
+	choice, named := tc.Mode, tc.Function
 	if choice == "none" {
 		// Converse has no "none": the model only calls tools it is given.
 		return nil, nil
@@ -317,33 +315,6 @@ func toolConfig(body *openai.ChatRequest) (*types.ToolConfiguration, error) {
 	// "auto" is Converse's default; leaving toolChoice out keeps models that
 	// do not accept the field working.
 	return c, nil
-}
-
-// parseToolChoice reads tool_choice: "auto", "none", "required", or
-// {"type":"function","function":{"name":...}} (kind "function").
-func parseToolChoice(raw json.RawMessage) (kind, name string, err error) {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
-		return "auto", "", nil
-	}
-	var s string
-	if json.Unmarshal(raw, &s) == nil {
-		switch s {
-		case "auto", "none", "required":
-			return s, "", nil
-		}
-		return "", "", invalid("tool_choice", "tool_choice must be auto, none, required or a function, not %q", s)
-	}
-	var obj struct {
-		Type     string `json:"type"`
-		Function struct {
-			Name string `json:"name"`
-		} `json:"function"`
-	}
-	if json.Unmarshal(raw, &obj) != nil || obj.Type != "function" || obj.Function.Name == "" {
-		return "", "", invalid("tool_choice", `tool_choice must be auto, none, required or {"type":"function","function":{"name":...}}`)
-	}
-	return "function", obj.Function.Name, nil
 }
 
 // jsonDocument parses JSON text into a document the SDK can send; empty

@@ -1,9 +1,6 @@
 package bedrock
 
 import (
-	"bytes"
-	"crypto/rand"
-	"encoding/json"
 	"errors"
 	"strings"
 
@@ -13,10 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime/types"
 
 	"github.com/aigateway/gateway/internal/openai"
+	"github.com/aigateway/gateway/internal/provider"
 )
-
-// newID returns an OpenAI-style completion id.
-func newID() string { return "chatcmpl-" + rand.Text() }
 
 // finishReason maps Bedrock's stopReason to OpenAI's finish_reason.
 func finishReason(r types.StopReason) string {
@@ -61,14 +56,7 @@ func toolArguments(in document.Interface) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if len(bytes.TrimSpace(b)) == 0 {
-		return "{}", nil
-	}
-	var buf bytes.Buffer
-	if err := json.Compact(&buf, b); err != nil {
-		return "", err
-	}
-	return buf.String(), nil
+	return provider.CompactArguments(b)
 }
 
 // translateResponse turns a Converse answer into an OpenAI chat completion.
@@ -96,10 +84,7 @@ func translateResponse(out *bedrockruntime.ConverseOutput, id, model string, cre
 		}
 		// Reasoning, citations and other blocks have no place in a chat completion.
 	}
-	rm := openai.ResponseMessage{Role: "assistant", ToolCalls: calls}
-	if text.Len() > 0 || len(calls) == 0 {
-		rm.Content = openai.Ptr(text.String())
-	}
+	rm := openai.AssistantMessage(text.String(), calls)
 	u := usage(out.Usage)
 	return &openai.ChatCompletion{
 		ID:      id,

@@ -29,9 +29,9 @@ type stream struct {
 	done     bool
 	events   int
 	roleSent bool
-	// tools maps Bedrock's contentBlockIndex to the OpenAI tool call index,
-	// which counts tool calls only (0, 1, 2, ...).
-	tools    map[int32]int
+	// tools numbers the tool blocks among Bedrock's content blocks
+	// (contentBlockIndex) as OpenAI's tool calls: 0, 1, 2…
+	tools    provider.ToolIndexes
 	stopped  bool
 	metadata *openai.Usage
 
@@ -41,8 +41,7 @@ type stream struct {
 func newStream(ctx context.Context, p *Provider, es *bedrockruntime.ConverseStreamEventStream, model string) *stream {
 	return &stream{
 		p: p, ctx: ctx, es: es,
-		b:     provider.NewChunkBuilder(newID(), model),
-		tools: map[int32]int{},
+		b: provider.NewChunkBuilder(provider.NewCompletionID(), model),
 	}
 }
 
@@ -141,16 +140,9 @@ func (s *stream) translate(ev types.ConverseStreamOutput) {
 	}
 }
 
-// toolIndex returns the tool call index of a content block, numbering tool
-// blocks in the order they appear.
+// toolIndex returns the tool call index of a content block.
 func (s *stream) toolIndex(block *int32) int {
-	k := aws.ToInt32(block)
-	idx, ok := s.tools[k]
-	if !ok {
-		idx = len(s.tools)
-		s.tools[k] = idx
-	}
-	return idx
+	return s.tools.Index(int(aws.ToInt32(block)))
 }
 
 // end queues the usage chunk once both messageStop and metadata arrived, so

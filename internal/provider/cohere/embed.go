@@ -3,11 +3,8 @@ package cohere
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"math"
 	"net/http"
 
 	"github.com/aigateway/gateway/internal/openai"
@@ -40,14 +37,14 @@ type embedResponse struct {
 	} `json:"meta"`
 }
 
-// embeddingsList is OpenAI's embeddings answer; Embedding is []float64, or a
-// base64 string of little-endian float32s when the client asked for base64
-// (as OpenAI's SDKs do by default).
+// embeddingsList is OpenAI's embeddings answer with the usage OpenAI sends
+// for embeddings (prompt and total tokens only): openai.EmbeddingsResponse
+// would add completion_tokens.
 type embeddingsList struct {
-	Object string          `json:"object"`
-	Data   []embeddingItem `json:"data"`
-	Model  string          `json:"model"`
-	Usage  embedUsage      `json:"usage"`
+	Object string             `json:"object"`
+	Data   []openai.Embedding `json:"data"`
+	Model  string             `json:"model"`
+	Usage  embedUsage         `json:"usage"`
 }
 
 // embedUsage is the usage of an embeddings answer: prompt tokens only.
@@ -56,45 +53,41 @@ type embedUsage struct {
 	TotalTokens  int `json:"total_tokens"`
 }
 
-type embeddingItem struct {
-	Object    string `json:"object"`
-	Index     int    `json:"index"`
-	Embedding any    `json:"embedding"`
-}
-
 // Embeddings implements provider.Embedder.
 func (p *Provider) Embeddings(ctx context.Context, req *provider.EmbeddingsRequest) (*provider.Response, error) {
 	if req == nil || req.Body == nil {
-		return nil, &openai.Error{Code: openai.CodeInternal, Provider: p.name, Message: "empty embeddings request"}
+		return nil, &openai.Error{Code: openai.CodeInternal, Provider: p.up.Name, Message: "empty embeddings request"}
 	}
 	body, format, oerr := translateEmbedRequest(req.Model, req.Body)
 	if oerr != nil {
-		oerr.Provider = p.name
+		oerr.Provider = p.up.Name
 		return nil, oerr
 	}
-	b, err := marshal(body)
+	b, err := provider.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := provider.DoJSON(ctx, p.client, p.name, http.MethodPost, p.base+"/v2/embed", p.header(), b, nil)
+	raw, err := p.up.DoJSON(ctx, http.MethodPost, p.base+"/v2/embed", p.header(), b, nil)
 	if err != nil {
-		return nil, p.redact(err)
+		return nil, err
 	}
-	out, u, err := translateEmbedResponse(p.name, req.Model, len(body.Texts), format, raw)
+	out, u, err := translateEmbedResponse(p.up.Name, req.Model, len(body.Texts), format, raw)
 	if err != nil {
-		return nil, p.redact(err)
+		return nil, err
 	}
 	return &provider.Response{Body: out, ContentType: "application/json", Usage: u}, nil
 }
 
+// translateEmbedRequest builds the /v2/embed body, and returns the
+// encoding_format of the answer: "float" or "base64".
 func translateEmbedRequest(model string, in *openai.EmbeddingsRequest) (*embedRequest, string, *openai.Error) {
-	format := in.EncodingFormat
-	switch format {
-	case "", "float":
-		format = "float"
-	case "base64":
-	default:
-		return nil, "", invalid("encoding_format", `encoding_format must be "float" or "base64"`)
+	asBase64, err := in.WantsBase64()
+	if err != nil {
+		return nil, "", err
+	}
+	format := "float"
+	if asBase64 {
+		format = "base64"
 	}
 	texts, ok := in.InputStrings()
 	if !ok {
@@ -132,28 +125,11 @@ func translateEmbedResponse(providerName, model string, want int, format string,
 			fmt.Errorf("%d embeddings for %d inputs", len(vectors), want))
 	}
 	in := count(r.Meta.BilledUnits.InputTokens)
-	out := embeddingsList{Object: "list", Model: model, Data: make([]embeddingItem, len(vectors)),
+	out := embeddingsList{Object: "list", Model: model, Data: openai.NewEmbeddings(vectors, format == "base64"),
 		Usage: embedUsage{PromptTokens: in, TotalTokens: in}}
-	for i, v := range vectors {
-		item := embeddingItem{Object: "embedding", Index: i, Embedding: v}
-		if format == "base64" {
-			item.Embedding = float32Base64(v)
-		}
-		out.Data[i] = item
-	}
-	b, err := marshal(out)
+	b, err := provider.Marshal(out)
 	if err != nil {
 		return nil, openai.Usage{}, err
 	}
 	return b, openai.Usage{PromptTokens: in, TotalTokens: in}, nil
-}
-
-// float32Base64 encodes a vector as OpenAI's base64 embeddings: the bytes of
-// little-endian float32s.
-func float32Base64(v []float64) string {
-	buf := make([]byte, 4*len(v))
-	for i, f := range v {
-		binary.LittleEndian.PutUint32(buf[4*i:], math.Float32bits(float32(f)))
-	}
-	return base64.StdEncoding.EncodeToString(buf)
 }

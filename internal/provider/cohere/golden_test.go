@@ -95,7 +95,7 @@ func TestRequestTranslationMatchesGolden(t *testing.T) {
 			if err != nil {
 				t.Fatalf("translateRequest: %v", err)
 			}
-			b, merr := marshal(cr)
+			b, merr := provider.Marshal(cr)
 			if merr != nil {
 				t.Fatal(merr)
 			}
@@ -129,7 +129,7 @@ func TestResponseTranslationMatchesGolden(t *testing.T) {
 // stalled the fuzzer.
 func runStream(t testing.TB, body []byte) ([]provider.Chunk, error) {
 	t.Helper()
-	tr := newStreamTranslator("cohere", testModel, fixedNow.Unix(), nil)
+	tr := newStreamTranslator(provider.Upstream{Name: "cohere"}, testModel, fixedNow.Unix())
 	s := provider.NewSSEStream(context.Background(), "cohere", io.NopCloser(bytes.NewReader(body)), tr.translate)
 	defer s.Close()
 	var chunks []provider.Chunk

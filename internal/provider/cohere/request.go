@@ -1,7 +1,6 @@
 package cohere
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 
@@ -109,14 +108,14 @@ func translateRequest(model string, in *openai.ChatRequest) (*chatRequest, *open
 			return nil, invalid(fmt.Sprintf("tools[%d].type", i), "Cohere supports only function tools, not %q", t.Type)
 		}
 		params := t.Function.Parameters
-		if len(bytes.TrimSpace(params)) == 0 || bytes.Equal(bytes.TrimSpace(params), []byte("null")) {
+		if openai.IsNull(params) {
 			params = emptyParameters
 		}
 		out.Tools = append(out.Tools, tool{Type: "function", Function: toolFunction{
 			Name: t.Function.Name, Description: t.Function.Description, Parameters: params,
 		}})
 	}
-	if err := applyToolChoice(out, in.ToolChoice); err != nil {
+	if err := applyToolChoice(out, in); err != nil {
 		return nil, err
 	}
 	if rf := in.ResponseFormat; rf != nil {
@@ -214,44 +213,30 @@ func textOnly(param string, c openai.Content) (string, *openai.Error) {
 
 // applyToolChoice maps tool_choice. Cohere has REQUIRED and NONE (auto is
 // its default); a named function becomes REQUIRED with that one tool offered.
-func applyToolChoice(out *chatRequest, raw json.RawMessage) *openai.Error {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
-		return nil
+func applyToolChoice(out *chatRequest, in *openai.ChatRequest) *openai.Error {
+	tc, err := in.ParseToolChoice()
+	if err != nil {
+		return err
 	}
-	var s string
-	if json.Unmarshal(raw, &s) == nil {
-		switch s {
-		case "auto":
-		case "required":
-			if len(out.Tools) == 0 {
-				return invalid("tool_choice", `tool_choice "required" needs tools`)
-			}
-			out.ToolChoice = "REQUIRED"
-		case "none":
-			if len(out.Tools) > 0 {
-				out.ToolChoice = "NONE"
-			}
-		default:
-			return invalid("tool_choice", "unknown tool_choice %q", s)
+	switch tc.Mode {
+	case "required":
+		if len(out.Tools) == 0 {
+			return invalid("tool_choice", `tool_choice "required" needs tools`)
 		}
-		return nil
-	}
-	var named struct {
-		Type     string `json:"type"`
-		Function struct {
-			Name string `json:"name"`
-		} `json:"function"`
-	}
-	if json.Unmarshal(raw, &named) != nil || named.Type != "function" || named.Function.Name == "" {
-		return invalid("tool_choice", `tool_choice must be "auto", "none", "required" or {"type":"function","function":{"name":...}}`)
-	}
-	for _, t := range out.Tools {
-		if t.Function.Name == named.Function.Name {
-			out.Tools = []tool{t}
-			out.ToolChoice = "REQUIRED"
-			return nil
+		out.ToolChoice = "REQUIRED"
+	case "none":
+		if len(out.Tools) > 0 {
+			out.ToolChoice = "NONE"
 		}
+	case "function":
+		for _, t := range out.Tools {
+			if t.Function.Name == tc.Function {
+				out.Tools = []tool{t}
+				out.ToolChoice = "REQUIRED"
+				return nil
+			}
+		}
+		return invalid("tool_choice", "tool_choice names function %q, which is not in tools", tc.Function)
 	}
-	return invalid("tool_choice", "tool_choice names function %q, which is not in tools", named.Function.Name)
+	return nil
 }

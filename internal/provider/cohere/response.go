@@ -1,8 +1,6 @@
 package cohere
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -105,24 +103,21 @@ func translateResponse(providerName, model string, raw []byte, created int64) ([
 			text.WriteString(c.Text)
 		}
 	}
-	msg := openai.ResponseMessage{Role: "assistant"}
+	var calls []openai.ToolCall
 	for i, tc := range r.Message.ToolCalls {
-		msg.ToolCalls = append(msg.ToolCalls, openaiToolCall(i, tc))
+		calls = append(calls, openaiToolCall(i, tc))
 	}
-	switch {
-	case text.Len() > 0:
-		msg.Content = openai.Ptr(text.String())
-	case len(msg.ToolCalls) > 0 && r.Message.ToolPlan != "":
+	content := text.String()
+	if content == "" && len(calls) > 0 {
 		// The plan Cohere writes before calling tools is the text that goes
 		// with the calls, as OpenAI models write it in content.
-		msg.Content = openai.Ptr(r.Message.ToolPlan)
-	case len(msg.ToolCalls) == 0:
-		msg.Content = openai.Ptr("")
+		content = r.Message.ToolPlan
 	}
+	msg := openai.AssistantMessage(content, calls)
 	u := r.Usage.toOpenAI()
 	id := r.ID
 	if id == "" {
-		id = newID()
+		id = provider.NewCompletionID()
 	}
 	out := openai.ChatCompletion{
 		ID:      id,
@@ -136,7 +131,7 @@ func translateResponse(providerName, model string, raw []byte, created int64) ([
 		}},
 		Usage: &u,
 	}
-	b, err := marshal(out)
+	b, err := provider.Marshal(out)
 	if err != nil {
 		return nil, openai.Usage{}, err
 	}
@@ -155,11 +150,4 @@ func openaiToolCall(i int, tc toolCall) openai.ToolCall {
 		args = "{}"
 	}
 	return openai.ToolCall{ID: id, Type: "function", Function: openai.FunctionCall{Name: tc.Function.Name, Arguments: args}}
-}
-
-// newID is the id of an answer Cohere gave none for.
-func newID() string {
-	var b [12]byte
-	_, _ = rand.Read(b[:])
-	return "chatcmpl-" + hex.EncodeToString(b[:])
 }

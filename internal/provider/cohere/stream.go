@@ -1,10 +1,10 @@
 package cohere
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 
+	"github.com/aigateway/gateway/internal/openai"
 	"github.com/aigateway/gateway/internal/provider"
 	"github.com/aigateway/gateway/internal/sse"
 )
@@ -31,21 +31,17 @@ type streamEvent struct {
 // chunk first, text and tool-call deltas, then at message-end the finish
 // chunk and the usage chunk.
 type streamTranslator struct {
-	name    string
+	up      provider.Upstream
 	b       provider.ChunkBuilder
-	redact  func(string) string
 	started bool
 	// tools counts the tool calls started so far; the current one has index
 	// tools-1.
 	tools int
 }
 
-func newStreamTranslator(providerName, model string, created int64, redact func(string) string) *streamTranslator {
-	if redact == nil {
-		redact = func(s string) string { return s }
-	}
-	return &streamTranslator{name: providerName, redact: redact,
-		b: provider.ChunkBuilder{ID: newID(), Model: model, Created: created}}
+func newStreamTranslator(up provider.Upstream, model string, created int64) *streamTranslator {
+	return &streamTranslator{up: up,
+		b: provider.ChunkBuilder{ID: provider.NewCompletionID(), Model: model, Created: created}}
 }
 
 // translate is the provider.EventTranslator.
@@ -55,7 +51,7 @@ func (t *streamTranslator) translate(ev sse.Event) ([]provider.Chunk, bool, erro
 	}
 	var e streamEvent
 	if err := json.Unmarshal(ev.Data, &e); err != nil {
-		return nil, false, provider.BadUpstreamBody(t.name, err)
+		return nil, false, provider.BadUpstreamBody(t.up.Name, err)
 	}
 	typ := e.Type
 	if typ == "" {
@@ -73,7 +69,7 @@ func (t *streamTranslator) translate(ev sse.Event) ([]provider.Chunk, bool, erro
 			Text string `json:"text"`
 		}
 		if err := decodeObject(e.Delta.Message.Content, &c); err != nil {
-			return nil, false, provider.BadUpstreamBody(t.name, err)
+			return nil, false, provider.BadUpstreamBody(t.up.Name, err)
 		}
 		if c.Text != "" {
 			out = append(t.start(out), t.b.Text(c.Text))
@@ -85,7 +81,7 @@ func (t *streamTranslator) translate(ev sse.Event) ([]provider.Chunk, bool, erro
 	case "tool-call-start":
 		var tc toolCall
 		if err := decodeObject(e.Delta.Message.ToolCalls, &tc); err != nil {
-			return nil, false, provider.BadUpstreamBody(t.name, err)
+			return nil, false, provider.BadUpstreamBody(t.up.Name, err)
 		}
 		i := t.tools
 		t.tools++
@@ -96,18 +92,18 @@ func (t *streamTranslator) translate(ev sse.Event) ([]provider.Chunk, bool, erro
 		}
 	case "tool-call-delta":
 		if t.tools == 0 {
-			return nil, false, provider.BadUpstreamBody(t.name, errors.New("tool-call-delta before tool-call-start"))
+			return nil, false, provider.BadUpstreamBody(t.up.Name, errors.New("tool-call-delta before tool-call-start"))
 		}
 		var tc toolCall
 		if err := decodeObject(e.Delta.Message.ToolCalls, &tc); err != nil {
-			return nil, false, provider.BadUpstreamBody(t.name, err)
+			return nil, false, provider.BadUpstreamBody(t.up.Name, err)
 		}
 		if tc.Function.Arguments != "" {
 			out = append(out, t.b.ToolCallArgs(t.tools-1, tc.Function.Arguments))
 		}
 	case "message-end":
 		if e.Delta.FinishReason == "ERROR" {
-			return nil, false, provider.ErrorEvent(t.name, t.redact(e.Delta.Error))
+			return nil, false, t.up.ErrorEvent(e.Delta.Error)
 		}
 		out = t.start(out)
 		out = append(out,
@@ -132,8 +128,7 @@ func (t *streamTranslator) start(out []provider.Chunk) []provider.Chunk {
 // decodeObject decodes raw into v when raw is a JSON object; absent or null
 // leaves v empty.
 func decodeObject(raw json.RawMessage, v any) error {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
+	if openai.IsNull(raw) {
 		return nil
 	}
 	return json.Unmarshal(raw, v)

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/aigateway/gateway/internal/openai"
+	"github.com/aigateway/gateway/internal/provider"
 )
 
 const weatherTools = `"tools":[
@@ -116,7 +117,7 @@ func TestMessagesTranslateToCohereRoles(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, _ := marshal(out.Messages[0])
+			got, _ := provider.Marshal(out.Messages[0])
 			if string(canonical(t, got)) != string(canonical(t, []byte(tt.want))) {
 				t.Errorf("message = %s, want %s", got, tt.want)
 			}

@@ -2,11 +2,8 @@ package gemini
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"math"
 	"strings"
 
 	"github.com/aigateway/gateway/internal/openai"
@@ -33,9 +30,9 @@ func (p *Provider) Embeddings(ctx context.Context, req *provider.EmbeddingsReque
 	if len(inputs) == 0 {
 		return nil, invalid("input", "input must not be empty")
 	}
-	format := req.Body.EncodingFormat
-	if format != "" && format != "float" && format != "base64" {
-		return nil, invalid("encoding_format", fmt.Sprintf("encoding_format %q is not supported", format))
+	asBase64, oerr := req.Body.WantsBase64()
+	if oerr != nil {
+		return nil, oerr
 	}
 	embed, batch := p.embedGemini, geminiEmbedBatch
 	if p.kind == KindVertex {
@@ -53,23 +50,17 @@ func (p *Provider) Embeddings(ctx context.Context, req *provider.EmbeddingsReque
 			return nil, err
 		}
 		if len(vs) != len(part) {
-			return nil, provider.BadUpstreamBody(p.name, fmt.Errorf("%d embeddings for %d inputs", len(vs), len(part)))
+			return nil, provider.BadUpstreamBody(p.up.Name, fmt.Errorf("%d embeddings for %d inputs", len(vs), len(part)))
 		}
 		vectors = append(vectors, vs...)
 		tokens += n
 	}
 
 	u := openai.Usage{PromptTokens: tokens, TotalTokens: tokens}
-	out := embeddingsResponse{Object: "list", Model: req.Model, Usage: u, Data: make([]embeddingOut, len(vectors))}
-	for i, v := range vectors {
-		out.Data[i] = embeddingOut{Object: "embedding", Index: i, Embedding: v}
-		if format == "base64" {
-			out.Data[i].Embedding = float32Base64(v)
-		}
-	}
-	body, err := json.Marshal(out)
+	out := openai.EmbeddingsResponse{Object: "list", Model: req.Model, Usage: u, Data: openai.NewEmbeddings(vectors, asBase64)}
+	body, err := provider.Marshal(out)
 	if err != nil {
-		return nil, &openai.Error{Code: openai.CodeInternal, Message: "could not encode the response"}
+		return nil, err
 	}
 	return &provider.Response{Body: body, ContentType: "application/json", Usage: u}, nil
 }
@@ -86,7 +77,7 @@ func (p *Provider) embedGemini(ctx context.Context, model string, inputs []strin
 	}
 	var resp batchEmbedResponse
 	if err := json.Unmarshal(body, &resp); err != nil {
-		return nil, 0, provider.BadUpstreamBody(p.name, err)
+		return nil, 0, provider.BadUpstreamBody(p.up.Name, err)
 	}
 	vs := make([][]float64, len(resp.Embeddings))
 	for i, e := range resp.Embeddings {
@@ -109,7 +100,7 @@ func (p *Provider) embedVertex(ctx context.Context, model string, inputs []strin
 	}
 	var resp vertexPredictResponse
 	if err := json.Unmarshal(body, &resp); err != nil {
-		return nil, 0, provider.BadUpstreamBody(p.name, err)
+		return nil, 0, provider.BadUpstreamBody(p.up.Name, err)
 	}
 	vs := make([][]float64, len(resp.Predictions))
 	tokens := 0
@@ -118,28 +109,4 @@ func (p *Provider) embedVertex(ctx context.Context, model string, inputs []strin
 		tokens += int(pr.Embeddings.Statistics.TokenCount)
 	}
 	return vs, tokens, nil
-}
-
-// embeddingsResponse is openai.EmbeddingsResponse with an embedding that may
-// also be a base64 string (encoding_format "base64", which OpenAI's SDKs ask
-// for by default): little-endian float32s, as OpenAI sends them.
-type embeddingsResponse struct {
-	Object string         `json:"object"`
-	Data   []embeddingOut `json:"data"`
-	Model  string         `json:"model"`
-	Usage  openai.Usage   `json:"usage"`
-}
-
-type embeddingOut struct {
-	Object    string `json:"object"`
-	Index     int    `json:"index"`
-	Embedding any    `json:"embedding"`
-}
-
-func float32Base64(v []float64) string {
-	b := make([]byte, 4*len(v))
-	for i, f := range v {
-		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(float32(f)))
-	}
-	return base64.StdEncoding.EncodeToString(b)
 }

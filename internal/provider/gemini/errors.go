@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"strings"
-	"unicode/utf8"
 
 	"github.com/aigateway/gateway/internal/openai"
 	"github.com/aigateway/gateway/internal/provider"
@@ -35,20 +33,18 @@ func parseError(body []byte) (*apiError, bool) {
 // upstreamErrors maps one request's upstream error. Google AI Studio answers
 // a wrong API key with 400 INVALID_ARGUMENT (reason API_KEY_INVALID); that is
 // the gateway's credential failing, not the client's request, so it is
-// reported like a 401. Messages never carry the configured key.
+// reported like a 401.
 type upstreamErrors struct {
 	p           *Provider
 	keyRejected bool
 }
 
-// message extracts the error message for provider.StatusError.
+// message extracts the error message for provider.Upstream.StatusError,
+// which redacts the provider's secrets from it.
 func (u *upstreamErrors) message(body []byte) string {
 	e, ok := parseError(body)
 	if !ok {
-		if m := provider.GenericMessage(body); m != "" {
-			return u.p.redact(m)
-		}
-		return plainMessage(u.p.redact(string(body)))
+		return provider.GenericMessage(body)
 	}
 	for _, d := range e.Details {
 		if d.Reason == "API_KEY_INVALID" {
@@ -58,46 +54,23 @@ func (u *upstreamErrors) message(body []byte) string {
 	if e.Status == "UNAUTHENTICATED" {
 		u.keyRejected = true
 	}
-	return u.p.redact(e.Message)
+	return e.Message
 }
 
 // fix rewrites the error of a rejected key into the credentials error.
 func (u *upstreamErrors) fix(err error) error {
 	var oe *openai.Error
 	if u.keyRejected && errors.As(err, &oe) && oe.Status == http.StatusBadRequest {
-		return provider.StatusError(u.p.name, http.StatusUnauthorized, nil, nil, nil)
+		return u.p.up.StatusError(http.StatusUnauthorized, nil, nil, nil)
 	}
 	return err
 }
 
-// plainMessage is a non-JSON error body (a proxy's text or HTML page) as a
-// short message. provider.StatusError has the same fallback, but it could not
-// redact the key from it.
-func plainMessage(body string) string {
-	s := strings.TrimSpace(body)
-	if s == "" || !utf8.ValidString(s) {
-		return ""
-	}
-	const max = 300
-	if len(s) > max {
-		s = s[:max] + "…"
-	}
-	return s
-}
-
-// redact removes the configured key from a message an upstream wrote.
-func (p *Provider) redact(s string) string {
-	if k := p.key.Value(); len(k) >= 4 {
-		s = strings.ReplaceAll(s, k, "[REDACTED]")
-	}
-	return s
-}
-
-// errorEvent maps an error object sent inside a 2xx stream.
+// errorEvent maps an error object sent inside a 2xx answer or stream.
 func (p *Provider) errorEvent(e *apiError) *openai.Error {
-	msg := p.redact(e.Message)
+	msg := e.Message
 	if e.Status != "" {
 		msg = e.Status + ": " + msg
 	}
-	return provider.ErrorEvent(p.name, msg)
+	return p.up.ErrorEvent(msg)
 }

@@ -10,8 +10,6 @@ package gemini
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -20,7 +18,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aigateway/gateway/internal/openai"
 	"github.com/aigateway/gateway/internal/provider"
 )
 
@@ -34,14 +31,14 @@ const defaultGeminiBase = "https://generativelanguage.googleapis.com"
 
 // Provider is one configured Gemini or Vertex AI upstream.
 type Provider struct {
-	name     string
-	kind     string
-	base     string
-	key      provider.Secret
-	headers  map[string]provider.Secret
+	up   provider.Upstream
+	kind string
+	base string
+	key  provider.Secret
+	// extra are the configured extra headers.
+	extra    http.Header
 	project  string
 	location string
-	http     *http.Client
 	// now and newID are replaced by tests for stable output.
 	now   func() time.Time
 	newID func() string
@@ -58,20 +55,17 @@ var locationRe = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
 // New builds a provider of kind "gemini" or "vertex". Vertex needs Project
 // and Location. Without BaseURL the public Google endpoint is used.
 func New(cfg provider.Config, deps provider.Deps) (*Provider, error) {
+	name := cfg.Name
+	if name == "" {
+		name = cfg.Kind
+	}
 	p := &Provider{
-		name:    cfg.Name,
-		kind:    cfg.Kind,
-		key:     cfg.APIKey,
-		headers: cfg.Headers,
-		http:    deps.HTTP,
-		now:     time.Now,
-		newID:   randomID,
-	}
-	if p.name == "" {
-		p.name = cfg.Kind
-	}
-	if p.http == nil {
-		p.http = provider.NewHTTPClient()
+		up:    provider.NewUpstream(name, cfg, deps),
+		kind:  cfg.Kind,
+		key:   cfg.APIKey,
+		extra: cfg.Header(),
+		now:   time.Now,
+		newID: provider.NewCompletionID,
 	}
 	base := strings.TrimRight(cfg.BaseURL, "/")
 	switch cfg.Kind {
@@ -80,30 +74,30 @@ func New(cfg provider.Config, deps provider.Deps) (*Provider, error) {
 			base = defaultGeminiBase
 		}
 		if cfg.APIKey == "" && !p.hasHeader("x-goog-api-key") {
-			return nil, fmt.Errorf("provider %s (gemini): api_key is required", p.name)
+			return nil, fmt.Errorf("provider %s (gemini): api_key is required", p.up.Name)
 		}
 	case KindVertex:
 		p.project, p.location = cfg.Project, cfg.Location
 		if p.project == "" {
-			return nil, fmt.Errorf("provider %s (vertex): project is required", p.name)
+			return nil, fmt.Errorf("provider %s (vertex): project is required", p.up.Name)
 		}
 		if p.location == "" {
-			return nil, fmt.Errorf("provider %s (vertex): location is required", p.name)
+			return nil, fmt.Errorf("provider %s (vertex): location is required", p.up.Name)
 		}
 		if !locationRe.MatchString(p.location) {
-			return nil, fmt.Errorf("provider %s (vertex): location %q is not a Vertex AI location", p.name, p.location)
+			return nil, fmt.Errorf("provider %s (vertex): location %q is not a Vertex AI location", p.up.Name, p.location)
 		}
 		if cfg.APIKey == "" && !p.hasHeader("authorization") {
-			return nil, fmt.Errorf("provider %s (vertex): api_key (an access token) is required", p.name)
+			return nil, fmt.Errorf("provider %s (vertex): api_key (an access token) is required", p.up.Name)
 		}
 		if base == "" {
 			base = vertexBase(p.location)
 		}
 	default:
-		return nil, fmt.Errorf("provider %s: kind %q is not served by the gemini package", p.name, cfg.Kind)
+		return nil, fmt.Errorf("provider %s: kind %q is not served by the gemini package", p.up.Name, cfg.Kind)
 	}
-	if u, err := url.Parse(base); err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
-		return nil, fmt.Errorf("provider %s: base_url %q is not an http(s) URL", p.name, base)
+	if !provider.ValidBaseURL(base) {
+		return nil, fmt.Errorf("provider %s: base_url %q is not an http(s) URL", p.up.Name, base)
 	}
 	p.base = base
 	return p, nil
@@ -117,16 +111,11 @@ func vertexBase(location string) string {
 }
 
 func (p *Provider) hasHeader(name string) bool {
-	for k := range p.headers {
-		if strings.EqualFold(k, name) {
-			return true
-		}
-	}
-	return false
+	return len(p.extra.Values(name)) > 0
 }
 
 // Name implements provider.Provider.
-func (p *Provider) Name() string { return p.name }
+func (p *Provider) Name() string { return p.up.Name }
 
 // Kind implements provider.Provider.
 func (p *Provider) Kind() string { return p.kind }
@@ -155,10 +144,7 @@ func geminiModelPath(model string) string {
 // header is the headers of every upstream request: the configured extras,
 // then the credential.
 func (p *Provider) header() http.Header {
-	h := http.Header{}
-	for k, v := range p.headers {
-		h.Set(k, v.Value())
-	}
+	h := p.extra.Clone()
 	if k := p.key.Value(); k != "" {
 		if p.kind == KindVertex {
 			h.Set("Authorization", "Bearer "+k)
@@ -171,12 +157,12 @@ func (p *Provider) header() http.Header {
 
 // post sends a JSON body and returns the 2xx answer.
 func (p *Provider) post(ctx context.Context, u string, body any) ([]byte, error) {
-	b, err := json.Marshal(body)
+	b, err := provider.Marshal(body)
 	if err != nil {
-		return nil, &openai.Error{Code: openai.CodeInternal, Message: "could not encode the upstream request"}
+		return nil, err
 	}
 	ue := &upstreamErrors{p: p}
-	out, err := provider.DoJSON(ctx, p.http, p.name, http.MethodPost, u, p.header(), b, ue.message)
+	out, err := p.up.DoJSON(ctx, http.MethodPost, u, p.header(), b, ue.message)
 	if err != nil {
 		return nil, ue.fix(err)
 	}
@@ -195,15 +181,15 @@ func (p *Provider) Chat(ctx context.Context, req *provider.ChatRequest) (*provid
 	}
 	var resp generateResponse
 	if err := json.Unmarshal(body, &resp); err != nil {
-		return nil, provider.BadUpstreamBody(p.name, err)
+		return nil, provider.BadUpstreamBody(p.up.Name, err)
 	}
 	cc, err := p.completion(&resp, req.Model, p.newID(), p.now().Unix())
 	if err != nil {
 		return nil, err
 	}
-	out, err := json.Marshal(cc)
+	out, err := provider.Marshal(cc)
 	if err != nil {
-		return nil, &openai.Error{Code: openai.CodeInternal, Message: "could not encode the response"}
+		return nil, err
 	}
 	return &provider.Response{Body: out, ContentType: "application/json", Usage: *cc.Usage}, nil
 }
@@ -217,17 +203,13 @@ func (p *Provider) ChatStream(ctx context.Context, req *provider.ChatRequest) (p
 	if err != nil {
 		return nil, err
 	}
-	b, err := json.Marshal(gr)
-	if err != nil {
-		return nil, &openai.Error{Code: openai.CodeInternal, Message: "could not encode the upstream request"}
-	}
-	hreq, err := provider.NewJSONRequest(ctx, http.MethodPost, p.modelURL(req.Model, "streamGenerateContent")+"?alt=sse", p.header(), b)
+	b, err := provider.Marshal(gr)
 	if err != nil {
 		return nil, err
 	}
 	t := p.newTranslator(req.Model)
 	ue := &upstreamErrors{p: p}
-	inner, err := provider.StreamRequest(p.http, hreq, p.name, ue.message, t.translate)
+	inner, err := p.up.StreamJSON(ctx, http.MethodPost, p.modelURL(req.Model, "streamGenerateContent")+"?alt=sse", p.header(), b, ue.message, t.translate)
 	if err != nil {
 		return nil, ue.fix(err)
 	}
@@ -242,10 +224,4 @@ func (p *Provider) ChatStream(ctx context.Context, req *provider.ChatRequest) (p
 	}
 	s.peeked = &first
 	return s, nil
-}
-
-func randomID() string {
-	var b [12]byte
-	_, _ = rand.Read(b[:])
-	return "chatcmpl-" + hex.EncodeToString(b[:])
 }

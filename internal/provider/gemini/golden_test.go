@@ -69,7 +69,7 @@ func TestGeminiStreamsTranslateToTheGoldenChunksEndingWithOneUsageChunk(t *testi
 // streamOver runs the stream translation over a captured body.
 func streamOver(p *Provider, model string, body []byte) provider.Stream {
 	t := p.newTranslator(model)
-	inner := provider.NewSSEStream(context.Background(), p.name, io.NopCloser(bytes.NewReader(body)), t.translate)
+	inner := provider.NewSSEStream(context.Background(), p.Name(), io.NopCloser(bytes.NewReader(body)), t.translate)
 	inner.EndWithoutMarkerIsClean = true
 	return &stream{inner: inner, t: t}
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/aigateway/gateway/internal/openai"
+	"github.com/aigateway/gateway/internal/provider"
 )
 
 // translateRequest builds Gemini's GenerateContentRequest from an OpenAI chat
@@ -43,7 +44,7 @@ func translateRequest(r *openai.ChatRequest) (*generateRequest, error) {
 				parts = append(parts, part{Text: t})
 			}
 			for j, tc := range m.ToolCalls {
-				args, err := toolArgs(tc.Function.Arguments)
+				args, err := provider.ArgumentsObject(tc.Function.Arguments)
 				if err != nil {
 					return nil, invalid(fmt.Sprintf("messages[%d].tool_calls[%d].function.arguments", i, j), err.Error())
 				}
@@ -84,7 +85,7 @@ func translateRequest(r *openai.ChatRequest) (*generateRequest, error) {
 			return nil, invalid(fmt.Sprintf("tools[%d].type", i), fmt.Sprintf("tool type %q is not supported", t.Type))
 		}
 		d := functionDeclaration{Name: t.Function.Name, Description: t.Function.Description}
-		if hasSchema(t.Function.Parameters) {
+		if !openai.IsNull(t.Function.Parameters) {
 			params, err := toGeminiSchema(t.Function.Parameters)
 			if err != nil {
 				return nil, invalid(fmt.Sprintf("tools[%d].function.parameters", i), err.Error())
@@ -101,7 +102,7 @@ func translateRequest(r *openai.ChatRequest) (*generateRequest, error) {
 		out.Tools[0].FunctionDeclarations = append(out.Tools[0].FunctionDeclarations, d)
 	}
 	if len(out.Tools) > 0 {
-		tc, err := toolChoice(r.ToolChoice)
+		tc, err := toolChoice(r)
 		if err != nil {
 			return nil, err
 		}
@@ -163,10 +164,8 @@ func userParts(c openai.Content, msg int) ([]part, error) {
 // imagePart turns an image_url into inline data (data: URLs) or a file
 // reference (http, https and gs URLs, which Gemini fetches itself).
 func imagePart(raw string) (part, error) {
-	if rest, ok := strings.CutPrefix(raw, "data:"); ok {
-		meta, data, ok := strings.Cut(rest, ",")
-		mime, isBase64 := strings.CutSuffix(meta, ";base64")
-		if !ok || !isBase64 || mime == "" || data == "" {
+	if mime, data, isData, ok := openai.ParseDataURL(raw); isData {
+		if !ok {
 			return part{}, fmt.Errorf("data URL must be data:<mime type>;base64,<data>")
 		}
 		return part{InlineData: &blob{MimeType: mime, Data: data}}, nil
@@ -210,21 +209,6 @@ func audioMime(format string) string {
 	}
 }
 
-// toolArgs checks a tool call's arguments (a JSON object in a string) and
-// returns them compact for functionCall.args.
-func toolArgs(s string) (json.RawMessage, error) {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return json.RawMessage("{}"), nil
-	}
-	if s[0] != '{' || !json.Valid([]byte(s)) {
-		return nil, fmt.Errorf("tool call arguments must be a JSON object")
-	}
-	var buf bytes.Buffer
-	_ = json.Compact(&buf, []byte(s))
-	return buf.Bytes(), nil
-}
-
 // toolResult makes functionResponse.response, which must be a JSON object: a
 // JSON object result is sent as it is, any other JSON value or plain text is
 // wrapped as {"result": ...}.
@@ -242,38 +226,22 @@ func toolResult(s string) json.RawMessage {
 	return b
 }
 
-func hasSchema(raw json.RawMessage) bool {
-	t := bytes.TrimSpace(raw)
-	return len(t) > 0 && !bytes.Equal(t, []byte("null"))
-}
-
-func toolChoice(raw json.RawMessage) (*toolConfig, error) {
-	if !hasSchema(raw) {
-		return nil, nil
+func toolChoice(r *openai.ChatRequest) (*toolConfig, error) {
+	tc, err := r.ParseToolChoice()
+	if err != nil {
+		return nil, err
 	}
-	const param = "tool_choice"
-	var s string
-	if json.Unmarshal(raw, &s) == nil {
-		switch s {
-		case "auto":
-			return &toolConfig{functionCallingConfig{Mode: "AUTO"}}, nil
-		case "none":
-			return &toolConfig{functionCallingConfig{Mode: "NONE"}}, nil
-		case "required":
-			return &toolConfig{functionCallingConfig{Mode: "ANY"}}, nil
-		}
-		return nil, invalid(param, fmt.Sprintf("tool_choice %q is not supported", s))
+	switch tc.Mode {
+	case "auto":
+		return &toolConfig{functionCallingConfig{Mode: "AUTO"}}, nil
+	case "none":
+		return &toolConfig{functionCallingConfig{Mode: "NONE"}}, nil
+	case "required":
+		return &toolConfig{functionCallingConfig{Mode: "ANY"}}, nil
+	case "function":
+		return &toolConfig{functionCallingConfig{Mode: "ANY", AllowedFunctionNames: []string{tc.Function}}}, nil
 	}
-	var named struct {
-		Type     string `json:"type"`
-		Function struct {
-			Name string `json:"name"`
-		} `json:"function"`
-	}
-	if json.Unmarshal(raw, &named) != nil || named.Type != "function" || named.Function.Name == "" {
-		return nil, invalid(param, `tool_choice must be "auto", "none", "required" or {"type":"function","function":{"name":...}}`)
-	}
-	return &toolConfig{functionCallingConfig{Mode: "ANY", AllowedFunctionNames: []string{named.Function.Name}}}, nil
+	return nil, nil
 }
 
 func generation(r *openai.ChatRequest) (*generationConfig, error) {
@@ -296,7 +264,7 @@ func generation(r *openai.ChatRequest) (*generationConfig, error) {
 			g.ResponseMimeType = "application/json"
 		case "json_schema":
 			g.ResponseMimeType = "application/json"
-			if rf.JSONSchema != nil && hasSchema(rf.JSONSchema.Schema) {
+			if rf.JSONSchema != nil && !openai.IsNull(rf.JSONSchema.Schema) {
 				s, err := toGeminiSchema(rf.JSONSchema.Schema)
 				if err != nil {
 					return nil, invalid("response_format.json_schema.schema", err.Error())

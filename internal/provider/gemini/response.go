@@ -1,7 +1,6 @@
 package gemini
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,7 +20,7 @@ func (p *Provider) completion(r *generateResponse, model, id string, created int
 		if err := p.blocked(r); err != nil {
 			return nil, err
 		}
-		return nil, provider.BadUpstreamBody(p.name, errors.New("the response has no candidates"))
+		return nil, provider.BadUpstreamBody(p.up.Name, errors.New("the response has no candidates"))
 	}
 	u := usage(r.UsageMetadata)
 	cc := &openai.ChatCompletion{
@@ -46,11 +45,8 @@ func (p *Provider) completion(r *generateResponse, model, id string, created int
 				}
 			}
 		}
-		msg := openai.ResponseMessage{Role: "assistant", ToolCalls: calls}
-		if s := text.String(); s != "" || len(calls) == 0 {
-			msg.Content = &s
-		}
-		cc.Choices = append(cc.Choices, openai.Choice{Index: i, Message: msg, FinishReason: finishReason(c.FinishReason, len(calls) > 0)})
+		cc.Choices = append(cc.Choices, openai.Choice{Index: i, Message: openai.AssistantMessage(text.String(), calls),
+			FinishReason: finishReason(c.FinishReason, len(calls) > 0)})
 	}
 	return cc, nil
 }
@@ -60,22 +56,20 @@ func (p *Provider) blocked(r *generateResponse) *openai.Error {
 	if r.PromptFeedback == nil || r.PromptFeedback.BlockReason == "" {
 		return nil
 	}
-	msg := fmt.Sprintf("provider %s blocked the prompt (%s)", p.name, r.PromptFeedback.BlockReason)
+	msg := fmt.Sprintf("provider %s blocked the prompt (%s)", p.up.Name, r.PromptFeedback.BlockReason)
 	if m := r.PromptFeedback.BlockReasonMessage; m != "" {
-		msg += ": " + m
+		msg += ": " + p.up.Secrets.Redact(m)
 	}
-	return &openai.Error{Code: openai.CodeContentFilter, Provider: p.name, Message: msg}
+	return &openai.Error{Code: openai.CodeContentFilter, Provider: p.up.Name, Message: msg}
 }
 
 func callID(n int) string { return fmt.Sprintf("call_%d", n) }
 
-// compactArgs renders functionCall.args as OpenAI's arguments string.
+// compactArgs renders functionCall.args as OpenAI's arguments string; args
+// that are not JSON are no arguments.
 func compactArgs(args json.RawMessage) string {
-	var buf bytes.Buffer
-	if len(bytes.TrimSpace(args)) == 0 || json.Compact(&buf, args) != nil || buf.String() == "null" {
-		return "{}"
-	}
-	return buf.String()
+	s, _ := provider.CompactArguments(args)
+	return s
 }
 
 // finishReason maps Gemini's FinishReason. A candidate that called functions

@@ -39,7 +39,7 @@ func (t *translator) translate(ev sse.Event) ([]provider.Chunk, bool, error) {
 		if e, ok := parseError(ev.Data); ok {
 			return nil, false, t.p.errorEvent(e)
 		}
-		return nil, false, provider.BadUpstreamBody(t.p.name, err)
+		return nil, false, provider.BadUpstreamBody(t.p.up.Name, err)
 	}
 	if r.Error != nil {
 		return nil, false, t.p.errorEvent(r.Error)
@@ -55,11 +55,12 @@ func (t *translator) translate(ev sse.Event) ([]provider.Chunk, bool, error) {
 	}
 	var out []provider.Chunk
 	for _, c := range r.Candidates {
+		b := t.b.At(c.Index)
 		st, seen := t.cands[c.Index]
 		if !seen {
 			st = &candidateState{}
 			t.cands[c.Index] = st
-			out = append(out, t.at(c.Index, t.b.Role()))
+			out = append(out, b.Role())
 		}
 		if st.finished {
 			// Nothing follows a choice's finish_reason.
@@ -75,16 +76,16 @@ func (t *translator) translate(ev sse.Event) ([]provider.Chunk, bool, error) {
 					n := st.tools
 					st.tools++
 					out = append(out,
-						t.at(c.Index, t.b.ToolCallStart(n, callID(n), pt.FunctionCall.Name)),
-						t.at(c.Index, t.b.ToolCallArgs(n, compactArgs(pt.FunctionCall.Args))))
+						b.ToolCallStart(n, callID(n), pt.FunctionCall.Name),
+						b.ToolCallArgs(n, compactArgs(pt.FunctionCall.Args)))
 				case pt.Text != "":
-					out = append(out, t.at(c.Index, t.b.Text(pt.Text)))
+					out = append(out, b.Text(pt.Text))
 				}
 			}
 		}
 		if c.FinishReason != "" {
 			st.finished = true
-			out = append(out, t.at(c.Index, t.b.Finish(finishReason(c.FinishReason, st.tools > 0))))
+			out = append(out, b.Finish(finishReason(c.FinishReason, st.tools > 0)))
 		}
 	}
 	return out, false, nil
@@ -101,21 +102,6 @@ func (t *translator) complete() bool {
 		}
 	}
 	return true
-}
-
-// at moves a chunk built for choice 0 to choice index (n > 1 only; the
-// shared ChunkBuilder always renders index 0).
-func (t *translator) at(index int, c provider.Chunk) provider.Chunk {
-	if index == 0 {
-		return c
-	}
-	var cc openai.ChatCompletionChunk
-	if json.Unmarshal(c.Data, &cc) != nil || len(cc.Choices) != 1 {
-		return c
-	}
-	cc.Choices[0].Index = index
-	c.Data, _ = json.Marshal(cc)
-	return c
 }
 
 // stream wraps the shared SSE stream. A clean end of the body is the end of
@@ -148,8 +134,8 @@ func (s *stream) Next() (provider.Chunk, error) {
 		return c, nil
 	case errors.Is(err, io.EOF):
 		if !s.t.complete() {
-			s.err = &openai.Error{Code: openai.CodeUpstreamError, Provider: s.t.p.name, Retryable: true,
-				Message: fmt.Sprintf("provider %s stream was cut: the body ended before a finish reason", s.t.p.name)}
+			s.err = &openai.Error{Code: openai.CodeUpstreamError, Provider: s.t.p.up.Name, Retryable: true,
+				Message: fmt.Sprintf("provider %s stream was cut: the body ended before a finish reason", s.t.p.up.Name)}
 			return provider.Chunk{}, s.err
 		}
 		s.ended = true

@@ -6,7 +6,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -101,7 +100,7 @@ func (p *Provider) Chat(ctx context.Context, req *provider.ChatRequest) (*provid
 			Index: i, Message: openai.ResponseMessage{Role: "assistant", Content: openai.Ptr(text)}, FinishReason: "stop",
 		})
 	}
-	body, err := json.Marshal(resp)
+	body, err := provider.Marshal(resp)
 	if err != nil {
 		return nil, err
 	}
@@ -149,7 +148,8 @@ func (s *stream) Next() (provider.Chunk, error) {
 func (s *stream) Close() error { return nil }
 
 // Embeddings implements provider.Embedder with deterministic 8-dimensional
-// vectors derived from a hash of each input.
+// vectors derived from a hash of each input, as numbers or base64 as the
+// request's encoding_format asks.
 func (p *Provider) Embeddings(ctx context.Context, req *provider.EmbeddingsRequest) (*provider.Response, error) {
 	if err := p.wait(ctx); err != nil {
 		return nil, err
@@ -158,18 +158,24 @@ func (p *Provider) Embeddings(ctx context.Context, req *provider.EmbeddingsReque
 	if !ok {
 		return nil, &openai.Error{Code: openai.CodeInvalidRequest, Param: "input", Message: "the mock provider embeds strings only"}
 	}
+	asBase64, oerr := req.Body.WantsBase64()
+	if oerr != nil {
+		return nil, oerr
+	}
 	resp := openai.EmbeddingsResponse{Object: "list", Model: req.Model}
+	vectors := make([][]float64, len(inputs))
 	for i, in := range inputs {
 		sum := sha256.Sum256([]byte(in))
 		vec := make([]float64, 8)
 		for j := range vec {
 			vec[j] = float64(binary.BigEndian.Uint32(sum[j*4:]))/float64(1<<32)*2 - 1
 		}
-		resp.Data = append(resp.Data, openai.Embedding{Object: "embedding", Index: i, Embedding: vec})
+		vectors[i] = vec
 		resp.Usage.PromptTokens += countTokens(in)
 	}
+	resp.Data = openai.NewEmbeddings(vectors, asBase64)
 	resp.Usage.TotalTokens = resp.Usage.PromptTokens
-	body, err := json.Marshal(resp)
+	body, err := provider.Marshal(resp)
 	if err != nil {
 		return nil, err
 	}

@@ -54,9 +54,9 @@ const DefaultAzureAPIVersion = "2024-10-21"
 
 // Provider is one OpenAI-protocol upstream.
 type Provider struct {
-	name, kind  string
+	up          provider.Upstream
+	kind        string
 	base        string
-	client      *http.Client
 	headers     http.Header
 	apiVersion  string
 	deployments map[string]string
@@ -76,39 +76,34 @@ func New(cfg provider.Config, deps provider.Deps) (*Provider, error) {
 	if base == "" {
 		return nil, fmt.Errorf("provider %q: base_url is required for kind %q", cfg.Name, cfg.Kind)
 	}
-	if u, err := url.Parse(base); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	if !provider.ValidBaseURL(base) {
 		return nil, fmt.Errorf("provider %q: base_url %q is not an http(s) URL", cfg.Name, base)
 	}
 	p := &Provider{
-		name: cfg.Name, kind: cfg.Kind,
+		up:          provider.NewUpstream(cfg.Name, cfg, deps),
+		kind:        cfg.Kind,
 		base:        strings.TrimRight(base, "/"),
-		client:      deps.HTTP,
-		headers:     http.Header{},
+		headers:     cfg.Header(),
 		apiVersion:  cfg.APIVersion,
 		deployments: cfg.Deployments,
 		streamOpts:  !noStreamOptions[cfg.Kind],
 	}
-	if p.client == nil {
-		p.client = provider.NewHTTPClient()
-	}
+	// Configured headers win over the key's (a custom Authorization, say).
 	if cfg.Kind == "azure" {
 		if p.apiVersion == "" {
 			p.apiVersion = DefaultAzureAPIVersion
 		}
-		if cfg.APIKey != "" {
+		if cfg.APIKey != "" && len(p.headers.Values("api-key")) == 0 {
 			p.headers.Set("api-key", cfg.APIKey.Value())
 		}
-	} else if cfg.APIKey != "" {
+	} else if cfg.APIKey != "" && len(p.headers.Values("Authorization")) == 0 {
 		p.headers.Set("Authorization", "Bearer "+cfg.APIKey.Value())
-	}
-	for k, v := range cfg.Headers {
-		p.headers.Set(k, v.Value())
 	}
 	return p, nil
 }
 
 // Name implements provider.Provider.
-func (p *Provider) Name() string { return p.name }
+func (p *Provider) Name() string { return p.up.Name }
 
 // Kind implements provider.Provider.
 func (p *Provider) Kind() string { return p.kind }
@@ -140,11 +135,11 @@ func (p *Provider) Chat(ctx context.Context, req *provider.ChatRequest) (*provid
 			return nil, &openai.Error{Code: openai.CodeInvalidJSON, Message: "request body is not valid JSON"}
 		}
 	}
-	out, err := provider.DoJSON(ctx, p.client, p.name, http.MethodPost, p.endpoint("chat/completions", req.Model), p.headers, body, nil)
+	out, err := p.up.DoJSON(ctx, http.MethodPost, p.endpoint("chat/completions", req.Model), p.headers, body, nil)
 	if err != nil {
 		return nil, err
 	}
-	return withUsage(p.name, out)
+	return withUsage(p.up.Name, out)
 }
 
 // ChatStream implements provider.Provider.
@@ -159,12 +154,12 @@ func (p *Provider) ChatStream(ctx context.Context, req *provider.ChatRequest) (p
 	if err != nil {
 		return nil, &openai.Error{Code: openai.CodeInvalidJSON, Message: "request body is not valid JSON"}
 	}
-	hr, err := provider.NewJSONRequest(ctx, http.MethodPost, p.endpoint("chat/completions", req.Model), p.headers, body)
+	t := &streamTranslator{up: p.up}
+	s, err := p.up.StreamJSON(ctx, http.MethodPost, p.endpoint("chat/completions", req.Model), p.headers, body, nil, t.translate)
 	if err != nil {
 		return nil, err
 	}
-	t := &streamTranslator{provider: p.name}
-	return provider.StreamRequest(p.client, hr, p.name, nil, t.translate)
+	return s, nil
 }
 
 // Embeddings implements provider.Embedder.
@@ -173,11 +168,11 @@ func (p *Provider) Embeddings(ctx context.Context, req *provider.EmbeddingsReque
 	if err != nil {
 		return nil, err
 	}
-	out, err := provider.DoJSON(ctx, p.client, p.name, http.MethodPost, p.endpoint("embeddings", req.Model), p.headers, body, nil)
+	out, err := p.up.DoJSON(ctx, http.MethodPost, p.endpoint("embeddings", req.Model), p.headers, body, nil)
 	if err != nil {
 		return nil, err
 	}
-	return withUsage(p.name, out)
+	return withUsage(p.up.Name, out)
 }
 
 // ImageGenerations implements provider.ImageGenerator.
@@ -186,7 +181,7 @@ func (p *Provider) ImageGenerations(ctx context.Context, req *provider.RawReques
 	if err != nil {
 		return nil, err
 	}
-	out, err := provider.DoJSON(ctx, p.client, p.name, http.MethodPost, p.endpoint("images/generations", req.Model), p.headers, body, nil)
+	out, err := p.up.DoJSON(ctx, http.MethodPost, p.endpoint("images/generations", req.Model), p.headers, body, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -206,11 +201,11 @@ func (p *Provider) AudioTranscriptions(ctx context.Context, req *provider.RawReq
 	if err != nil {
 		return nil, err
 	}
-	resp, err := provider.Do(p.client, hr, p.name, nil)
+	resp, err := p.up.Do(hr, nil)
 	if err != nil {
 		return nil, err
 	}
-	out, err := provider.ReadBody(ctx, p.name, resp)
+	out, err := provider.ReadBody(ctx, p.up.Name, resp)
 	if err != nil {
 		return nil, err
 	}
@@ -245,7 +240,7 @@ func withUsage(providerName string, body []byte) (*provider.Response, error) {
 // with exactly one usage-only chunk: the upstream's own when it sent one, or
 // one built from usage it attached to its last content chunk.
 type streamTranslator struct {
-	provider  string
+	up        provider.Upstream
 	usage     *openai.Usage
 	sentUsage bool
 	id, model string
@@ -268,7 +263,7 @@ func (t *streamTranslator) translate(ev sse.Event) ([]provider.Chunk, bool, erro
 		return []provider.Chunk{c}, true, nil
 	}
 	if ev.Event == "error" || bytes.HasPrefix(bytes.TrimSpace(ev.Data), []byte(`{"error"`)) {
-		return nil, false, provider.ErrorEvent(t.provider, provider.GenericMessage(ev.Data))
+		return nil, false, t.up.ErrorEvent(provider.GenericMessage(ev.Data))
 	}
 	if t.id == "" || bytes.Contains(ev.Data, usageKey) {
 		var v struct {
@@ -279,7 +274,7 @@ func (t *streamTranslator) translate(ev sse.Event) ([]provider.Chunk, bool, erro
 			Usage   *openai.Usage     `json:"usage"`
 		}
 		if err := json.Unmarshal(ev.Data, &v); err != nil {
-			return nil, false, provider.BadUpstreamBody(t.provider, err)
+			return nil, false, provider.BadUpstreamBody(t.up.Name, err)
 		}
 		if t.id == "" {
 			t.id, t.model, t.created = v.ID, v.Model, v.Created

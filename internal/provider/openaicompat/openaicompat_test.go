@@ -404,11 +404,93 @@ func FuzzStreamTranslator(f *testing.F) {
 	}
 	f.Add([]byte("data: {\"usage\":5}\n\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		s := provider.NewSSEStream(context.Background(), "fuzz", io.NopCloser(bytes.NewReader(data)), (&streamTranslator{provider: "fuzz"}).translate)
+		s := provider.NewSSEStream(context.Background(), "fuzz", io.NopCloser(bytes.NewReader(data)), (&streamTranslator{up: provider.Upstream{Name: "fuzz"}}).translate)
 		for i := 0; i < 10000; i++ {
 			if _, err := s.Next(); err != nil {
 				return
 			}
+		}
+	})
+}
+
+// TestUpstreamErrorsEchoingSecretsAreRedacted: an upstream error that repeats
+// the configured key or a configured header's value reaches the client with
+// them redacted, from every endpoint and from an error event mid-stream.
+func TestUpstreamErrorsEchoingSecretsAreRedacted(t *testing.T) {
+	const headerSecret = "tenant-secret-42abc"
+	echo := "key " + testKey + " tenant " + headerSecret
+	statuses := []struct {
+		status int
+		body   string
+	}{
+		{400, `{"error":{"message":"Incorrect API key provided: ` + echo + `"}}`},
+		{429, `{"error":{"message":"` + echo + ` is over its quota"}}`},
+		{500, `{"error":"` + echo + `"}`},
+		{502, "bad gateway: " + echo},
+	}
+	calls := map[string]func(p *Provider) error{
+		"chat": func(p *Provider) error {
+			_, err := p.Chat(context.Background(), chatReq(t, `{"model":"m","messages":[]}`))
+			return err
+		},
+		"stream": func(p *Provider) error {
+			s, err := p.ChatStream(context.Background(), chatReq(t, `{"model":"m","messages":[]}`))
+			if err == nil {
+				_, err = drain(t, s)
+			}
+			return err
+		},
+		"embeddings": func(p *Provider) error {
+			_, err := p.Embeddings(context.Background(), &provider.EmbeddingsRequest{Model: "e", Raw: []byte(`{"model":"e","input":"x"}`)})
+			return err
+		},
+	}
+	for _, st := range statuses {
+		for name, call := range calls {
+			t.Run(name+" "+http.StatusText(st.status), func(t *testing.T) {
+				srv, _ := fake(t, func(w http.ResponseWriter, r *http.Request) {
+					w.WriteHeader(st.status)
+					_, _ = io.WriteString(w, st.body)
+				})
+				p := newProvider(t, "openai", srv.URL, func(c *provider.Config) {
+					c.Headers = map[string]provider.Secret{"X-Tenant-Token": headerSecret}
+				})
+				e := openai.AsError(call(p))
+				if e == nil {
+					t.Fatal("the call succeeded")
+				}
+				if !strings.Contains(e.Message, "key [REDACTED] tenant [REDACTED]") {
+					t.Errorf("message %q does not carry the redacted echo", e.Message)
+				}
+				for _, s := range []string{e.Error(), string(e.JSON())} {
+					if strings.Contains(s, testKey) || strings.Contains(s, headerSecret) {
+						t.Errorf("a secret leaked: %s", s)
+					}
+				}
+			})
+		}
+	}
+
+	t.Run("an error event mid-stream", func(t *testing.T) {
+		srv, _ := fake(t, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/event-stream")
+			_, _ = io.WriteString(w, `data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"hi"},"finish_reason":null}]}`+"\n\n"+
+				`data: {"error":{"message":"`+echo+`","type":"server_error"}}`+"\n\n")
+		})
+		p := newProvider(t, "openai", srv.URL, func(c *provider.Config) {
+			c.Headers = map[string]provider.Secret{"X-Tenant-Token": headerSecret}
+		})
+		s, err := p.ChatStream(context.Background(), chatReq(t, `{"model":"m","messages":[]}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		chunks, err := drain(t, s)
+		e := openai.AsError(err)
+		if e == nil || len(chunks) != 1 || !e.Retryable || !strings.Contains(e.Message, "key [REDACTED] tenant [REDACTED]") {
+			t.Fatalf("%d chunks, then %v", len(chunks), err)
+		}
+		if strings.Contains(string(e.JSON()), testKey) || strings.Contains(e.Error(), headerSecret) {
+			t.Errorf("a secret leaked: %s", e.JSON())
 		}
 	})
 }
