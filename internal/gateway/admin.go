@@ -9,6 +9,7 @@ import (
 
 	"github.com/aigateway/gateway/internal/auth"
 	"github.com/aigateway/gateway/internal/openai"
+	"github.com/aigateway/gateway/internal/router"
 	"github.com/aigateway/gateway/internal/state"
 )
 
@@ -80,6 +81,17 @@ func (g *Gateway) handleAdmin(w http.ResponseWriter, r *http.Request) {
 		g.adminChangeKey(w, r, parts[1], func(id string) error { return g.store.Keys.SetEnabled(r.Context(), id, on) }, parts[2]+"d")
 	case path == "usage" && r.Method == http.MethodGet:
 		g.adminUsage(w, r)
+	case path == "providers" && r.Method == http.MethodGet:
+		writeJSON(w, http.StatusOK, map[string]any{"object": "list", "data": g.providerHealth()})
+	case path == "circuit-breakers" && r.Method == http.MethodGet:
+		var out []router.TargetStats
+		for _, t := range g.router.Targets() {
+			out = append(out, t.Stats())
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"object": "list", "data": out})
+	case path == "config" && r.Method == http.MethodGet:
+		// Secrets are provider.Secret values, which marshal as [REDACTED].
+		writeJSON(w, http.StatusOK, g.cfg)
 	default:
 		g.fail(w, r, openai.Errorf(openai.CodeNotFound, "unknown admin route %s %s", r.Method, r.URL.Path))
 	}
@@ -213,4 +225,38 @@ func (g *Gateway) handleToken(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"token": tok, "token_type": "Bearer", "expires_at": exp.UTC().Format(time.RFC3339),
 		"expires_in": int(exp.Sub(g.now()).Seconds())})
+}
+
+// providerStatus is one provider in GET /admin/providers.
+type providerStatus struct {
+	Name    string               `json:"name"`
+	Kind    string               `json:"kind"`
+	Healthy bool                 `json:"healthy"`
+	Targets []router.TargetStats `json:"targets"`
+}
+
+// providerHealth summarises each provider: healthy while none of its
+// targets' breakers is open.
+func (g *Gateway) providerHealth() []providerStatus {
+	byName := map[string]*providerStatus{}
+	var out []*providerStatus
+	for _, name := range g.router.Providers() {
+		p, _ := g.router.Provider(name)
+		ps := &providerStatus{Name: name, Kind: p.Kind(), Healthy: true, Targets: []router.TargetStats{}}
+		byName[name] = ps
+		out = append(out, ps)
+	}
+	for _, t := range g.router.Targets() {
+		ps := byName[t.Provider.Name()]
+		st := t.Stats()
+		if st.Breaker.State == router.Open.String() {
+			ps.Healthy = false
+		}
+		ps.Targets = append(ps.Targets, st)
+	}
+	res := make([]providerStatus, len(out))
+	for i, ps := range out {
+		res[i] = *ps
+	}
+	return res
 }

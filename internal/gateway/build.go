@@ -42,7 +42,7 @@ func NewProvider(ctx context.Context, cfg provider.Config, deps provider.Deps) (
 // Every model a provider lists becomes a route unless a [[routes]] entry
 // defines it; a model listed by several providers falls back across them in
 // provider order.
-func buildRouter(ctx context.Context, c *config.Config, deps provider.Deps) (*router.Router, map[string]string, []*router.Target, error) {
+func buildRouter(ctx context.Context, c *config.Config, deps provider.Deps, onOpen func(*router.Target)) (*router.Router, map[string]string, []*router.Target, error) {
 	var provs []provider.Provider
 	firstModel := map[string]string{}
 	for _, pc := range c.Providers {
@@ -56,7 +56,7 @@ func buildRouter(ctx context.Context, c *config.Config, deps provider.Deps) (*ro
 		}
 	}
 	r := router.New(provs, router.Options{
-		Retry: c.RetryPolicy(nil), Breaker: c.BreakerConfig(), Timeout: c.Defaults.Timeout,
+		Retry: c.RetryPolicy(nil), Breaker: c.BreakerConfig(), Timeout: c.Defaults.Timeout, OnBreakerOpen: onOpen,
 	})
 	timeouts := map[string]config.Provider{}
 	for _, pc := range c.Providers {

@@ -20,10 +20,12 @@ import (
 
 	"github.com/aigateway/gateway/internal/auth"
 	"github.com/aigateway/gateway/internal/config"
+	"github.com/aigateway/gateway/internal/metrics"
 	"github.com/aigateway/gateway/internal/openai"
 	"github.com/aigateway/gateway/internal/pricing"
 	"github.com/aigateway/gateway/internal/provider"
 	"github.com/aigateway/gateway/internal/router"
+	"github.com/aigateway/gateway/internal/sse"
 	"github.com/aigateway/gateway/internal/state"
 	"github.com/aigateway/gateway/internal/state/memory"
 )
@@ -38,6 +40,9 @@ type Options struct {
 	Store *state.Store
 	// Now is the clock (tests); nil is time.Now.
 	Now func() time.Time
+	// Metrics receives one event per request besides the gateway's own
+	// registry (on Lambda: the CloudWatch EMF writer).
+	Metrics metrics.Recorder
 }
 
 // Gateway is the core handler.
@@ -58,6 +63,8 @@ type Gateway struct {
 	targetLimits map[string][2]int64 // provider → {rpm, tpm}
 	cacheTTL     map[string]time.Duration
 	counters     stateCounters
+	stats        *metrics.Registry // in-process figures for /metrics and the dashboard
+	metrics      metrics.Recorder  // stats plus Options.Metrics
 }
 
 // New builds the gateway from a loaded configuration.
@@ -68,16 +75,24 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Gateway, error
 	if opts.HTTP == nil {
 		opts.HTTP = provider.NewHTTPClient()
 	}
-	r, first, gen, err := buildRouter(ctx, cfg, provider.Deps{HTTP: opts.HTTP, Logger: opts.Logger})
+	g := &Gateway{}
+	r, first, gen, err := buildRouter(ctx, cfg, provider.Deps{HTTP: opts.HTTP, Logger: opts.Logger}, func(t *router.Target) {
+		g.metrics.BreakerOpened(t.Provider.Name(), t.Model)
+	})
 	if err != nil {
 		return nil, err
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	g := &Gateway{cfg: cfg, log: opts.Logger, router: r, firstModel: first, generate: gen, started: opts.Now(),
+	*g = Gateway{cfg: cfg, log: opts.Logger, router: r, firstModel: first, generate: gen, started: opts.Now(),
 		now: opts.Now, store: opts.Store, keys: &keyCache{ttl: cfg.Auth.KeyCacheTTL, m: map[string]keyCacheEntry{}},
 		targetLimits: map[string][2]int64{}, cacheTTL: map[string]time.Duration{}}
+	g.stats = metrics.NewRegistry()
+	g.metrics = g.stats
+	if opts.Metrics != nil {
+		g.metrics = metrics.Multi(g.stats, opts.Metrics)
+	}
 	if g.store == nil {
 		if g.store, err = NewStore(ctx, cfg, opts.Now); err != nil {
 			return nil, err
@@ -148,6 +163,9 @@ type ctxKey struct{}
 // reqInfo collects what the request's log line reports.
 type reqInfo struct {
 	id        string
+	endpoint  string
+	upstream  time.Duration
+	ttfb      time.Duration
 	keyID     string
 	costUSD   float64
 	route     string
@@ -198,8 +216,15 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				panic(p)
 			}
 			g.log.Error("panic", "request_id", ri.id, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
-			if !sw.wroteHeader {
-				openai.Errorf(openai.CodeInternal, "internal error").Write(sw)
+			e := openai.Errorf(openai.CodeInternal, "internal error")
+			switch {
+			case !sw.wroteHeader:
+				e.Write(sw)
+			case strings.HasPrefix(sw.Header().Get("Content-Type"), "text/event-stream"):
+				// A stream already started: end it the way every broken stream ends.
+				out := sse.NewWriter(sw)
+				_ = out.Data(e.JSON())
+				_ = out.Done()
 			}
 			ri.errMsg = "panic"
 		}
@@ -243,6 +268,12 @@ func (g *Gateway) logRequest(r *http.Request, status int, d time.Duration, ri *r
 	if g.cfg.Server.LogPrompts && ri.prompt != "" {
 		attrs = append(attrs, slog.String("prompt", ri.prompt))
 	}
+	g.metrics.Record(metrics.Event{
+		Time: time.Now(), Endpoint: ri.endpoint, Route: ri.route, Provider: ri.provider, Model: ri.model, KeyID: ri.keyID,
+		Status: status, Stream: ri.stream, Latency: d, UpstreamLatency: ri.upstream, TimeToFirstByte: ri.ttfb,
+		InputTokens: ri.usage.PromptTokens, OutputTokens: ri.usage.CompletionTokens, CostUSD: ri.costUSD,
+		CacheHit: ri.cached, RateLimited: status == http.StatusTooManyRequests, Failovers: ri.failovers,
+	})
 	level := slog.LevelInfo
 	if status >= 500 {
 		level = slog.LevelError
@@ -399,5 +430,10 @@ func (ri *reqInfo) setResult(plan *router.Plan, res *router.Result) {
 	ri.attempts, ri.failovers = res.Attempts, res.Failovers
 	if res.Target != nil {
 		ri.provider, ri.model = res.Target.Provider.Name(), res.Target.Model
+		if ri.stream {
+			ri.ttfb = res.Latency
+		} else {
+			ri.upstream = res.Latency
+		}
 	}
 }

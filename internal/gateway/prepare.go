@@ -43,6 +43,7 @@ func (g *Gateway) prepare(w http.ResponseWriter, r *http.Request, pq prepareRequ
 		return nil, false
 	}
 	ri := info(r.Context())
+	ri.endpoint = pq.endpoint
 	sticky := pq.user
 	var meta map[string]string
 	if key != nil {

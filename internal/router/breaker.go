@@ -44,6 +44,9 @@ type Breaker struct {
 	cfg BreakerConfig
 	now func() time.Time
 
+	// OnOpen, when set, is called (in its own goroutine) each time the breaker opens.
+	OnOpen func()
+
 	mu        sync.Mutex
 	state     BreakerState
 	failures  int
@@ -126,6 +129,9 @@ func (b *Breaker) Release() {
 func (b *Breaker) trip() {
 	b.state, b.openedAt, b.failures, b.trials = Open, b.now(), 0, 0
 	b.openCount++
+	if b.OnOpen != nil {
+		go b.OnOpen()
+	}
 }
 
 // State returns the current state (an open breaker past its recovery timeout

@@ -166,6 +166,7 @@ type Router struct {
 	retry     RetryPolicy
 	breaker   BreakerConfig
 	timeout   time.Duration
+	onOpen    func(*Target)
 	mu        sync.Mutex
 	sleep     func(context.Context, time.Duration) error
 	rnd       func() float64
@@ -177,6 +178,8 @@ type Options struct {
 	Breaker BreakerConfig
 	// Timeout bounds one attempt (for streams, until the first chunk).
 	Timeout time.Duration
+	// OnBreakerOpen is called when a target's circuit breaker opens.
+	OnBreakerOpen func(t *Target)
 }
 
 // New builds an empty router over providers, in default failover order.
@@ -184,7 +187,7 @@ func New(providers []provider.Provider, opts Options) *Router {
 	r := &Router{
 		routes: map[string]*Route{}, aliases: map[string]string{},
 		providers: map[string]provider.Provider{}, targets: map[string]*Target{},
-		retry: opts.Retry, breaker: opts.Breaker, timeout: opts.Timeout,
+		retry: opts.Retry, breaker: opts.Breaker, timeout: opts.Timeout, onOpen: opts.OnBreakerOpen,
 		sleep: sleepCtx, rnd: rand.Float64,
 	}
 	for _, p := range providers {
@@ -213,6 +216,9 @@ func (r *Router) Target(providerName, model string, timeout time.Duration) (*Tar
 		timeout = r.timeout
 	}
 	t := &Target{Provider: p, Model: model, Timeout: timeout, Breaker: NewBreaker(r.breaker, nil)}
+	if r.onOpen != nil {
+		t.Breaker.OnOpen = func() { r.onOpen(t) }
+	}
 	r.targets[key] = t
 	return t, nil
 }
@@ -490,6 +496,9 @@ type Result struct {
 	Attempts int
 	// Failovers counts moves to another target.
 	Failovers int
+	// Latency is the successful attempt's duration: the whole answer for a
+	// complete response, the time to the first chunk for a stream.
+	Latency time.Duration
 	// Done must be called once the response has been delivered (for streams,
 	// after the last chunk) with the outcome; it records latency and the breaker
 	// result and releases the attempt's context.
@@ -559,7 +568,8 @@ func (r *Router) Run(ctx context.Context, plan *Plan, fn Attempt) (*Result, erro
 				timer.Stop()
 			}
 			if err == nil {
-				t.observe(time.Since(start))
+				res.Latency = time.Since(start)
+				t.observe(res.Latency)
 				res.Target = t
 				var once sync.Once
 				res.Done = func(err error) {

@@ -1,0 +1,201 @@
+package main
+
+import (
+	"path/filepath"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2integrations"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// FunctionProps size one Lambda function. Zero values take the defaults.
+type FunctionProps struct {
+	// MemoryMB is the memory size (default 512; CPU scales with it).
+	MemoryMB float64
+	// Timeout in seconds (api default 30, the HTTP API's own limit; stream
+	// default 300, long completions).
+	TimeoutSeconds float64
+	// ReservedConcurrency caps concurrent executions; 0 leaves the function
+	// on the account's unreserved pool (new accounts cannot reserve any).
+	ReservedConcurrency float64
+}
+
+// GatewayStackProps configure NewGatewayStack.
+type GatewayStackProps struct {
+	awscdk.StackProps
+	// AssetDir holds api/bootstrap and stream/bootstrap (`make build`
+	// writes them under build/). Default "build".
+	AssetDir string
+	// API and Stream size the two functions.
+	API, Stream FunctionProps
+	// RemovalPolicy applies to the table, the secret and the log groups;
+	// default RETAIN, so `cdk destroy` keeps state, keys and logs.
+	RemovalPolicy awscdk.RemovalPolicy
+	// FunctionURLAuth is the Function URL's auth type: NONE by default (the
+	// gateway checks its own virtual keys), AWS_IAM for SigV4-signed callers.
+	FunctionURLAuth awslambda.FunctionUrlAuthType
+	// OpenAccess turns the gateway's own key check off (GATEWAY_AUTH=false).
+	// Leave it false for any URL reachable from the internet.
+	OpenAccess bool
+	// LogRetention for both functions' log groups (default one month).
+	LogRetention awslogs.RetentionDays
+	// Environment adds variables to both functions (e.g. BEDROCK_ENABLED,
+	// GATEWAY_CACHE). Provider keys belong in the secret, not here.
+	Environment map[string]string
+}
+
+// Names of the stack's outputs.
+const (
+	OutputFunctionURL = "FunctionUrl"
+	OutputHTTPAPIURL  = "HttpApiUrl"
+	OutputTableName   = "TableName"
+	OutputSecretName  = "SecretName"
+)
+
+// SecretPlaceholderKey is the one entry the provider secret is created with:
+// a generated admin key for /admin/*, so a first deploy has a working key
+// without any plain text in the template. Replace the secret's value with
+// your provider keys, e.g. {"GATEWAY_ADMIN_KEY":"...","OPENAI_API_KEY":"sk-..."}.
+const SecretPlaceholderKey = "GATEWAY_ADMIN_KEY"
+
+func orDefault(v, def float64) float64 {
+	if v == 0 {
+		return def
+	}
+	return v
+}
+
+// NewGatewayStack defines the serverless gateway: one DynamoDB table for all
+// shared state, the provider-key secret, the buffered API function behind an
+// HTTP API, and the streaming function behind a Function URL.
+func NewGatewayStack(scope constructs.Construct, id string, props *GatewayStackProps) awscdk.Stack {
+	if props == nil {
+		props = &GatewayStackProps{}
+	}
+	stack := awscdk.NewStack(scope, &id, &props.StackProps)
+	assetDir := props.AssetDir
+	if assetDir == "" {
+		assetDir = "build"
+	}
+	removal := props.RemovalPolicy
+	if removal == "" {
+		removal = awscdk.RemovalPolicy_RETAIN
+	}
+	urlAuth := props.FunctionURLAuth
+	if urlAuth == "" {
+		urlAuth = awslambda.FunctionUrlAuthType_NONE
+	}
+	retention := props.LogRetention
+	if retention == "" {
+		retention = awslogs.RetentionDays_ONE_MONTH
+	}
+
+	// One table, the layout of internal/state: pk/sk strings, TTL on `ttl`.
+	table := awsdynamodb.NewTable(stack, jsii.String("State"), &awsdynamodb.TableProps{
+		PartitionKey:        &awsdynamodb.Attribute{Name: jsii.String("pk"), Type: awsdynamodb.AttributeType_STRING},
+		SortKey:             &awsdynamodb.Attribute{Name: jsii.String("sk"), Type: awsdynamodb.AttributeType_STRING},
+		BillingMode:         awsdynamodb.BillingMode_PAY_PER_REQUEST,
+		TimeToLiveAttribute: jsii.String("ttl"),
+		PointInTimeRecoverySpecification: &awsdynamodb.PointInTimeRecoverySpecification{
+			PointInTimeRecoveryEnabled: jsii.Bool(true),
+		},
+		RemovalPolicy: removal,
+	})
+
+	secret := awssecretsmanager.NewSecret(stack, jsii.String("ProviderKeys"), &awssecretsmanager.SecretProps{
+		Description: jsii.String("AI gateway provider keys: a JSON object of environment-style names to values, " +
+			`e.g. {"OPENAI_API_KEY":"sk-..."}; read once per cold start`),
+		GenerateSecretString: &awssecretsmanager.SecretStringGenerator{
+			SecretStringTemplate: jsii.String("{}"),
+			GenerateStringKey:    jsii.String(SecretPlaceholderKey),
+			ExcludePunctuation:   jsii.Bool(true),
+			PasswordLength:       jsii.Number(40),
+		},
+		RemovalPolicy: removal,
+	})
+
+	auth := "true"
+	if props.OpenAccess {
+		auth = "false"
+	}
+	env := map[string]*string{}
+	for k, v := range props.Environment {
+		env[k] = jsii.String(v)
+	}
+	env["TABLE_NAME"] = table.TableName()
+	env["GATEWAY_STORE"] = jsii.String("dynamodb")
+	env["GATEWAY_AUTH"] = jsii.String(auth)
+	env["PROVIDER_SECRET_ARN"] = secret.SecretArn()
+
+	bedrock := awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:     jsii.String("InvokeBedrockModels"),
+		Actions: jsii.Strings("bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"),
+		Resources: jsii.Strings(
+			"arn:"+*awscdk.Aws_PARTITION()+":bedrock:*::foundation-model/*",
+			"arn:"+*awscdk.Aws_PARTITION()+":bedrock:*:"+*awscdk.Aws_ACCOUNT_ID()+":inference-profile/*",
+		),
+	})
+
+	function := func(name string, sizing FunctionProps, defTimeout float64) awslambda.Function {
+		logs := awslogs.NewLogGroup(stack, jsii.String(name+"Logs"), &awslogs.LogGroupProps{
+			Retention:     retention,
+			RemovalPolicy: removal,
+		})
+		fp := &awslambda.FunctionProps{
+			Description:  jsii.String("AI gateway: " + name),
+			Runtime:      awslambda.Runtime_PROVIDED_AL2023(),
+			Architecture: awslambda.Architecture_ARM_64(),
+			Handler:      jsii.String("bootstrap"),
+			Code:         awslambda.Code_FromAsset(jsii.String(filepath.Join(assetDir, fnDir[name])), nil),
+			MemorySize:   jsii.Number(orDefault(sizing.MemoryMB, 512)),
+			Timeout:      awscdk.Duration_Seconds(jsii.Number(orDefault(sizing.TimeoutSeconds, defTimeout))),
+			Environment:  &env,
+			LogGroup:     logs,
+		}
+		if sizing.ReservedConcurrency > 0 {
+			fp.ReservedConcurrentExecutions = jsii.Number(sizing.ReservedConcurrency)
+		}
+		fn := awslambda.NewFunction(stack, jsii.String(name), fp)
+		table.GrantReadWriteData(fn)
+		secret.GrantRead(fn, nil)
+		fn.AddToRolePolicy(bedrock)
+		return fn
+	}
+	apiFn := function("Api", props.API, 30)
+	streamFn := function("Stream", props.Stream, 300)
+
+	url := streamFn.AddFunctionUrl(&awslambda.FunctionUrlOptions{
+		AuthType:   urlAuth,
+		InvokeMode: awslambda.InvokeMode_RESPONSE_STREAM,
+	})
+
+	httpAPI := awsapigatewayv2.NewHttpApi(stack, jsii.String("HttpApi"), &awsapigatewayv2.HttpApiProps{
+		Description: jsii.String("AI gateway (buffered; streaming clients use the Function URL)"),
+		DefaultIntegration: awsapigatewayv2integrations.NewHttpLambdaIntegration(jsii.String("ApiIntegration"), apiFn,
+			&awsapigatewayv2integrations.HttpLambdaIntegrationProps{
+				PayloadFormatVersion: awsapigatewayv2.PayloadFormatVersion_VERSION_2_0(),
+			}),
+	})
+
+	awscdk.NewCfnOutput(stack, jsii.String(OutputFunctionURL), &awscdk.CfnOutputProps{
+		Value: url.Url(), Description: jsii.String("Streaming endpoint (OpenAI base_url: this URL + v1)"),
+	})
+	awscdk.NewCfnOutput(stack, jsii.String(OutputHTTPAPIURL), &awscdk.CfnOutputProps{
+		Value: httpAPI.Url(), Description: jsii.String("Buffered endpoint (API Gateway HTTP API)"),
+	})
+	awscdk.NewCfnOutput(stack, jsii.String(OutputTableName), &awscdk.CfnOutputProps{Value: table.TableName()})
+	awscdk.NewCfnOutput(stack, jsii.String(OutputSecretName), &awscdk.CfnOutputProps{
+		Value: secret.SecretName(), Description: jsii.String("Put provider keys here as JSON"),
+	})
+	return stack
+}
+
+// fnDir maps a construct name to its folder under AssetDir.
+var fnDir = map[string]string{"Api": "api", "Stream": "stream"}

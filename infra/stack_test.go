@@ -1,0 +1,410 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// assetDir makes placeholder asset folders: synth needs them to exist, not
+// to hold a real bootstrap.
+func assetDir(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, fn := range []string{"api", "stream"} {
+		if err := os.MkdirAll(filepath.Join(dir, fn), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, fn, "bootstrap"), []byte("placeholder"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func synth(t *testing.T, props *GatewayStackProps) assertions.Template {
+	t.Helper()
+	props.AssetDir = assetDir(t)
+	app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(t.TempDir())})
+	return assertions.Template_FromStack(NewGatewayStack(app, "Test", props), nil)
+}
+
+var (
+	defaultOnce     sync.Once
+	defaultTemplate assertions.Template
+	defaultJSON     map[string]any
+)
+
+// defaults is the stack with every prop left at its default, synthesized once.
+func defaults(t *testing.T) (assertions.Template, map[string]any) {
+	t.Helper()
+	defaultOnce.Do(func() {
+		defaultTemplate = synth(t, &GatewayStackProps{})
+		defaultJSON = *defaultTemplate.ToJSON()
+	})
+	if defaultTemplate == nil {
+		t.Fatal("the default stack did not synthesize")
+	}
+	return defaultTemplate, defaultJSON
+}
+
+// check runs a jsii assertion, which panics on a mismatch, as a test error.
+func check(t *testing.T, what string, f func()) {
+	t.Helper()
+	defer func() {
+		if p := recover(); p != nil {
+			t.Errorf("%s: %v", what, p)
+		}
+	}()
+	f()
+}
+
+// resources returns the template's resources of one type, by logical id.
+func resources(tmpl map[string]any, typ string) map[string]map[string]any {
+	out := map[string]map[string]any{}
+	for id, r := range tmpl["Resources"].(map[string]any) {
+		if m := r.(map[string]any); m["Type"] == typ {
+			out[id] = m
+		}
+	}
+	return out
+}
+
+func only(t *testing.T, tmpl map[string]any, typ string) string {
+	t.Helper()
+	rs := resources(tmpl, typ)
+	if len(rs) != 1 {
+		t.Fatalf("%d %s resources, want 1", len(rs), typ)
+	}
+	for id := range rs {
+		return id
+	}
+	return ""
+}
+
+// functionID finds a Lambda function by its description suffix (Api, Stream).
+func functionID(t *testing.T, tmpl map[string]any, name string) string {
+	t.Helper()
+	for id, r := range resources(tmpl, "AWS::Lambda::Function") {
+		if r["Properties"].(map[string]any)["Description"] == "AI gateway: "+name {
+			return id
+		}
+	}
+	t.Fatalf("no %s function", name)
+	return ""
+}
+
+func TestTheTableIsOnDemandWithTTLAndPointInTimeRecovery(t *testing.T) {
+	tmpl, _ := defaults(t)
+	check(t, "one table", func() { tmpl.ResourceCountIs(jsii.String("AWS::DynamoDB::Table"), jsii.Number(1)) })
+	check(t, "table properties", func() {
+		tmpl.HasResourceProperties(jsii.String("AWS::DynamoDB::Table"), map[string]any{
+			"KeySchema": []any{
+				map[string]any{"AttributeName": "pk", "KeyType": "HASH"},
+				map[string]any{"AttributeName": "sk", "KeyType": "RANGE"},
+			},
+			"AttributeDefinitions": []any{
+				map[string]any{"AttributeName": "pk", "AttributeType": "S"},
+				map[string]any{"AttributeName": "sk", "AttributeType": "S"},
+			},
+			"BillingMode":                      "PAY_PER_REQUEST",
+			"TimeToLiveSpecification":          map[string]any{"AttributeName": "ttl", "Enabled": true},
+			"PointInTimeRecoverySpecification": map[string]any{"PointInTimeRecoveryEnabled": true},
+			"ProvisionedThroughput":            assertions.Match_Absent(),
+		})
+	})
+	check(t, "retained by default", func() {
+		tmpl.HasResource(jsii.String("AWS::DynamoDB::Table"), map[string]any{
+			"DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain",
+		})
+	})
+}
+
+func TestTheRemovalPolicyPropReachesTableSecretAndLogs(t *testing.T) {
+	tmpl := synth(t, &GatewayStackProps{RemovalPolicy: awscdk.RemovalPolicy_DESTROY})
+	for _, typ := range []string{"AWS::DynamoDB::Table", "AWS::SecretsManager::Secret", "AWS::Logs::LogGroup"} {
+		check(t, typ, func() {
+			tmpl.AllResources(jsii.String(typ), map[string]any{"DeletionPolicy": "Delete"})
+		})
+	}
+}
+
+func TestBothFunctionsAreArmAL2023WithTheirSizing(t *testing.T) {
+	tmpl, j := defaults(t)
+	check(t, "two functions", func() { tmpl.ResourceCountIs(jsii.String("AWS::Lambda::Function"), jsii.Number(2)) })
+	table, secret := only(t, j, "AWS::DynamoDB::Table"), only(t, j, "AWS::SecretsManager::Secret")
+	for name, timeout := range map[string]int{"Api": 30, "Stream": 300} {
+		check(t, name, func() {
+			tmpl.HasResourceProperties(jsii.String("AWS::Lambda::Function"), map[string]any{
+				"Description":   "AI gateway: " + name,
+				"Runtime":       "provided.al2023",
+				"Architectures": []any{"arm64"},
+				"Handler":       "bootstrap",
+				"MemorySize":    512,
+				"Timeout":       timeout,
+				"Environment": map[string]any{"Variables": map[string]any{
+					"TABLE_NAME":          map[string]any{"Ref": table},
+					"PROVIDER_SECRET_ARN": map[string]any{"Ref": secret},
+					"GATEWAY_STORE":       "dynamodb",
+					"GATEWAY_AUTH":        "true",
+				}},
+				"ReservedConcurrentExecutions": assertions.Match_Absent(),
+				"LoggingConfig": map[string]any{"LogGroup": map[string]any{
+					"Ref": assertions.Match_StringLikeRegexp(jsii.String("^" + name + "Logs")),
+				}},
+			})
+		})
+	}
+}
+
+func TestFunctionSizingAndEnvironmentComeFromProps(t *testing.T) {
+	tmpl := synth(t, &GatewayStackProps{
+		API:         FunctionProps{MemoryMB: 256, TimeoutSeconds: 29, ReservedConcurrency: 5},
+		Stream:      FunctionProps{MemoryMB: 1024, TimeoutSeconds: 900, ReservedConcurrency: 20},
+		OpenAccess:  true,
+		Environment: map[string]string{"BEDROCK_ENABLED": "true"},
+	})
+	for name, want := range map[string][3]int{"Api": {256, 29, 5}, "Stream": {1024, 900, 20}} {
+		check(t, name, func() {
+			tmpl.HasResourceProperties(jsii.String("AWS::Lambda::Function"), map[string]any{
+				"Description": "AI gateway: " + name, "MemorySize": want[0], "Timeout": want[1],
+				"ReservedConcurrentExecutions": want[2],
+				"Environment": map[string]any{"Variables": assertions.Match_ObjectLike(&map[string]any{
+					"BEDROCK_ENABLED": "true", "GATEWAY_AUTH": "false",
+				})},
+			})
+		})
+	}
+}
+
+func TestTheFunctionURLStreamsAndLeavesAuthToTheGateway(t *testing.T) {
+	tmpl, j := defaults(t)
+	stream := functionID(t, j, "Stream")
+	check(t, "one URL", func() { tmpl.ResourceCountIs(jsii.String("AWS::Lambda::Url"), jsii.Number(1)) })
+	check(t, "URL", func() {
+		tmpl.HasResourceProperties(jsii.String("AWS::Lambda::Url"), map[string]any{
+			"AuthType":          "NONE",
+			"InvokeMode":        "RESPONSE_STREAM",
+			"TargetFunctionArn": map[string]any{"Fn::GetAtt": []any{stream, "Arn"}},
+		})
+	})
+	check(t, "public invoke permission", func() {
+		tmpl.HasResourceProperties(jsii.String("AWS::Lambda::Permission"), map[string]any{
+			"Action": "lambda:InvokeFunctionUrl", "Principal": "*", "FunctionUrlAuthType": "NONE",
+			"FunctionName": map[string]any{"Fn::GetAtt": []any{stream, "Arn"}},
+		})
+	})
+	// New Function URLs also need lambda:InvokeFunction, limited to calls
+	// that come through the URL.
+	check(t, "invoke through the URL only", func() {
+		tmpl.HasResourceProperties(jsii.String("AWS::Lambda::Permission"), map[string]any{
+			"Action": "lambda:InvokeFunction", "Principal": "*", "InvokedViaFunctionUrl": true,
+			"FunctionName": map[string]any{"Fn::GetAtt": []any{stream, "Arn"}},
+		})
+	})
+}
+
+func TestTheFunctionURLCanRequireIAM(t *testing.T) {
+	tmpl := synth(t, &GatewayStackProps{FunctionURLAuth: awslambda.FunctionUrlAuthType_AWS_IAM})
+	check(t, "URL", func() {
+		tmpl.HasResourceProperties(jsii.String("AWS::Lambda::Url"), map[string]any{
+			"AuthType": "AWS_IAM", "InvokeMode": "RESPONSE_STREAM",
+		})
+	})
+	check(t, "no public permission", func() {
+		tmpl.ResourcePropertiesCountIs(jsii.String("AWS::Lambda::Permission"),
+			map[string]any{"Principal": "*"}, jsii.Number(0))
+	})
+}
+
+func TestTheHTTPAPIProxiesEverythingToTheAPIFunctionWithPayload2(t *testing.T) {
+	tmpl, j := defaults(t)
+	api := functionID(t, j, "Api")
+	check(t, "api", func() {
+		tmpl.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Api"), map[string]any{"ProtocolType": "HTTP"})
+	})
+	check(t, "integration", func() {
+		tmpl.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Integration"), map[string]any{
+			"IntegrationType":      "AWS_PROXY",
+			"PayloadFormatVersion": "2.0",
+			"IntegrationUri":       map[string]any{"Fn::GetAtt": []any{api, "Arn"}},
+		})
+	})
+	check(t, "default route", func() {
+		tmpl.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Route"), map[string]any{"RouteKey": "$default"})
+	})
+	check(t, "auto-deployed default stage", func() {
+		tmpl.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Stage"), map[string]any{
+			"StageName": "$default", "AutoDeploy": true,
+		})
+	})
+	check(t, "API Gateway may invoke the api function", func() {
+		tmpl.HasResourceProperties(jsii.String("AWS::Lambda::Permission"), map[string]any{
+			"Action": "lambda:InvokeFunction", "Principal": "apigateway.amazonaws.com",
+			"FunctionName": map[string]any{"Fn::GetAtt": []any{api, "Arn"}},
+		})
+	})
+}
+
+func TestTheProviderSecretStartsAsAJSONObject(t *testing.T) {
+	tmpl, _ := defaults(t)
+	check(t, "one secret", func() { tmpl.ResourceCountIs(jsii.String("AWS::SecretsManager::Secret"), jsii.Number(1)) })
+	check(t, "secret", func() {
+		tmpl.HasResourceProperties(jsii.String("AWS::SecretsManager::Secret"), map[string]any{
+			"GenerateSecretString": map[string]any{
+				"SecretStringTemplate": "{}", "GenerateStringKey": SecretPlaceholderKey,
+				"ExcludePunctuation": true, "PasswordLength": 40,
+			},
+			"SecretString": assertions.Match_Absent(),
+		})
+	})
+}
+
+func TestLogGroupsKeepLogsForAMonth(t *testing.T) {
+	tmpl, _ := defaults(t)
+	check(t, "two log groups", func() { tmpl.ResourceCountIs(jsii.String("AWS::Logs::LogGroup"), jsii.Number(2)) })
+	check(t, "retention", func() {
+		tmpl.AllResourcesProperties(jsii.String("AWS::Logs::LogGroup"), map[string]any{"RetentionInDays": 30})
+	})
+	week := synth(t, &GatewayStackProps{LogRetention: awslogs.RetentionDays_ONE_WEEK})
+	check(t, "retention prop", func() {
+		week.AllResourcesProperties(jsii.String("AWS::Logs::LogGroup"), map[string]any{"RetentionInDays": 7})
+	})
+}
+
+func TestTheOutputsNameBothURLsTheTableAndTheSecret(t *testing.T) {
+	tmpl, j := defaults(t)
+	url, api := only(t, j, "AWS::Lambda::Url"), only(t, j, "AWS::ApiGatewayV2::Api")
+	table, secret := only(t, j, "AWS::DynamoDB::Table"), only(t, j, "AWS::SecretsManager::Secret")
+	check(t, OutputFunctionURL, func() {
+		tmpl.HasOutput(jsii.String(OutputFunctionURL), map[string]any{
+			"Value": map[string]any{"Fn::GetAtt": []any{url, "FunctionUrl"}}})
+	})
+	check(t, OutputHTTPAPIURL, func() {
+		tmpl.HasOutput(jsii.String(OutputHTTPAPIURL), map[string]any{
+			"Value": map[string]any{"Fn::Join": assertions.Match_ArrayWith(&[]any{
+				assertions.Match_ArrayWith(&[]any{map[string]any{"Ref": api}})})}})
+	})
+	check(t, OutputTableName, func() {
+		tmpl.HasOutput(jsii.String(OutputTableName), map[string]any{"Value": map[string]any{"Ref": table}})
+	})
+	check(t, OutputSecretName, func() {
+		tmpl.HasOutput(jsii.String(OutputSecretName), map[string]any{"Value": assertions.Match_AnyValue()})
+	})
+	outputs := j["Outputs"].(map[string]any)
+	if v := fmt.Sprint(outputs[OutputSecretName]); !strings.Contains(v, secret) {
+		t.Errorf("SecretName output does not refer to the secret %s: %s", secret, v)
+	}
+}
+
+// statement is one IAM policy statement, normalized.
+type statement struct {
+	actions   []string
+	resources []string // each rendered with fmt, e.g. map[Fn::GetAtt:[StateXXXX Arn]]
+}
+
+func statementsOf(t *testing.T, j map[string]any) map[string][]statement {
+	t.Helper()
+	list := func(v any) []string {
+		switch v := v.(type) {
+		case []any:
+			out := make([]string, len(v))
+			for i, e := range v {
+				out[i] = fmt.Sprint(e)
+			}
+			return out
+		default:
+			return []string{fmt.Sprint(v)}
+		}
+	}
+	byRole := map[string][]statement{}
+	for _, p := range resources(j, "AWS::IAM::Policy") {
+		props := p["Properties"].(map[string]any)
+		role := fmt.Sprint(props["Roles"])
+		for _, s := range props["PolicyDocument"].(map[string]any)["Statement"].([]any) {
+			sm := s.(map[string]any)
+			if sm["Effect"] != "Allow" {
+				continue
+			}
+			byRole[role] = append(byRole[role], statement{actions: list(sm["Action"]), resources: list(sm["Resource"])})
+		}
+	}
+	return byRole
+}
+
+func TestIAMIsLeastPrivilege(t *testing.T) {
+	_, j := defaults(t)
+	table, secret := only(t, j, "AWS::DynamoDB::Table"), only(t, j, "AWS::SecretsManager::Secret")
+	roles := statementsOf(t, j)
+	if len(roles) != 2 {
+		t.Fatalf("%d roles with policies, want one per function: %v", len(roles), roles)
+	}
+	for role, stmts := range roles {
+		var dynamo, bedrock, secrets []string
+		for _, s := range stmts {
+			for _, r := range s.resources {
+				if r == "*" {
+					t.Errorf("%s: %v on every resource", role, s.actions)
+				}
+			}
+			for _, a := range s.actions {
+				service, _, _ := strings.Cut(a, ":")
+				switch {
+				case strings.HasSuffix(a, ":*"):
+					t.Errorf("%s: wildcard action %s", role, a)
+				case service == "dynamodb":
+					dynamo = append(dynamo, a)
+					for _, r := range s.resources {
+						if !strings.Contains(r, table) && r != "map[Ref:AWS::NoValue]" {
+							t.Errorf("%s: %s on %s, not the table", role, a, r)
+						}
+					}
+				case service == "bedrock":
+					bedrock = append(bedrock, a)
+					for _, r := range s.resources {
+						if !strings.Contains(r, ":foundation-model/*") && !strings.Contains(r, ":inference-profile/*") {
+							t.Errorf("%s: %s on %s", role, a, r)
+						}
+					}
+				case service == "secretsmanager":
+					secrets = append(secrets, a)
+					for _, r := range s.resources {
+						if r != fmt.Sprint(map[string]any{"Ref": secret}) {
+							t.Errorf("%s: %s on %s, not the provider secret", role, a, r)
+						}
+					}
+				default:
+					t.Errorf("%s: unexpected action %s", role, a)
+				}
+			}
+		}
+		for _, a := range []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
+			"dynamodb:Query", "dynamodb:BatchWriteItem"} {
+			if !slices.Contains(dynamo, a) {
+				t.Errorf("%s: no %s on the table (has %v)", role, a, dynamo)
+			}
+		}
+		for _, a := range []string{"dynamodb:DeleteTable", "dynamodb:CreateTable", "dynamodb:UpdateTable"} {
+			if slices.Contains(dynamo, a) {
+				t.Errorf("%s: %s is more than the gateway needs", role, a)
+			}
+		}
+		slices.Sort(bedrock)
+		if !slices.Equal(bedrock, []string{"bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"}) {
+			t.Errorf("%s: bedrock actions %v", role, bedrock)
+		}
+		if !slices.Contains(secrets, "secretsmanager:GetSecretValue") {
+			t.Errorf("%s: cannot read the provider secret (has %v)", role, secrets)
+		}
+	}
+}

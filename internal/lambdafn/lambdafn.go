@@ -1,0 +1,121 @@
+// Package lambdafn is what the Lambda entry points (functions/api,
+// functions/stream) share: building the gateway core from the function's
+// environment plus the provider-key secret, the adapters from Lambda events to
+// that one http.Handler, and reporting a failed start to the Runtime API.
+//
+// A cold start does this once, in order: read the environment; when
+// PROVIDER_SECRET_ARN is set, fetch that one Secrets Manager secret (a JSON
+// object of environment-style names to values, e.g. {"OPENAI_API_KEY":"sk-..."})
+// whose entries override the environment; load the configuration
+// (GATEWAY_CONFIG names a TOML file, else the environment); build the gateway.
+// Nothing else calls AWS during init, and every client is built once and
+// reused by every invocation of the execution environment.
+package lambdafn
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambdaurl"
+	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
+
+	"github.com/aigateway/gateway/internal/config"
+	"github.com/aigateway/gateway/internal/gateway"
+)
+
+// New builds the gateway core for a Lambda function from getenv (os.Getenv in
+// the functions) and, when PROVIDER_SECRET_ARN is set, the provider secret.
+// Logs go to stdout as JSON lines (CloudWatch Logs).
+func New(ctx context.Context, getenv func(string) string) (http.Handler, error) {
+	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
+	getenv, err := WithSecret(ctx, getenv, log)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := config.Load(getenv("GATEWAY_CONFIG"), getenv)
+	if err != nil {
+		return nil, err
+	}
+	return Build(ctx, cfg, log)
+}
+
+// Build builds the gateway core from a loaded configuration, logging its
+// start-up warnings.
+func Build(ctx context.Context, cfg *config.Config, log *slog.Logger) (http.Handler, error) {
+	for _, w := range cfg.Warnings {
+		log.Warn(w)
+	}
+	g, err := gateway.New(ctx, cfg, gateway.Options{Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+// API adapts h to API Gateway HTTP API events (payload format 2.0). The
+// response is buffered by nature: a `stream: true` request gets the whole
+// SSE body at once.
+func API(h http.Handler) func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	return httpadapter.NewV2(Recover(h)).ProxyWithContext
+}
+
+// Stream adapts h to a Function URL with InvokeMode RESPONSE_STREAM: every
+// write reaches the client as it happens, a panic becomes an error response
+// (or an SSE error event once a stream has started), and a write that fails
+// because the client went away cancels the request context, which stops the
+// upstream request.
+func Stream(h http.Handler) func(context.Context, *events.LambdaFunctionURLRequest) (*events.LambdaFunctionURLStreamingResponse, error) {
+	return lambdaurl.Wrap(Recover(h))
+}
+
+// initErrorTimeout bounds the report of a failed start.
+const initErrorTimeout = 2 * time.Second
+
+// Exit reports err as the function's init error to the Lambda Runtime API
+// (when AWS_LAMBDA_RUNTIME_API is set), prints it on stderr and exits with
+// status 1. The functions call it when New fails, so the failure reads as
+// the gateway's own message instead of "Runtime exited".
+func Exit(err error) {
+	fmt.Fprintln(os.Stderr, "gateway:", err)
+	if api := os.Getenv("AWS_LAMBDA_RUNTIME_API"); api != "" {
+		if rerr := ReportInitError(api, err); rerr != nil {
+			fmt.Fprintln(os.Stderr, "gateway: reporting the init error:", rerr)
+		}
+	}
+	os.Exit(1)
+}
+
+// InitErrorType is the error type a failed start is reported with.
+const InitErrorType = "Runtime.GatewayInitError"
+
+// ReportInitError posts err to the Runtime API's /runtime/init/error.
+func ReportInitError(api string, err error) error {
+	body, _ := json.Marshal(map[string]any{
+		"errorMessage": err.Error(), "errorType": InitErrorType, "stackTrace": []string{},
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), initErrorTimeout)
+	defer cancel()
+	req, rerr := http.NewRequestWithContext(ctx, http.MethodPost,
+		"http://"+api+"/2018-06-01/runtime/init/error", bytes.NewReader(body))
+	if rerr != nil {
+		return rerr
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Lambda-Runtime-Function-Error-Type", InitErrorType)
+	resp, rerr := http.DefaultClient.Do(req)
+	if rerr != nil {
+		return rerr
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		return fmt.Errorf("runtime API answered %s", resp.Status)
+	}
+	return nil
+}
