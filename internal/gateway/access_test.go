@@ -470,3 +470,75 @@ func TestAdminProvidersBreakersAndRedactedConfig(t *testing.T) {
 		t.Fatalf("a virtual key read the admin config: %d", rec.Code)
 	}
 }
+
+// failingCache is a cache store that cannot be reached.
+type failingCache struct{}
+
+func (failingCache) Get(context.Context, string) (*state.CacheEntry, error) {
+	return nil, errors.New("cache down")
+}
+func (failingCache) Put(context.Context, string, *state.CacheEntry, time.Duration) error {
+	return errors.New("cache down")
+}
+
+func TestCacheErrorsNeverFailARequest(t *testing.T) {
+	a := newUpstream(t, okChat("a"))
+	st := memory.New(nil)
+	st.Cache = failingCache{}
+	g := newStateful(t, strings.Replace(stateful, "enabled = true\nadmin_key", "enabled = false\nadmin_key", 1), st, a, a)
+	for i := 0; i < 2; i++ {
+		if rec := do(t, g, "POST", "/v1/chat/completions", hello); rec.Code != 200 || rec.Header().Get("X-Gateway-Cache") != "miss" {
+			t.Fatalf("%d cache=%q", rec.Code, rec.Header().Get("X-Gateway-Cache"))
+		}
+	}
+	if g.counters.cacheErrors.Load() == 0 {
+		t.Error("cache errors were not counted")
+	}
+}
+
+func TestARouteCanTurnTheCacheOff(t *testing.T) {
+	a := newUpstream(t, okChat("a"))
+	toml := strings.Replace(stateful, "enabled = true\nadmin_key", "enabled = false\nadmin_key", 1) + `
+[[routes]]
+model = "fresh"
+cache_ttl = "-1s"
+targets = [{ provider = "a", model = "m" }]
+`
+	g := newStateful(t, toml, nil, a, a)
+	body := `{"model":"fresh","messages":[{"role":"user","content":"always new"}]}`
+	for i := 0; i < 2; i++ {
+		if rec := do(t, g, "POST", "/v1/chat/completions", body); rec.Code != 200 || rec.Header().Get("X-Gateway-Cache") != "" {
+			t.Fatalf("%d cache=%q", rec.Code, rec.Header().Get("X-Gateway-Cache"))
+		}
+	}
+	if a.calls.Load() != 2 {
+		t.Fatalf("upstream calls %d, want 2", a.calls.Load())
+	}
+}
+
+func TestImagesAndTranscriptionsAreForwardedToOpenAIProtocolProviders(t *testing.T) {
+	a := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		switch r.URL.Path {
+		case "/images/generations":
+			fmt.Fprint(w, `{"created":1,"data":[{"url":"https://img.example/1.png"}]}`)
+		case "/audio/transcriptions":
+			fmt.Fprint(w, `{"text":"hello world"}`)
+		default:
+			w.WriteHeader(404)
+		}
+	})
+	g, _ := newGateway(t, twoProviders, a, a)
+	rec := do(t, g, "POST", "/v1/images/generations", `{"model":"only-a","prompt":"a lighthouse","size":"1024x1024"}`)
+	if rec.Code != 200 || !strings.Contains(rec.Body.String(), "img.example") || !strings.Contains(string(a.lastBody()), `"size":"1024x1024"`) {
+		t.Fatalf("images: %d %s", rec.Code, rec.Body)
+	}
+	body := "--XX\r\nContent-Disposition: form-data; name=\"model\"\r\n\r\nonly-a\r\n--XX\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.wav\"\r\nContent-Type: audio/wav\r\n\r\nRIFFdata\r\n--XX--\r\n"
+	req := httptest.NewRequest("POST", "/v1/audio/transcriptions", strings.NewReader(body))
+	req.Header.Set("Content-Type", "multipart/form-data; boundary=XX")
+	rr := httptest.NewRecorder()
+	g.ServeHTTP(rr, req)
+	if rr.Code != 200 || !strings.Contains(rr.Body.String(), "hello world") || !strings.Contains(string(a.lastBody()), "RIFFdata") {
+		t.Fatalf("transcription: %d %s", rr.Code, rr.Body)
+	}
+}
