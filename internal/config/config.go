@@ -36,6 +36,7 @@ type Config struct {
 	Cache   Cache               `toml:"cache" json:"cache"`
 	Limits  Limits              `toml:"limits" json:"limits"`
 	Pricing map[string]PriceCfg `toml:"pricing" json:"pricing,omitempty"`
+	Metrics Metrics             `toml:"metrics" json:"metrics"`
 
 	// Source says where the configuration came from ("file <name>" or "environment").
 	Source string `toml:"-" json:"source"`
@@ -123,6 +124,12 @@ type Limits struct {
 	// FailClosed refuses requests when the limit store cannot be reached
 	// (default: fail open, logged and counted). Authentication always fails closed.
 	FailClosed bool `toml:"fail_closed" json:"fail_closed"`
+}
+
+// Metrics configures the metrics outputs.
+type Metrics struct {
+	// Namespace is the CloudWatch namespace of the EMF lines Lambda functions write.
+	Namespace string `toml:"namespace" json:"namespace"`
 }
 
 // PriceCfg overrides one model's price, USD per million tokens.
@@ -333,6 +340,9 @@ func (c *Config) applyDefaults() {
 	}
 	if b.HalfOpenMaxCalls == 0 {
 		b.HalfOpenMaxCalls = router.DefaultBreaker.HalfOpenMaxCalls
+	}
+	if c.Metrics.Namespace == "" {
+		c.Metrics.Namespace = "AIGateway"
 	}
 	if c.Auth.KeyCacheTTL == 0 {
 		c.Auth.KeyCacheTTL = 30 * time.Second
@@ -569,6 +579,10 @@ func (c *Config) applyEnvState(getenv func(string) string) {
 		c.Cache.TTL = d
 	}
 	c.Limits.FailClosed = getenv("GATEWAY_LIMITS_FAIL_CLOSED") == "true"
+	c.Metrics.Namespace = getenv("GATEWAY_METRICS_NAMESPACE")
+	if n, err := strconv.ParseInt(getenv("GATEWAY_MAX_BODY_BYTES"), 10, 64); err == nil && n > 0 {
+		c.Server.MaxBodyBytes = n
+	}
 }
 
 func splitList(s string) []string {

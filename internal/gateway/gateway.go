@@ -20,6 +20,7 @@ import (
 
 	"github.com/aigateway/gateway/internal/auth"
 	"github.com/aigateway/gateway/internal/config"
+	"github.com/aigateway/gateway/internal/dashboard"
 	"github.com/aigateway/gateway/internal/metrics"
 	"github.com/aigateway/gateway/internal/openai"
 	"github.com/aigateway/gateway/internal/pricing"
@@ -132,11 +133,31 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Gateway, error
 	g.handle(http.MethodGet, "/health", g.handleHealth)
 	g.handle(http.MethodPost, "/generate", g.handleGenerate)
 	g.handle(http.MethodPost, "/auth/token", g.handleToken)
+	// Metrics and the dashboard show per-key figures: with authentication on
+	// they need the admin key (the dashboard page sends it from #key=...), and
+	// the page embeds no data of its own.
+	dashSource := g.stats.Snapshot
+	if cfg.Auth.Enabled {
+		dashSource = metrics.NewRegistry().Snapshot
+	}
+	g.handle(http.MethodGet, "/metrics", g.adminIfAuth(g.stats.JSONHandler()))
+	g.handle(http.MethodGet, "/metrics/prometheus", g.adminIfAuth(g.stats.PrometheusHandler()))
+	g.handle(http.MethodGet, "/dashboard", dashboard.Handler(dashSource).ServeHTTP)
 	g.mux.HandleFunc("/admin/", g.handleAdmin)
 	g.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		openai.Errorf(openai.CodeNotFound, "unknown path %s %s", r.Method, r.URL.Path).Write(w)
 	})
 	return g, nil
+}
+
+// adminIfAuth guards h with the admin key when authentication is on.
+func (g *Gateway) adminIfAuth(h http.Handler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if g.cfg.Auth.Enabled && !g.adminOK(w, r) {
+			return
+		}
+		h.ServeHTTP(w, r)
+	}
 }
 
 // handle registers h for one method on an exact path; other methods get a

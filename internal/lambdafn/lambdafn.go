@@ -28,6 +28,7 @@ import (
 
 	"github.com/aigateway/gateway/internal/config"
 	"github.com/aigateway/gateway/internal/gateway"
+	"github.com/aigateway/gateway/internal/metrics"
 )
 
 // New builds the gateway core for a Lambda function from getenv (os.Getenv in
@@ -52,7 +53,9 @@ func Build(ctx context.Context, cfg *config.Config, log *slog.Logger) (http.Hand
 	for _, w := range cfg.Warnings {
 		log.Warn(w)
 	}
-	g, err := gateway.New(ctx, cfg, gateway.Options{Logger: log})
+	// Metrics go to CloudWatch as Embedded Metric Format lines beside the logs.
+	emf := metrics.NewEMFWriter(os.Stdout, cfg.Metrics.Namespace, time.Now)
+	g, err := gateway.New(ctx, cfg, gateway.Options{Logger: log, Metrics: emf})
 	if err != nil {
 		return nil, err
 	}

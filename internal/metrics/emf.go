@@ -72,6 +72,9 @@ func NewEMFWriter(w io.Writer, namespace string, now func() time.Time) *EMFWrite
 	if now == nil {
 		now = time.Now
 	}
+	if w == nil {
+		w = io.Discard
+	}
 	return &EMFWriter{w: w, namespace: appendASCII(nil, namespace, 255, DefaultEMFNamespace), now: now,
 		buf: make([]byte, 0, 2048)}
 }

@@ -8,8 +8,8 @@ import (
 // latencyBuckets are the upper bounds, in seconds, of the latency histograms
 // (the registry's own and the Prometheus ones): 1 ms to 60 s, plus +Inf.
 var latencyBuckets = [...]float64{
-	0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75,
-	1, 1.5, 2, 3, 5, 7.5, 10, 15, 20, 30, 60,
+	0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.75,
+	1, 1.5, 2, 3, 4, 5, 7.5, 10, 15, 20, 30, 45, 60,
 }
 
 // histogram is a fixed-bucket latency histogram; counts[len(latencyBuckets)]

@@ -70,7 +70,8 @@ func NewRegistryClock(now func() time.Time) *Registry {
 	return r
 }
 
-// Record adds one finished request.
+// Record adds one finished request. The per-second request counts use the
+// registry's clock, not Event.Time.
 func (r *Registry) Record(e Event) {
 	sec := r.now().Unix()
 	r.mu.Lock()
