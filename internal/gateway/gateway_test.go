@@ -29,7 +29,7 @@ type upstream struct {
 	last  atomic.Value // []byte of the last request body
 }
 
-func newUpstream(t *testing.T, h http.HandlerFunc) *upstream {
+func newUpstream(t testing.TB, h http.HandlerFunc) *upstream {
 	t.Helper()
 	u := &upstream{}
 	u.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -105,7 +105,7 @@ func (l *logBuffer) String() string {
 
 // newGateway builds a gateway from TOML where {A}, {B}, ... are replaced by
 // the fake upstreams' URLs.
-func newGateway(t *testing.T, toml string, ups ...*upstream) (*Gateway, *logBuffer) {
+func newGateway(t testing.TB, toml string, ups ...*upstream) (*Gateway, *logBuffer) {
 	t.Helper()
 	for i, u := range ups {
 		toml = strings.ReplaceAll(toml, fmt.Sprintf("{%c}", 'A'+i), u.URL)
