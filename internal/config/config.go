@@ -15,6 +15,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/aigateway/gateway/internal/guardrails"
 	"github.com/aigateway/gateway/internal/provider"
 	"github.com/aigateway/gateway/internal/router"
 )
@@ -37,6 +38,9 @@ type Config struct {
 	Limits  Limits              `toml:"limits" json:"limits"`
 	Pricing map[string]PriceCfg `toml:"pricing" json:"pricing,omitempty"`
 	Metrics Metrics             `toml:"metrics" json:"metrics"`
+	// Guardrails are content rules: global, plus a profile per key (key metadata "guardrails").
+	// Not in JSON output: the word lists are policy, shown only as counts by /admin/config.
+	Guardrails guardrails.Set `toml:"guardrails" json:"-"`
 
 	// Source says where the configuration came from ("file <name>" or "environment").
 	Source string `toml:"-" json:"source"`

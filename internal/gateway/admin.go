@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/aigateway/gateway/internal/auth"
+	"github.com/aigateway/gateway/internal/config"
+	"github.com/aigateway/gateway/internal/guardrails"
 	"github.com/aigateway/gateway/internal/openai"
 	"github.com/aigateway/gateway/internal/router"
 	"github.com/aigateway/gateway/internal/state"
@@ -90,8 +92,9 @@ func (g *Gateway) handleAdmin(w http.ResponseWriter, r *http.Request) {
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"object": "list", "data": out})
 	case path == "config" && r.Method == http.MethodGet:
-		// Secrets are provider.Secret values, which marshal as [REDACTED].
-		writeJSON(w, http.StatusOK, g.cfg)
+		// Secrets are provider.Secret values, which marshal as [REDACTED];
+		// guardrail word lists and patterns are shown as counts.
+		writeJSON(w, http.StatusOK, adminConfig{Config: g.cfg, Guardrails: guardSummary(g.cfg.Guardrails)})
 	default:
 		g.fail(w, r, openai.Errorf(openai.CodeNotFound, "unknown admin route %s %s", r.Method, r.URL.Path))
 	}
@@ -259,4 +262,30 @@ func (g *Gateway) providerHealth() []providerStatus {
 		res[i] = *ps
 	}
 	return res
+}
+
+// adminConfig is GET /admin/config: the configuration plus a guardrails summary.
+type adminConfig struct {
+	*config.Config
+	Guardrails map[string]ruleCounts `json:"guardrails"`
+}
+
+// ruleCounts describes one guardrails rule set without its contents.
+type ruleCounts struct {
+	BlockedWords      int  `json:"blocked_words"`
+	BlockedPatterns   int  `json:"blocked_patterns"`
+	MaxInputChars     int  `json:"max_input_chars"`
+	RedactEmails      bool `json:"redact_emails"`
+	RedactCardNumbers bool `json:"redact_card_numbers"`
+}
+
+func guardSummary(set guardrails.Set) map[string]ruleCounts {
+	count := func(c guardrails.Config) ruleCounts {
+		return ruleCounts{len(c.BlockedWords), len(c.BlockedPatterns), c.MaxInputChars, c.RedactEmails, c.RedactCardNumbers}
+	}
+	out := map[string]ruleCounts{"global": count(set.Global)}
+	for name, c := range set.Profiles {
+		out["profile:"+name] = count(c)
+	}
+	return out
 }

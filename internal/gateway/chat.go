@@ -100,14 +100,17 @@ func (g *Gateway) handleChat(w http.ResponseWriter, r *http.Request) {
 	}
 	ri := info(r.Context())
 	ri.stream = req.Stream
-	if g.cfg.Server.LogPrompts && len(req.Messages) > 0 {
-		ri.prompt = req.Messages[len(req.Messages)-1].Content.AllText()
-	}
 	estimate := int64(pricing.EstimatePromptTokens(&req) + req.MaxOutputTokens())
 	pr, ok := g.prepare(w, r, prepareRequest{model: req.Model, user: req.User, body: body, endpoint: "chat",
-		estimate: estimate, cacheable: true})
+		estimate: estimate, cacheable: true, guard: func(profile string) ([]byte, error) {
+			return g.guard.CheckChatBody(profile, &req, body)
+		}})
 	if !ok {
 		return
+	}
+	body = pr.body
+	if g.cfg.Server.LogPrompts && len(req.Messages) > 0 {
+		ri.prompt = req.Messages[len(req.Messages)-1].Content.AllText()
 	}
 	if pr.adm.cached != nil {
 		g.serveCachedChat(w, r, pr, &req)
@@ -351,6 +354,14 @@ func (g *Gateway) handleGenerate(w http.ResponseWriter, r *http.Request) {
 	prq.model = req.Model
 	prq.body, _ = json.Marshal(&req)
 	prq.estimate = int64(pricing.EstimatePromptTokens(&req))
+	prq.guard = func(profile string) ([]byte, error) {
+		p, err := g.guard.CheckPrompt(profile, gr.Prompt)
+		if err != nil {
+			return nil, err
+		}
+		req.Messages[0].Content.Text = p
+		return json.Marshal(&req)
+	}
 	pr, ok := g.prepare(w, r, prq)
 	if !ok {
 		return

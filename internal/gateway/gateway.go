@@ -21,6 +21,7 @@ import (
 	"github.com/aigateway/gateway/internal/auth"
 	"github.com/aigateway/gateway/internal/config"
 	"github.com/aigateway/gateway/internal/dashboard"
+	"github.com/aigateway/gateway/internal/guardrails"
 	"github.com/aigateway/gateway/internal/metrics"
 	"github.com/aigateway/gateway/internal/openai"
 	"github.com/aigateway/gateway/internal/pricing"
@@ -64,6 +65,7 @@ type Gateway struct {
 	targetLimits map[string][2]int64 // provider → {rpm, tpm}
 	cacheTTL     map[string]time.Duration
 	counters     stateCounters
+	guard        *guardrails.Engine
 	stats        *metrics.Registry // in-process figures for /metrics and the dashboard
 	metrics      metrics.Recorder  // stats plus Options.Metrics
 }
@@ -109,6 +111,9 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Gateway, error
 		return nil, err
 	}
 	g.prices = pricing.Default().WithOverrides(priceOverrides(cfg.Pricing))
+	if g.guard, err = guardrails.New(cfg.Guardrails); err != nil {
+		return nil, fmt.Errorf("config: guardrails: %w", err)
+	}
 	for _, p := range cfg.Providers {
 		if p.RPM > 0 || p.TPM > 0 {
 			g.targetLimits[p.Name] = [2]int64{p.RPM, p.TPM}

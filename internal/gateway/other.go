@@ -2,9 +2,11 @@ package gateway
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 
 	"github.com/tidwall/gjson"
+	"github.com/tidwall/sjson"
 
 	"github.com/aigateway/gateway/internal/openai"
 	"github.com/aigateway/gateway/internal/provider"
@@ -31,7 +33,37 @@ func (g *Gateway) handleEmbeddings(w http.ResponseWriter, r *http.Request) {
 		g.fail(w, r, &openai.Error{Code: openai.CodeInvalidRequest, Param: "input", Message: "input must be a non-empty string or array"})
 		return
 	}
-	g.forward(w, r, req.Model, req.User, body, "embeddings", func(p provider.Provider) bool {
+	guard := func(profile string) ([]byte, error) {
+		in, ok := req.InputStrings()
+		if !ok {
+			return body, nil // token arrays are not text
+		}
+		changed := false
+		for i, s := range in {
+			out, err := g.guard.CheckText(profile, "input", s)
+			if err != nil {
+				return nil, err
+			}
+			if out != s {
+				in[i], changed = out, true
+			}
+		}
+		if !changed {
+			return body, nil
+		}
+		var v any = in
+		if len(req.Input) > 0 && req.Input[0] == '"' {
+			v = in[0]
+		}
+		nb, err := sjson.SetBytes(body, "input", v)
+		if err != nil {
+			return nil, err
+		}
+		req.Input, _ = json.Marshal(v)
+		body = nb
+		return nb, nil
+	}
+	g.forwardGuarded(w, r, req.Model, req.User, body, "embeddings", guard, func(p provider.Provider) bool {
 		_, ok := p.(provider.Embedder)
 		return ok
 	}, func(ctx context.Context, t *router.Target) (*provider.Response, error) {
@@ -97,7 +129,14 @@ func (g *Gateway) handleTranscriptions(w http.ResponseWriter, r *http.Request) {
 // that lack the endpoint are skipped; when none has it the client gets a 400.
 func (g *Gateway) forward(w http.ResponseWriter, r *http.Request, model, user string, body []byte, what string,
 	supports func(provider.Provider) bool, call func(ctx context.Context, t *router.Target) (*provider.Response, error)) {
-	pq := prepareRequest{model: model, user: user, body: body, endpoint: what, cacheable: what == "embeddings" && body != nil}
+	g.forwardGuarded(w, r, model, user, body, what, nil, supports, call)
+}
+
+// forwardGuarded is forward with content rules applied to the body first.
+func (g *Gateway) forwardGuarded(w http.ResponseWriter, r *http.Request, model, user string, body []byte, what string,
+	guard func(string) ([]byte, error), supports func(provider.Provider) bool,
+	call func(ctx context.Context, t *router.Target) (*provider.Response, error)) {
+	pq := prepareRequest{model: model, user: user, body: body, endpoint: what, cacheable: what == "embeddings" && body != nil, guard: guard}
 	pr, ok := g.prepare(w, r, pq)
 	if !ok {
 		return

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 
+	"github.com/aigateway/gateway/internal/guardrails"
 	"github.com/aigateway/gateway/internal/router"
 	"github.com/aigateway/gateway/internal/state"
 )
@@ -21,6 +22,9 @@ type prepareRequest struct {
 	pin string
 	// plan, when set, is used instead of resolving the model.
 	plan *router.Plan
+	// guard applies the content rules of a guardrails profile and returns the
+	// body to forward (redacted where the rules say so).
+	guard func(profile string) ([]byte, error)
 }
 
 // prepared is a request that passed authentication, routing and admission.
@@ -31,6 +35,8 @@ type prepared struct {
 	// held are the target-level reservations of the attempt that answered.
 	held []reservation
 	est  int64
+	// body is the request body after guardrails.
+	body []byte
 }
 
 // prepare authenticates, resolves the route, checks the key's permissions and
@@ -44,6 +50,18 @@ func (g *Gateway) prepare(w http.ResponseWriter, r *http.Request, pq prepareRequ
 	}
 	ri := info(r.Context())
 	ri.endpoint = pq.endpoint
+	// Content rules run before routing and admission: a refused request uses no
+	// limit, and the cache key sees the redacted body.
+	if pq.guard != nil && g.guard != nil {
+		profile := ""
+		if key != nil {
+			profile = key.Metadata[guardrails.MetadataKey]
+		}
+		if pq.body, err = pq.guard(profile); err != nil {
+			g.fail(w, r, err)
+			return nil, false
+		}
+	}
 	sticky := pq.user
 	var meta map[string]string
 	if key != nil {
@@ -91,7 +109,7 @@ func (g *Gateway) prepare(w http.ResponseWriter, r *http.Request, pq prepareRequ
 		g.fail(w, r, err)
 		return nil, false
 	}
-	return &prepared{key: key, plan: plan, adm: adm, est: pq.estimate}, true
+	return &prepared{key: key, plan: plan, adm: adm, est: pq.estimate, body: pq.body}, true
 }
 
 // limited wraps an attempt with the target's own rate limits: a target whose

@@ -1,0 +1,79 @@
+package gateway
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+const guarded = stateful + `
+[guardrails.global]
+blocked_words = ["project nightingale"]
+redact_emails = true
+redact_card_numbers = true
+max_input_chars = 2000
+
+[guardrails.profiles.strict]
+blocked_patterns = ['(?i)\bconfidential\b']
+`
+
+func TestGuardrailsRefuseRedactAndFollowTheKeysProfile(t *testing.T) {
+	a := newUpstream(t, okChat("a"))
+	g := newStateful(t, guarded, nil, a, a)
+	plain, _ := createKey(t, g, `{}`)
+	strict, _ := createKey(t, g, `{"metadata":{"guardrails":"strict"}}`)
+	chat := func(key, text string) (int, string) {
+		rec := do(t, g, "POST", "/v1/chat/completions", `{"model":"shared","messages":[{"role":"user","content":"`+text+`"}]}`, "Authorization", "Bearer "+key)
+		return rec.Code, rec.Body.String()
+	}
+	t.Run("a blocked word is refused with content_filter and no upstream call", func(t *testing.T) {
+		before := a.calls.Load()
+		code, body := chat(plain, "tell me about Project  Nightingale")
+		if code != 400 || !strings.Contains(body, `"code":"content_filter"`) || strings.Contains(strings.ToLower(body), "nightingale") {
+			t.Fatalf("%d %s", code, body)
+		}
+		if a.calls.Load() != before {
+			t.Fatal("a refused request reached the upstream")
+		}
+	})
+	t.Run("e-mail addresses and card numbers are redacted before the upstream", func(t *testing.T) {
+		code, body := chat(plain, "mail jane.doe@example.com card 4111 1111 1111 1111 thanks")
+		if code != 200 {
+			t.Fatalf("%d %s", code, body)
+		}
+		sent := a.lastBody()
+		if bytes.Contains(sent, []byte("jane.doe@example.com")) || bytes.Contains(sent, []byte("4111 1111")) ||
+			!bytes.Contains(sent, []byte("[REDACTED_EMAIL]")) || !bytes.Contains(sent, []byte("[REDACTED_CARD]")) {
+			t.Fatalf("upstream got %s", sent)
+		}
+	})
+	t.Run("a profile adds rules for its keys only", func(t *testing.T) {
+		if code, _ := chat(plain, "this is confidential"); code != 200 {
+			t.Fatalf("the plain key was refused: %d", code)
+		}
+		if code, body := chat(strict, "this is confidential"); code != 400 || !strings.Contains(body, "content_filter") {
+			t.Fatalf("the strict key passed: %d %s", code, body)
+		}
+	})
+	t.Run("too long an input is a 400", func(t *testing.T) {
+		if code, _ := chat(plain, strings.Repeat("a ", 1500)); code != 400 {
+			t.Fatalf("%d", code)
+		}
+	})
+	t.Run("generate and embeddings are checked too", func(t *testing.T) {
+		rec := do(t, g, "POST", "/generate", `{"prompt":"project nightingale status"}`, "Authorization", "Bearer "+plain)
+		if rec.Code != 400 {
+			t.Fatalf("generate: %d %s", rec.Code, rec.Body)
+		}
+		rec = do(t, g, "POST", "/v1/embeddings", `{"model":"shared","input":["ok","Project Nightingale"]}`, "Authorization", "Bearer "+plain)
+		if rec.Code != 400 {
+			t.Fatalf("embeddings: %d %s", rec.Code, rec.Body)
+		}
+	})
+	t.Run("admin config shows counts, not the rules", func(t *testing.T) {
+		rec := do(t, g, "GET", "/admin/config", "", "Authorization", "Bearer "+adminKey)
+		if strings.Contains(strings.ToLower(rec.Body.String()), "nightingale") || !strings.Contains(rec.Body.String(), `"blocked_words":1`) {
+			t.Fatalf("%s", rec.Body)
+		}
+	})
+}

@@ -1,0 +1,153 @@
+package guardrails
+
+import (
+	"fmt"
+	"unicode/utf8"
+
+	"github.com/aigateway/gateway/internal/openai"
+)
+
+// rulesFor is the compiled rules of a profile: the profile merged with the
+// global rules, or the global rules alone for "" and unknown names.
+func (e *Engine) rulesFor(profile string) *rules {
+	if e == nil {
+		return nil
+	}
+	if profile != "" {
+		if r, ok := e.profiles[profile]; ok {
+			return r
+		}
+	}
+	return e.global
+}
+
+// CheckChat applies the rules of profile to the text of every message: string
+// content and "text" parts. It refuses a request over the length limit
+// (code invalid_request, param "messages") or holding a blocked word or
+// pattern (code content_filter, param "messages[i].content"); the refusal
+// names the kind and number of the rule, never the text it matched. Otherwise
+// it redacts e-mail addresses and card numbers in req in place and reports
+// whether it changed anything; the caller then sends the edited request
+// upstream (CheckChatBody does both for a body forwarded as raw bytes).
+func (e *Engine) CheckChat(profile string, req *openai.ChatRequest) (redacted bool, err error) {
+	r := e.rulesFor(profile)
+	if r.empty() || req == nil {
+		return false, nil
+	}
+	if r.maxChars > 0 {
+		if n := chatChars(req.Messages, r.maxChars); n > r.maxChars {
+			return false, &openai.Error{Code: openai.CodeInvalidRequest, Param: "messages",
+				Message: fmt.Sprintf("the messages hold %d characters of text, more than this gateway's limit of %d", n, r.maxChars)}
+		}
+	}
+	if r.words != nil || len(r.patterns) > 0 {
+		for i := range req.Messages {
+			c := &req.Messages[i].Content
+			rule := r.blocked(c.Text)
+			for j := 0; rule == "" && j < len(c.Parts); j++ {
+				if c.Parts[j].Type == "text" {
+					rule = r.blocked(c.Parts[j].Text)
+				}
+			}
+			if rule != "" {
+				return false, &openai.Error{Code: openai.CodeContentFilter, Param: fmt.Sprintf("messages[%d].content", i),
+					Message: fmt.Sprintf("messages[%d] was blocked by the gateway's content policy (%s)", i, rule)}
+			}
+		}
+	}
+	if !r.emails && !r.cards {
+		return false, nil
+	}
+	for i := range req.Messages {
+		c := &req.Messages[i].Content
+		if s, ok := redact(c.Text, r.emails, r.cards); ok {
+			c.Text, redacted = s, true
+		}
+		for j := range c.Parts {
+			p := &c.Parts[j]
+			if p.Type != "text" {
+				continue
+			}
+			if s, ok := redact(p.Text, r.emails, r.cards); ok {
+				p.Text, redacted = s, true
+			}
+		}
+	}
+	return redacted, nil
+}
+
+// CheckPrompt applies the rules of profile to one prompt (POST /generate,
+// an image prompt, an embeddings input string) and returns it redacted.
+// Refusals carry param "prompt"; use CheckText to name another field.
+func (e *Engine) CheckPrompt(profile, text string) (string, error) {
+	return e.CheckText(profile, "prompt", text)
+}
+
+// CheckText is CheckPrompt for the request field param ("input", "input[3]").
+// The length limit applies to this text alone.
+func (e *Engine) CheckText(profile, param, text string) (string, error) {
+	r := e.rulesFor(profile)
+	if r.empty() {
+		return text, nil
+	}
+	if r.maxChars > 0 && len(text) > r.maxChars {
+		if n := utf8.RuneCountInString(text); n > r.maxChars {
+			return text, &openai.Error{Code: openai.CodeInvalidRequest, Param: param,
+				Message: fmt.Sprintf("%s holds %d characters, more than this gateway's limit of %d", param, n, r.maxChars)}
+		}
+	}
+	if rule := r.blocked(text); rule != "" {
+		return text, &openai.Error{Code: openai.CodeContentFilter, Param: param,
+			Message: fmt.Sprintf("%s was blocked by the gateway's content policy (%s)", param, rule)}
+	}
+	s, _ := redact(text, r.emails, r.cards)
+	return s, nil
+}
+
+// chatChars counts the characters of all message text. Bytes bound code
+// points from above, so text within the limit in bytes is not counted.
+func chatChars(msgs []openai.Message, limit int) int {
+	bytes := 0
+	for i := range msgs {
+		c := &msgs[i].Content
+		bytes += len(c.Text)
+		for j := range c.Parts {
+			if c.Parts[j].Type == "text" {
+				bytes += len(c.Parts[j].Text)
+			}
+		}
+	}
+	if bytes <= limit {
+		return bytes
+	}
+	n := 0
+	for i := range msgs {
+		c := &msgs[i].Content
+		n += utf8.RuneCountInString(c.Text)
+		for j := range c.Parts {
+			if c.Parts[j].Type == "text" {
+				n += utf8.RuneCountInString(c.Parts[j].Text)
+			}
+		}
+	}
+	return n
+}
+
+// blocked names the first rule text breaks, or returns "". Words come
+// before patterns; among words, the one found earliest in the text.
+func (r *rules) blocked(text string) string {
+	if text == "" {
+		return ""
+	}
+	if r.words != nil {
+		if ref, ok := r.words.find(text); ok {
+			return ref.describe("blocked word")
+		}
+	}
+	for _, p := range r.patterns {
+		if p.re.MatchString(text) {
+			return p.ref.describe("blocked pattern")
+		}
+	}
+	return ""
+}
