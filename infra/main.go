@@ -6,12 +6,18 @@
 //	stackName        the stack's name (default AiGateway)
 //	functionUrlAuth  NONE (default: the gateway checks its own keys) or AWS_IAM
 //	removalPolicy    RETAIN (default) or DESTROY, for the table, secret and logs
+//	metricsNamespace CloudWatch namespace of the gateway's metrics (default AIGateway)
+//	alarmTopicArn    SNS topic the alarms notify (default: none)
+//	alarms           true (default) or false: the CloudWatch alarms
+//	errorRatePercent 5xx-rate alarm threshold in percent (default 5)
+//	latencyP99Ms     p99 latency alarm threshold in milliseconds (default 30000)
 package main
 
 import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -50,6 +56,13 @@ func main() {
 	default:
 		fail("context removalPolicy: %q is not RETAIN or DESTROY", rp)
 	}
+	props.Monitoring = MonitoringProps{
+		Namespace:        contextString(app, "metricsNamespace", ""),
+		AlarmTopicARN:    contextString(app, "alarmTopicArn", ""),
+		ErrorRatePercent: contextNumber(app, "errorRatePercent"),
+		LatencyP99Ms:     contextNumber(app, "latencyP99Ms"),
+	}
+	props.Monitoring.DisableAlarms = !contextBool(app, "alarms", true)
 	for _, fn := range []string{"api", "stream"} {
 		if _, err := os.Stat(filepath.Join(props.AssetDir, fn, "bootstrap")); err != nil {
 			fail("%s/%s/bootstrap is missing: run `make build` first", props.AssetDir, fn)
@@ -64,6 +77,38 @@ func contextString(app awscdk.App, key, def string) string {
 		return v
 	}
 	return def
+}
+
+// contextBool reads true or false given as -c key=V or in cdk.json.
+func contextBool(app awscdk.App, key string, def bool) bool {
+	switch v := app.Node().TryGetContext(jsii.String(key)).(type) {
+	case nil:
+		return def
+	case bool:
+		return v
+	case string:
+		if b, err := strconv.ParseBool(v); err == nil {
+			return b
+		}
+	}
+	fail("context %s: %v is not true or false", key, app.Node().TryGetContext(jsii.String(key)))
+	return def
+}
+
+// contextNumber reads a number given as -c key=N or in cdk.json (0 when unset).
+func contextNumber(app awscdk.App, key string) float64 {
+	switch v := app.Node().TryGetContext(jsii.String(key)).(type) {
+	case nil:
+		return 0
+	case float64:
+		return v
+	case string:
+		if n, err := strconv.ParseFloat(v, 64); err == nil && n > 0 {
+			return n
+		}
+	}
+	fail("context %s: %v is not a positive number", key, app.Node().TryGetContext(jsii.String(key)))
+	return 0
 }
 
 func envOrNil(name string) *string {

@@ -49,6 +49,9 @@ type GatewayStackProps struct {
 	// Environment adds variables to both functions (e.g. BEDROCK_ENABLED,
 	// GATEWAY_CACHE). Provider keys belong in the secret, not here.
 	Environment map[string]string
+	// Monitoring configures the CloudWatch dashboard, the alarms and the
+	// functions' metrics namespace (monitoring.go).
+	Monitoring MonitoringProps
 }
 
 // Names of the stack's outputs.
@@ -74,7 +77,8 @@ func orDefault(v, def float64) float64 {
 
 // NewGatewayStack defines the serverless gateway: one DynamoDB table for all
 // shared state, the provider-key secret, the buffered API function behind an
-// HTTP API, and the streaming function behind a Function URL.
+// HTTP API, the streaming function behind a Function URL, and a CloudWatch
+// dashboard and alarms on the functions' metrics.
 func NewGatewayStack(scope constructs.Construct, id string, props *GatewayStackProps) awscdk.Stack {
 	if props == nil {
 		props = &GatewayStackProps{}
@@ -96,6 +100,7 @@ func NewGatewayStack(scope constructs.Construct, id string, props *GatewayStackP
 	if retention == "" {
 		retention = awslogs.RetentionDays_ONE_MONTH
 	}
+	monitoring := props.Monitoring.resolve(*stack.StackName())
 
 	// One table, the layout of internal/state: pk/sk strings, TTL on `ttl`.
 	table := awsdynamodb.NewTable(stack, jsii.String("State"), &awsdynamodb.TableProps{
@@ -133,6 +138,7 @@ func NewGatewayStack(scope constructs.Construct, id string, props *GatewayStackP
 	env["GATEWAY_STORE"] = jsii.String("dynamodb")
 	env["GATEWAY_AUTH"] = jsii.String(auth)
 	env["PROVIDER_SECRET_ARN"] = secret.SecretArn()
+	env[MetricsNamespaceEnv] = jsii.String(monitoring.Namespace)
 
 	bedrock := awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid:     jsii.String("InvokeBedrockModels"),
@@ -194,6 +200,7 @@ func NewGatewayStack(scope constructs.Construct, id string, props *GatewayStackP
 	awscdk.NewCfnOutput(stack, jsii.String(OutputSecretName), &awscdk.CfnOutputProps{
 		Value: secret.SecretName(), Description: jsii.String("Put provider keys here as JSON"),
 	})
+	addMonitoring(stack, monitoring, map[string]awslambda.Function{"Api": apiFn, "Stream": streamFn})
 	return stack
 }
 
