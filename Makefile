@@ -106,8 +106,16 @@ test-cdk:
 	$(GO) vet ./infra/...
 	$(GO) test -count=1 -timeout 20m ./infra/...
 
-## bench: added latency and throughput through the gateway vs straight to a loopback mock upstream
+## bench: one table of what the gateway adds and costs (latency, throughput, chunk delay, RSS, Lambda INIT and
+## sizes, DynamoDB units, cost per million requests); starts DynamoDB Local like `test` (its rows are skipped
+## when it cannot start) and stops it after
 bench:
+	@set -e; \
+	if localstack/dynamodb-local.sh env >/dev/null 2>&1; then started=0; else started=1; fi; \
+	if ep=$$(localstack/dynamodb-local.sh start $(DYNAMODB_PORT)); then \
+	  export "$$ep"; \
+	  if [ $$started = 1 ]; then trap 'localstack/dynamodb-local.sh stop >/dev/null' EXIT; fi; \
+	else echo "DynamoDB Local did not start: the DynamoDB rows are skipped"; fi; \
 	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -count 1 ./internal/bench/
 
 clean:
