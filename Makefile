@@ -6,7 +6,7 @@ DYNAMODB_PORT ?= 8000
 PKGS := ./internal/... ./functions/...
 BENCHTIME ?= 1x
 
-.PHONY: run test test-short vet fmt fmt-check build bench clean
+.PHONY: run test test-short vet fmt fmt-check build bench clean fuzz
 
 ## run: the gateway on $(PORT) with in-memory state (no AWS needed);
 ## make run STORE=dynamodb runs it against DynamoDB Local (started and left running; stop it with
@@ -105,6 +105,14 @@ cdk-bootstrap: node-modules
 test-cdk:
 	$(GO) vet ./infra/...
 	$(GO) test -count=1 -timeout 20m ./infra/...
+
+FUZZTIME ?= 3s
+## fuzz: every fuzz target in the repo for $(FUZZTIME) each (CI runs it after make test)
+fuzz:
+	@set -eo pipefail; $(GO) test -list '^Fuzz' $(PKGS) \
+	| awk '/^Fuzz/ {f[n++]=$$1} /^ok/ {for (i = 0; i < n; i++) print $$2, f[i]; n = 0}' \
+	| while read -r pkg fz; do echo "== $$pkg $$fz"; \
+	  $(GO) test -run '^$$' -fuzz "^$$fz$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 1s $$pkg || exit 1; done
 
 ## bench: one table of what the gateway adds and costs (latency, throughput, chunk delay, RSS, Lambda INIT and
 ## sizes, DynamoDB units, cost per million requests); starts DynamoDB Local like `test` (its rows are skipped

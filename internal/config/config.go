@@ -5,6 +5,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"regexp"
 	"slices"
@@ -421,8 +422,8 @@ func (c *Config) Validate() error {
 			if t.Model == "" {
 				bad("%s.targets[%d].model: required", k, j)
 			}
-			if t.Weight < 0 {
-				bad("%s.targets[%d].weight: must not be negative", k, j)
+			if !finite(t.Weight) {
+				bad("%s.targets[%d].weight: must be a finite number, not negative", k, j)
 			}
 		}
 	}
@@ -473,8 +474,8 @@ func (c *Config) Validate() error {
 		bad("auth.jwt_hs256_secret: must be at least 32 characters")
 	}
 	for m, p := range c.Pricing {
-		if p.Input < 0 || p.Output < 0 || (p.CachedInput != nil && *p.CachedInput < 0) {
-			bad("pricing.%s: prices must not be negative", m)
+		if !finite(p.Input) || !finite(p.Output) || (p.CachedInput != nil && !finite(*p.CachedInput)) {
+			bad("pricing.%s: prices must be finite numbers, not negative", m)
 		}
 	}
 	if c.Server.MaxBodyBytes < 0 {
@@ -651,3 +652,6 @@ func (c *Config) ModelNames() []string {
 	sort.Strings(out)
 	return out
 }
+
+// finite reports a number that is neither negative, NaN nor infinite.
+func finite(x float64) bool { return x >= 0 && !math.IsInf(x, 1) }

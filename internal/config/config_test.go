@@ -686,3 +686,15 @@ func TestSecretRedacts(t *testing.T) {
 		t.Errorf("String() = %q / %q", s.String(), provider.Secret("").String())
 	}
 }
+
+func TestNonFiniteNumbersAreRejected(t *testing.T) {
+	for _, v := range []string{"nan", "inf", "-1.0"} {
+		if _, err := config.Parse("[[providers]]\nkind=\"mock\"\nmodels=[\"m\"]\n[pricing.m]\ninput = "+v+"\noutput = 1.0\n", func(string) string { return "" }); err == nil || !strings.Contains(err.Error(), "pricing.m") {
+			t.Errorf("price %s: err = %v", v, err)
+		}
+		toml := "[[providers]]\nkind=\"mock\"\nmodels=[\"m\"]\n[[routes]]\nmodel=\"r\"\nstrategy=\"weighted\"\ntargets=[{provider=\"mock\", model=\"m\", weight=" + v + "}]\n"
+		if _, err := config.Parse(toml, func(string) string { return "" }); err == nil || !strings.Contains(err.Error(), "weight") {
+			t.Errorf("weight %s: err = %v", v, err)
+		}
+	}
+}

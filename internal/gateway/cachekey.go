@@ -76,7 +76,8 @@ func normalize(v any) any {
 			}
 			return json.RawMessage(strconv.FormatFloat(f, 'g', -1, 64))
 		}
-		return s
+		// Out of float64's range: keep the number's own spelling, still a number.
+		return json.RawMessage(s)
 	default:
 		return v
 	}

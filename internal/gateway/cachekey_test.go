@@ -115,3 +115,9 @@ func TestFieldsThatCannotChangeTheOutputDoNotChangeTheKey(t *testing.T) {
 		}
 	})
 }
+
+func TestANumberBeyondFloat64StaysANumberInTheKey(t *testing.T) {
+	if key(t, "r", `{"future_knob":1e400}`) == key(t, "r", `{"future_knob":"1e400"}`) {
+		t.Fatal("a huge number and the string of its digits share a key")
+	}
+}
