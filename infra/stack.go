@@ -130,7 +130,9 @@ func NewGatewayStack(scope constructs.Construct, id string, props *GatewayStackP
 	if props.OpenAccess {
 		auth = "false"
 	}
-	env := map[string]*string{}
+	// Lambda's invocation payload tops out at 6 MB: refuse bigger bodies with
+	// the gateway's own 413 rather than Lambda's error (overridable below).
+	env := map[string]*string{"GATEWAY_MAX_BODY_BYTES": jsii.String("5000000")}
 	for k, v := range props.Environment {
 		env[k] = jsii.String(v)
 	}

@@ -157,6 +157,8 @@ func TestBothFunctionsAreArmAL2023WithTheirSizing(t *testing.T) {
 					"PROVIDER_SECRET_ARN": map[string]any{"Ref": secret},
 					"GATEWAY_STORE":       "dynamodb",
 					"GATEWAY_AUTH":        "true",
+					// Under Lambda's 6 MB payload limit, so the gateway answers 413 itself.
+					"GATEWAY_MAX_BODY_BYTES": "5000000",
 				}},
 				"ReservedConcurrentExecutions": assertions.Match_Absent(),
 				"LoggingConfig": map[string]any{"LogGroup": map[string]any{

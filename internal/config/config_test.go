@@ -698,3 +698,13 @@ func TestNonFiniteNumbersAreRejected(t *testing.T) {
 		}
 	}
 }
+
+func TestStateAndLimitsComeFromTheEnvironment(t *testing.T) {
+	env := map[string]string{"GATEWAY_AUTH": "true", "GATEWAY_STORE": "dynamodb", "TABLE_NAME": "t1",
+		"GATEWAY_MAX_BODY_BYTES": "5000000", "GATEWAY_CACHE": "true", "GATEWAY_CACHE_TTL": "5m", "GATEWAY_METRICS_NAMESPACE": "NS"}
+	c := config.FromEnv(func(k string) string { return env[k] })
+	if !c.Auth.Enabled || c.Store.Kind != "dynamodb" || c.Store.Table != "t1" || c.Server.MaxBodyBytes != 5000000 ||
+		!c.Cache.Enabled || c.Cache.TTL != 5*time.Minute || c.Metrics.Namespace != "NS" {
+		t.Fatalf("%+v", c)
+	}
+}
