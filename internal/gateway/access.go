@@ -256,10 +256,9 @@ func (g *Gateway) admit(ctx context.Context, r *http.Request, ar admitRequest) (
 		}
 	}
 	for _, w := range wins {
-		if errs := w.res; errs.Reset.IsZero() {
-			continue
+		if !w.res.Reset.IsZero() { // a window the store answered for
+			setLimitHeaders(adm.headers, w)
 		}
-		setLimitHeaders(adm.headers, w)
 	}
 	if refused != nil {
 		g.refund(ctx, wins)
@@ -461,7 +460,7 @@ func (g *Gateway) tieredCachePut(ctx context.Context, key string, e *state.Cache
 	return g.store.Cache.Put(ctx, key, e, ttl)
 }
 
-// costMicros prices usage for a target model.
+// cost prices usage for a target model, in dollars and micro-dollars.
 func (g *Gateway) cost(model string, u openai.Usage) (float64, int64) {
 	usd, ok := g.prices.Cost(model, u)
 	if !ok {
