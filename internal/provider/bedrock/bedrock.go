@@ -19,6 +19,8 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
+	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime/schemas"
+	"github.com/aws/smithy-go/transport/http/protocol/restjson1"
 
 	"github.com/aigateway/gateway/internal/openai"
 	"github.com/aigateway/gateway/internal/provider"
@@ -135,7 +137,7 @@ func (p *Provider) ChatStream(ctx context.Context, req *provider.ChatRequest) (p
 	if err != nil {
 		return nil, err
 	}
-	out, err := p.client.ConverseStream(ctx, c.converseStreamInput())
+	out, err := p.client.ConverseStream(ctx, c.converseStreamInput(), ownEventCodec)
 	if err != nil {
 		return nil, p.mapError(ctx, err)
 	}
@@ -145,4 +147,12 @@ func (p *Provider) ChatStream(ctx context.Context, req *provider.ChatRequest) (p
 		return nil, err
 	}
 	return s, nil
+}
+
+// ownEventCodec gives one ConverseStream call its own protocol instance. The
+// SDK's client-wide protocol decodes event streams through one codec with a
+// shared payload buffer (smithy-go v1.28.9), so two concurrent streams on one
+// client race on it and can corrupt each other's events.
+func ownEventCodec(o *bedrockruntime.Options) {
+	o.Protocol = restjson1.New(schemas.AmazonBedrockFrontendService)
 }

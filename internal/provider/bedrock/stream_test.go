@@ -2,10 +2,12 @@ package bedrock
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -193,4 +195,52 @@ func TestCancelledStreamStopsReading(t *testing.T) {
 	case <-time.After(3 * time.Second):
 		t.Fatal("Next kept waiting after the context was cancelled")
 	}
+}
+
+// TestConcurrentStreamsOnOneClientKeepTheirOwnEvents: many streams at once on
+// one provider (one SDK client) each decode their own events. With the SDK's
+// shared event codec this is a data race (caught by -race) that can mix events.
+func TestConcurrentStreamsOnOneClientKeepTheirOwnEvents(t *testing.T) {
+	words := []string{"alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel"}
+	p, _ := newTestProvider(t, func(w http.ResponseWriter, r *http.Request) {
+		// The model id in the path names the stream: /model/<word>/converse-stream.
+		word := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/model/"), "/converse-stream")
+		streamAnswer(t, []fakeEvent{startEvent,
+			ev("contentBlockDelta", `{"contentBlockIndex":0,"delta":{"text":"`+word+`"}}`),
+			ev("contentBlockDelta", `{"contentBlockIndex":0,"delta":{"text":"-`+word+`"}}`),
+			stopEvent, usageEvent}, false)(w, r)
+	})
+	var wg sync.WaitGroup
+	for round := 0; round < 4; round++ {
+		for _, word := range words {
+			wg.Add(1)
+			go func(word string) {
+				defer wg.Done()
+				req := chatRequest(t, streamRequest)
+				req.Model = word
+				s, err := p.ChatStream(context.Background(), req)
+				if err != nil {
+					t.Errorf("ChatStream: %v", err)
+					return
+				}
+				defer s.Close()
+				chunks, err := drain(t, s)
+				if err != io.EOF {
+					t.Errorf("%s: stream ended with %v", word, err)
+					return
+				}
+				var text strings.Builder
+				for _, c := range chunks {
+					var cc openai.ChatCompletionChunk
+					if json.Unmarshal(c.Data, &cc) == nil && len(cc.Choices) > 0 && cc.Choices[0].Delta.Content != nil {
+						text.WriteString(*cc.Choices[0].Delta.Content)
+					}
+				}
+				if text.String() != word+"-"+word {
+					t.Errorf("stream for %s decoded %q", word, text.String())
+				}
+			}(word)
+		}
+	}
+	wg.Wait()
 }
