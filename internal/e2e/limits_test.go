@@ -16,20 +16,8 @@ import (
 	"time"
 
 	"github.com/aigateway/gateway/internal/state/dynamo"
+	"github.com/aigateway/gateway/internal/state/statetest"
 )
-
-// dynamoEndpoint returns DynamoDB Local's endpoint, which `make test` starts.
-func dynamoEndpoint(t *testing.T) string {
-	t.Helper()
-	ep := os.Getenv("DYNAMODB_ENDPOINT")
-	if ep == "" {
-		if os.Getenv("GATEWAY_SKIP_DYNAMODB") == "1" {
-			t.Skip("GATEWAY_SKIP_DYNAMODB=1")
-		}
-		t.Fatal("DYNAMODB_ENDPOINT is not set: run `make test`, which starts DynamoDB Local")
-	}
-	return ep
-}
 
 // buildGateway compiles the local server once per test binary.
 var buildOnce struct {
@@ -103,7 +91,7 @@ func startInstance(t *testing.T, bin string, env []string) *instance {
 }
 
 func TestExactLimitAcrossFourInstancesSharingDynamoDB(t *testing.T) {
-	ep := dynamoEndpoint(t)
+	ep := statetest.Endpoint(t)
 	ctx := context.Background()
 	client, err := dynamo.NewClient(ctx, ep)
 	if err != nil {

@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
+
 	"net/http"
 	"slices"
 	"strconv"
@@ -15,6 +15,7 @@ import (
 
 	"github.com/aigateway/gateway/internal/auth"
 	"github.com/aigateway/gateway/internal/openai"
+	"github.com/aigateway/gateway/internal/pricing"
 	"github.com/aigateway/gateway/internal/router"
 	"github.com/aigateway/gateway/internal/state"
 )
@@ -460,12 +461,16 @@ func (g *Gateway) tieredCachePut(ctx context.Context, key string, e *state.Cache
 	return g.store.Cache.Put(ctx, key, e, ttl)
 }
 
-// cost prices usage for a target model, in dollars and micro-dollars.
-func (g *Gateway) cost(model string, u openai.Usage) (float64, int64) {
+// charge prices an answer's usage for the model that served it, records the
+// cost for the log line and the x-gateway-cost-usd header (a trailer once a
+// stream has started), and returns it in micro-dollars for the spend counters.
+func (g *Gateway) charge(w http.ResponseWriter, ri *reqInfo, model string, u openai.Usage) int64 {
 	usd, ok := g.prices.Cost(model, u)
 	if !ok {
 		g.counters.unpriced.Add(1)
-		return 0, 0
+		usd = 0
 	}
-	return usd, int64(math.Round(usd * 1e6))
+	ri.costUSD = usd
+	w.Header().Set("X-Gateway-Cost-Usd", pricing.FormatUSD(usd))
+	return pricing.Micros(usd)
 }

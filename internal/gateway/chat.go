@@ -139,10 +139,8 @@ func (g *Gateway) handleChat(w http.ResponseWriter, r *http.Request) {
 func (g *Gateway) finish(w http.ResponseWriter, r *http.Request, pr *prepared, res *router.Result, resp *provider.Response, cacheType string) {
 	ri := info(r.Context())
 	ri.usage = resp.Usage
-	usd, micros := g.cost(res.Target.Model, resp.Usage)
-	ri.costUSD = usd
 	setUpstreamHeaders(w, res)
-	w.Header().Set("X-Gateway-Cost-Usd", pricing.FormatUSD(usd))
+	micros := g.charge(w, ri, res.Target.Model, resp.Usage)
 	writeBody(w, resp)
 	var entry *state.CacheEntry
 	if cacheType != "" {
@@ -278,9 +276,7 @@ func (g *Gateway) streamChat(w http.ResponseWriter, r *http.Request, pr *prepare
 		_ = out.Done()
 	}
 	res.Done(streamErr)
-	usd, micros := g.cost(res.Target.Model, ri.usage)
-	ri.costUSD = usd
-	w.Header().Set("X-Gateway-Cost-Usd", pricing.FormatUSD(usd))
+	micros := g.charge(w, ri, res.Target.Model, ri.usage)
 	var entry *state.CacheEntry
 	if complete && acc != nil && acc.Valid {
 		if b, err := json.Marshal(acc.Completion()); err == nil {
@@ -391,10 +387,8 @@ func (g *Gateway) handleGenerate(w http.ResponseWriter, r *http.Request) {
 	res.Done(nil)
 	ri := info(r.Context())
 	ri.usage = resp.Usage
-	usd, micros := g.cost(res.Target.Model, resp.Usage)
-	ri.costUSD = usd
 	setUpstreamHeaders(w, res)
-	w.Header().Set("X-Gateway-Cost-Usd", pricing.FormatUSD(usd))
+	micros := g.charge(w, ri, res.Target.Model, resp.Usage)
 	name := displayName(res.Target.Provider)
 	g.writeGenerate(w, r, resp.Body, name, res.Target.Model, false)
 	g.settle(r.Context(), pr.adm, pr.held, resp.Usage, micros, &state.CacheEntry{Body: resp.Body,

@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/aigateway/gateway/internal/config"
 	"github.com/aigateway/gateway/internal/state/dynamo"
+	"github.com/aigateway/gateway/internal/state/statetest"
 )
 
 // timedAPI wraps DynamoDB calls: each one is delayed by `delay` and its start
@@ -68,13 +68,7 @@ func (a *timedAPI) PutItem(ctx context.Context, in *dynamodb.PutItemInput, o ...
 }
 
 func TestHotPathIsOneConcurrentDynamoDBRoundTrip(t *testing.T) {
-	ep := os.Getenv("DYNAMODB_ENDPOINT")
-	if ep == "" {
-		if os.Getenv("GATEWAY_SKIP_DYNAMODB") == "1" {
-			t.Skip("GATEWAY_SKIP_DYNAMODB=1")
-		}
-		t.Fatal("DYNAMODB_ENDPOINT is not set: run `make test`, which starts DynamoDB Local")
-	}
+	ep := statetest.Endpoint(t)
 	ctx := context.Background()
 	client, err := dynamo.NewClient(ctx, ep)
 	if err != nil {

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -26,17 +25,7 @@ import (
 // GATEWAY_SKIP_DYNAMODB=1 asks to skip.
 func endpoint(t testing.TB) string {
 	t.Helper()
-	ep := os.Getenv("DYNAMODB_ENDPOINT")
-	if ep != "" {
-		return ep
-	}
-	if os.Getenv("GATEWAY_SKIP_DYNAMODB") == "1" {
-		t.Skip("GATEWAY_SKIP_DYNAMODB=1: skipping the DynamoDB tests")
-	}
-	t.Fatal("DYNAMODB_ENDPOINT is not set: run `make test`, which starts DynamoDB Local " +
-		"(or start it with `localstack/dynamodb-local.sh start` and export the DYNAMODB_ENDPOINT it prints); " +
-		"set GATEWAY_SKIP_DYNAMODB=1 to skip these tests")
-	return ""
+	return statetest.Endpoint(t)
 }
 
 // newClient returns a client of DynamoDB Local, shared by a test's stores.
