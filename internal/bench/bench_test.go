@@ -52,8 +52,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aigateway/gateway/internal/app"
 	"github.com/aigateway/gateway/internal/config"
-	"github.com/aigateway/gateway/internal/gateway"
 	"github.com/aigateway/gateway/internal/server"
 )
 
@@ -181,7 +181,7 @@ func startGateway(tb testing.TB, cfgText string) string {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	g, err := gateway.New(context.Background(), cfg, gateway.Options{Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
+	g, err := app.New(context.Background(), cfg, app.Options{Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -21,9 +21,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/aigateway/gateway/internal/app"
 	"github.com/aigateway/gateway/internal/auth"
 	"github.com/aigateway/gateway/internal/config"
-	"github.com/aigateway/gateway/internal/gateway"
 	"github.com/aigateway/gateway/internal/state"
 	"github.com/aigateway/gateway/internal/state/dynamo"
 	"github.com/aigateway/gateway/internal/state/memory"
@@ -355,8 +355,8 @@ output = 2.0
 
 // stateGateway builds a gateway on store with a key that has request and
 // token limits and a budget; it returns the gateway and the key's secret.
-func newStateGateway(ctx context.Context, cfg *config.Config, store *state.Store) (*gateway.Gateway, error) {
-	return gateway.New(ctx, cfg, gateway.Options{Store: store, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
+func newStateGateway(ctx context.Context, cfg *config.Config, store *state.Store) (*app.App, error) {
+	return app.New(ctx, cfg, app.Options{Store: store, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
 }
 
 func createKey(ctx context.Context, store *state.Store) (string, error) {

@@ -18,8 +18,8 @@ import (
 	"github.com/openai/openai-go/v3/option"
 	"github.com/openai/openai-go/v3/shared"
 
+	"github.com/aigateway/gateway/internal/app"
 	"github.com/aigateway/gateway/internal/config"
-	"github.com/aigateway/gateway/internal/gateway"
 	"github.com/aigateway/gateway/internal/server"
 )
 
@@ -31,7 +31,7 @@ func startGateway(t *testing.T, toml string) oa.Client {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g, err := gateway.New(context.Background(), cfg, gateway.Options{Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
+	g, err := app.New(context.Background(), cfg, app.Options{Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,8 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aigateway/gateway/internal/app"
 	"github.com/aigateway/gateway/internal/config"
-	"github.com/aigateway/gateway/internal/gateway"
 	"github.com/aigateway/gateway/internal/provider"
 	"github.com/aigateway/gateway/internal/router"
 	"github.com/aigateway/gateway/internal/state"
@@ -147,7 +147,7 @@ func (l logLine) str(k string) string {
 // suite is a gateway over two fault-injecting upstreams, served on loopback.
 type suite struct {
 	a, b   *Upstream
-	g      *gateway.Gateway
+	g      *app.App
 	url    string
 	logs   *logSink
 	client *http.Client
@@ -188,7 +188,7 @@ func newSuite(t *testing.T, fa, fb Fault, o options) *suite {
 
 // newGateway builds the real gateway from TOML where {A}, {B} are the
 // upstreams' URLs.
-func newGateway(t *testing.T, toml string, logs io.Writer, store *state.Store, ups ...*Upstream) *gateway.Gateway {
+func newGateway(t *testing.T, toml string, logs io.Writer, store *state.Store, ups ...*Upstream) *app.App {
 	t.Helper()
 	for i, u := range ups {
 		toml = strings.ReplaceAll(toml, fmt.Sprintf("{%c}", 'A'+i), u.URL)
@@ -199,7 +199,7 @@ func newGateway(t *testing.T, toml string, logs io.Writer, store *state.Store, u
 	}
 	hc := provider.NewHTTPClient()
 	t.Cleanup(hc.CloseIdleConnections)
-	g, err := gateway.New(context.Background(), cfg, gateway.Options{
+	g, err := app.New(context.Background(), cfg, app.Options{
 		Logger: slog.New(slog.NewJSONHandler(logs, nil)), HTTP: hc, Store: store,
 	})
 	if err != nil {
@@ -276,7 +276,7 @@ func (s *suite) chat(t *testing.T, model string, stream bool, hdr ...string) ans
 // breaker returns the state of provider/model's circuit breaker.
 func (s *suite) breaker(t *testing.T, key string) router.BreakerState {
 	t.Helper()
-	for _, tg := range s.g.Router().Targets() {
+	for _, tg := range s.g.Router.Targets() {
 		if tg.Key() == key {
 			return tg.Breaker.State()
 		}

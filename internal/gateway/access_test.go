@@ -1,4 +1,4 @@
-package gateway
+package gateway_test
 
 import (
 	"context"
@@ -17,6 +17,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/aigateway/gateway/internal/app"
 	"github.com/aigateway/gateway/internal/config"
 	"github.com/aigateway/gateway/internal/state"
 	"github.com/aigateway/gateway/internal/state/memory"
@@ -40,7 +41,13 @@ output = 2000000.0
 `
 
 // newStateful builds a gateway over the given store (nil: a fresh memory store).
-func newStateful(t *testing.T, toml string, store *state.Store, ups ...*upstream) *Gateway {
+func newStateful(t *testing.T, toml string, store *state.Store, ups ...*upstream) *app.App {
+	t.Helper()
+	return newWithOptions(t, toml, app.Options{Store: store}, ups...)
+}
+
+// newWithOptions builds a gateway with the given options (logs discarded).
+func newWithOptions(t *testing.T, toml string, o app.Options, ups ...*upstream) *app.App {
 	t.Helper()
 	for i, u := range ups {
 		toml = strings.ReplaceAll(toml, fmt.Sprintf("{%c}", 'A'+i), u.URL)
@@ -49,7 +56,8 @@ func newStateful(t *testing.T, toml string, store *state.Store, ups ...*upstream
 	if err != nil {
 		t.Fatal(err)
 	}
-	g, err := New(context.Background(), cfg, Options{Store: store, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
+	o.Logger = slog.New(slog.NewJSONHandler(io.Discard, nil))
+	g, err := app.New(context.Background(), cfg, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -427,7 +435,7 @@ func TestLimitStoreOutageFailsOpenByDefaultAndClosedWhenConfigured(t *testing.T)
 		if rec := do(t, g, "POST", "/v1/chat/completions", hello, "Authorization", "Bearer "+secret); rec.Code != tc.want {
 			t.Fatalf("%q: %d, want %d", tc.extra, rec.Code, tc.want)
 		}
-		if g.counters.limitErrors.Load() == 0 {
+		if g.Admission.Counters().LimitErrors == 0 {
 			t.Error("the outage was not counted")
 		}
 	}
@@ -443,7 +451,10 @@ func TestAdminProvidersBreakersAndRedactedConfig(t *testing.T) {
 		t.Fatalf("%d", rec.Code)
 	}
 	var provs struct {
-		Data []providerStatus `json:"data"`
+		Data []struct {
+			Name    string `json:"name"`
+			Healthy bool   `json:"healthy"`
+		} `json:"data"`
 	}
 	rec := do(t, g, "GET", "/admin/providers", "", "Authorization", "Bearer "+adminKey)
 	if err := json.Unmarshal(rec.Body.Bytes(), &provs); err != nil || len(provs.Data) != 2 {
@@ -491,7 +502,7 @@ func TestCacheErrorsNeverFailARequest(t *testing.T) {
 			t.Fatalf("%d cache=%q", rec.Code, rec.Header().Get("X-Gateway-Cache"))
 		}
 	}
-	if g.counters.cacheErrors.Load() == 0 {
+	if g.Admission.Counters().CacheErrors == 0 {
 		t.Error("cache errors were not counted")
 	}
 }

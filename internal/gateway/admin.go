@@ -2,9 +2,7 @@ package gateway
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/aigateway/gateway/internal/auth"
@@ -15,20 +13,105 @@ import (
 	"github.com/aigateway/gateway/internal/state"
 )
 
-// adminOK checks the admin key in constant time. Without a configured admin
-// key the admin API is closed.
-func (g *Gateway) adminOK(w http.ResponseWriter, r *http.Request) bool {
-	want := g.cfg.Auth.AdminKey.Value()
+// checkAdmin checks the admin key in constant time. Without a configured
+// admin key the admin API is closed.
+func (g *Gateway) checkAdmin(r *http.Request) error {
+	want := g.Config.Auth.AdminKey.Value()
 	if want == "" {
-		g.fail(w, r, &openai.Error{Code: openai.CodeForbidden, Message: "the admin API is disabled: set [auth] admin_key or GATEWAY_ADMIN_KEY"})
-		return false
+		return &openai.Error{Code: openai.CodeForbidden, Message: "the admin API is disabled: set [auth] admin_key or GATEWAY_ADMIN_KEY"}
 	}
 	if got := auth.Credential(r.Header); got == "" || !auth.Equal(got, want) {
-		g.fail(w, r, &openai.Error{Code: openai.CodeUnauthorized, Message: "a valid admin key is required"})
-		return false
+		return &openai.Error{Code: openai.CodeUnauthorized, Message: "a valid admin key is required"}
 	}
-	return true
+	return nil
 }
+
+// admin guards an admin endpoint with the admin key.
+func (g *Gateway) admin(h handlerFunc) http.Handler {
+	return g.endpoint(func(w http.ResponseWriter, r *http.Request, rec *record) error {
+		if err := g.checkAdmin(r); err != nil {
+			return err
+		}
+		return h(w, r, rec)
+	})
+}
+
+// registerAdmin registers /admin/*: every route needs the admin key, an
+// unknown one is a 404 (after the key check).
+func (g *Gateway) registerAdmin() {
+	for pattern, h := range map[string]handlerFunc{
+		"POST /admin/keys":              g.adminCreateKey,
+		"GET /admin/keys":               g.adminListKeys,
+		"GET /admin/keys/{id}":          g.adminGetKey,
+		"DELETE /admin/keys/{id}":       g.adminDeleteKey,
+		"POST /admin/keys/{id}/disable": g.adminSetEnabled(false),
+		"POST /admin/keys/{id}/enable":  g.adminSetEnabled(true),
+		"GET /admin/usage":              g.adminUsage,
+		"GET /admin/providers":          g.adminProviders,
+		"GET /admin/circuit-breakers":   g.adminBreakers,
+		"GET /admin/config":             g.adminConfig,
+		"/admin/":                       g.adminUnknown,
+	} {
+		g.mux.Handle(pattern, g.admin(h))
+	}
+}
+
+func (g *Gateway) adminUnknown(w http.ResponseWriter, r *http.Request, _ *record) error {
+	return openai.Errorf(openai.CodeNotFound, "unknown admin route %s %s", r.Method, r.URL.Path)
+}
+
+func (g *Gateway) adminListKeys(w http.ResponseWriter, r *http.Request, _ *record) error {
+	keys, err := g.store().Keys.List(r.Context())
+	if err != nil {
+		return storeError(err)
+	}
+	if keys == nil {
+		keys = []*state.Key{}
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"object": "list", "data": keys})
+}
+
+func (g *Gateway) adminGetKey(w http.ResponseWriter, r *http.Request, _ *record) error {
+	k, err := g.store().Keys.ByID(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return storeError(err)
+	}
+	return writeJSON(w, http.StatusOK, k)
+}
+
+func (g *Gateway) adminDeleteKey(w http.ResponseWriter, r *http.Request, _ *record) error {
+	return g.adminChangeKey(w, r, func(id string) error { return g.store().Keys.Delete(r.Context(), id) }, "deleted")
+}
+
+func (g *Gateway) adminSetEnabled(on bool) handlerFunc {
+	verb := "disabled"
+	if on {
+		verb = "enabled"
+	}
+	return func(w http.ResponseWriter, r *http.Request, _ *record) error {
+		return g.adminChangeKey(w, r, func(id string) error { return g.store().Keys.SetEnabled(r.Context(), id, on) }, verb)
+	}
+}
+
+func (g *Gateway) adminProviders(w http.ResponseWriter, r *http.Request, _ *record) error {
+	return writeJSON(w, http.StatusOK, map[string]any{"object": "list", "data": g.providerHealth()})
+}
+
+func (g *Gateway) adminBreakers(w http.ResponseWriter, r *http.Request, _ *record) error {
+	var out []router.TargetStats
+	for _, t := range g.Router.Targets() {
+		out = append(out, t.Stats())
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"object": "list", "data": out})
+}
+
+// adminConfig shows the configuration: secrets are provider.Secret values,
+// which marshal as [REDACTED]; guardrail word lists and patterns are counts.
+func (g *Gateway) adminConfig(w http.ResponseWriter, r *http.Request, _ *record) error {
+	return writeJSON(w, http.StatusOK, adminConfigView{Config: g.Config, Guardrails: guardSummary(g.Config.Guardrails)})
+}
+
+func (g *Gateway) store() *state.Store { return g.Admission.Store() }
 
 // createKeyRequest is POST /admin/keys.
 type createKeyRequest struct {
@@ -50,56 +133,6 @@ type createdKey struct {
 	Secret string `json:"key"`
 }
 
-func (g *Gateway) handleAdmin(w http.ResponseWriter, r *http.Request) {
-	if !g.adminOK(w, r) {
-		return
-	}
-	path := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/admin/"), "/")
-	parts := strings.Split(path, "/")
-	switch {
-	case path == "keys" && r.Method == http.MethodPost:
-		g.adminCreateKey(w, r)
-	case path == "keys" && r.Method == http.MethodGet:
-		keys, err := g.store.Keys.List(r.Context())
-		if err != nil {
-			g.fail(w, r, storeError(err))
-			return
-		}
-		if keys == nil {
-			keys = []*state.Key{}
-		}
-		writeJSON(w, http.StatusOK, map[string]any{"object": "list", "data": keys})
-	case len(parts) == 2 && parts[0] == "keys" && r.Method == http.MethodGet:
-		k, err := g.store.Keys.ByID(r.Context(), parts[1])
-		if err != nil {
-			g.fail(w, r, storeError(err))
-			return
-		}
-		writeJSON(w, http.StatusOK, k)
-	case len(parts) == 2 && parts[0] == "keys" && r.Method == http.MethodDelete:
-		g.adminChangeKey(w, r, parts[1], func(id string) error { return g.store.Keys.Delete(r.Context(), id) }, "deleted")
-	case len(parts) == 3 && parts[0] == "keys" && r.Method == http.MethodPost && (parts[2] == "disable" || parts[2] == "enable"):
-		on := parts[2] == "enable"
-		g.adminChangeKey(w, r, parts[1], func(id string) error { return g.store.Keys.SetEnabled(r.Context(), id, on) }, parts[2]+"d")
-	case path == "usage" && r.Method == http.MethodGet:
-		g.adminUsage(w, r)
-	case path == "providers" && r.Method == http.MethodGet:
-		writeJSON(w, http.StatusOK, map[string]any{"object": "list", "data": g.providerHealth()})
-	case path == "circuit-breakers" && r.Method == http.MethodGet:
-		var out []router.TargetStats
-		for _, t := range g.router.Targets() {
-			out = append(out, t.Stats())
-		}
-		writeJSON(w, http.StatusOK, map[string]any{"object": "list", "data": out})
-	case path == "config" && r.Method == http.MethodGet:
-		// Secrets are provider.Secret values, which marshal as [REDACTED];
-		// guardrail word lists and patterns are shown as counts.
-		writeJSON(w, http.StatusOK, adminConfig{Config: g.cfg, Guardrails: guardSummary(g.cfg.Guardrails)})
-	default:
-		g.fail(w, r, openai.Errorf(openai.CodeNotFound, "unknown admin route %s %s", r.Method, r.URL.Path))
-	}
-}
-
 func storeError(err error) error {
 	if errors.Is(err, state.ErrNotFound) {
 		return &openai.Error{Code: openai.CodeNotFound, Message: "no such key"}
@@ -107,33 +140,28 @@ func storeError(err error) error {
 	return &openai.Error{Code: openai.CodeUnavailable, Message: "the key store is unavailable right now"}
 }
 
-func (g *Gateway) adminCreateKey(w http.ResponseWriter, r *http.Request) {
+func (g *Gateway) adminCreateKey(w http.ResponseWriter, r *http.Request, _ *record) error {
 	body, err := readBody(r)
 	if err != nil {
-		g.fail(w, r, err)
-		return
+		return err
 	}
 	var req createKeyRequest
 	if len(body) > 0 {
 		if err := decodeJSON(body, &req); err != nil {
-			g.fail(w, r, err)
-			return
+			return err
 		}
 	}
 	if req.Limits.RequestsPerMinute < 0 || req.Limits.RequestsPerHour < 0 || req.Limits.TokensPerMinute < 0 {
-		g.fail(w, r, &openai.Error{Code: openai.CodeInvalidRequest, Param: "limits", Message: "limits must not be negative"})
-		return
+		return &openai.Error{Code: openai.CodeInvalidRequest, Param: "limits", Message: "limits must not be negative"}
 	}
 	if req.Budget.TotalUSD < 0 || req.Budget.DailyUSD < 0 || req.Budget.MonthlyUSD < 0 {
-		g.fail(w, r, &openai.Error{Code: openai.CodeInvalidRequest, Param: "budget", Message: "budgets must not be negative"})
-		return
+		return &openai.Error{Code: openai.CodeInvalidRequest, Param: "budget", Message: "budgets must not be negative"}
 	}
 	secret, id, err := auth.NewKey()
 	if err != nil {
-		g.fail(w, r, err)
-		return
+		return err
 	}
-	now := g.now().UTC()
+	now := g.Now().UTC()
 	k := &state.Key{ID: id, Hash: auth.Hash(secret), Name: req.Name, Owner: req.Owner, Team: req.Team, Enabled: true,
 		CreatedAt: now, AllowedModels: req.AllowedModels, AllowedProviders: req.AllowedProviders,
 		Limits: req.Limits, Budget: req.Budget, Metadata: req.Metadata}
@@ -143,30 +171,27 @@ func (g *Gateway) adminCreateKey(w http.ResponseWriter, r *http.Request) {
 	case req.ExpiresIn != "":
 		d, err := time.ParseDuration(req.ExpiresIn)
 		if err != nil || d <= 0 {
-			g.fail(w, r, &openai.Error{Code: openai.CodeInvalidRequest, Param: "expires_in", Message: "expires_in must be a positive duration such as 720h"})
-			return
+			return &openai.Error{Code: openai.CodeInvalidRequest, Param: "expires_in", Message: "expires_in must be a positive duration such as 720h"}
 		}
 		k.ExpiresAt = now.Add(d)
 	}
-	if err := g.store.Keys.Create(r.Context(), k); err != nil {
-		g.fail(w, r, storeError(err))
-		return
+	if err := g.store().Keys.Create(r.Context(), k); err != nil {
+		return storeError(err)
 	}
-	writeJSON(w, http.StatusCreated, createdKey{Key: k, Secret: secret})
+	return writeJSON(w, http.StatusCreated, createdKey{Key: k, Secret: secret})
 }
 
-func (g *Gateway) adminChangeKey(w http.ResponseWriter, r *http.Request, id string, change func(string) error, verb string) {
-	k, err := g.store.Keys.ByID(r.Context(), id)
+func (g *Gateway) adminChangeKey(w http.ResponseWriter, r *http.Request, change func(string) error, verb string) error {
+	id := r.PathValue("id")
+	k, err := g.store().Keys.ByID(r.Context(), id)
 	if err != nil {
-		g.fail(w, r, storeError(err))
-		return
+		return storeError(err)
 	}
 	if err := change(id); err != nil {
-		g.fail(w, r, storeError(err))
-		return
+		return storeError(err)
 	}
-	g.keys.forget(k)
-	writeJSON(w, http.StatusOK, map[string]any{"id": id, verb: true})
+	g.Admission.Forget(k)
+	return writeJSON(w, http.StatusOK, map[string]any{"id": id, verb: true})
 }
 
 // keyUsage is one key's line in GET /admin/usage.
@@ -178,56 +203,32 @@ type keyUsage struct {
 	MonthUSD float64 `json:"month_usd"`
 }
 
-func (g *Gateway) adminUsage(w http.ResponseWriter, r *http.Request) {
-	keys, err := g.store.Keys.List(r.Context())
+func (g *Gateway) adminUsage(w http.ResponseWriter, r *http.Request, _ *record) error {
+	keys, err := g.store().Keys.List(r.Context())
 	if err != nil {
-		g.fail(w, r, storeError(err))
-		return
+		return storeError(err)
 	}
 	out := []keyUsage{}
-	now := g.now()
+	now := g.Now()
 	for _, k := range keys {
-		s, err := g.store.Spend.Get(r.Context(), k.ID, now)
+		s, err := g.store().Spend.Get(r.Context(), k.ID, now)
 		if err != nil {
-			g.fail(w, r, storeError(err))
-			return
+			return storeError(err)
 		}
 		out = append(out, keyUsage{ID: k.ID, Name: k.Name, TotalUSD: float64(s.TotalMicros) / 1e6,
 			TodayUSD: float64(s.DayMicros) / 1e6, MonthUSD: float64(s.MonthMicros) / 1e6})
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"object": "list", "data": out})
+	return writeJSON(w, http.StatusOK, map[string]any{"object": "list", "data": out})
 }
 
 // handleToken is POST /auth/token: a valid virtual key gets a short-lived JWT.
-func (g *Gateway) handleToken(w http.ResponseWriter, r *http.Request) {
-	if !g.jwt.CanIssue() {
-		g.fail(w, r, &openai.Error{Code: openai.CodeNotFound, Message: "token issuing is disabled: set [auth] jwt_hs256_secret or GATEWAY_JWT_SECRET"})
-		return
-	}
-	cred := auth.Credential(r.Header)
-	if cred == "" || auth.LooksLikeJWT(cred) {
-		g.fail(w, r, &openai.Error{Code: openai.CodeUnauthorized, Message: "send a virtual key as `Authorization: Bearer <key>` to get a token"})
-		return
-	}
-	k, err := g.store.Keys.ByHash(r.Context(), auth.Hash(cred))
-	switch {
-	case errors.Is(err, state.ErrNotFound):
-		g.fail(w, r, &openai.Error{Code: openai.CodeUnauthorized, Message: "Incorrect API key provided"})
-		return
-	case err != nil:
-		g.fail(w, r, &openai.Error{Code: openai.CodeUnavailable, Message: "the gateway cannot check API keys right now"})
-		return
-	case !k.Enabled || k.Expired(g.now()):
-		g.fail(w, r, &openai.Error{Code: openai.CodeUnauthorized, Message: "This API key is disabled or expired"})
-		return
-	}
-	tok, exp, err := g.jwt.Issue(k.ID, k.ExpiresAt)
+func (g *Gateway) token(w http.ResponseWriter, r *http.Request, _ *record) error {
+	tok, exp, err := g.Admission.IssueToken(r.Context(), r.Header)
 	if err != nil {
-		g.fail(w, r, fmt.Errorf("issue token: %w", err))
-		return
+		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"token": tok, "token_type": "Bearer", "expires_at": exp.UTC().Format(time.RFC3339),
-		"expires_in": int(exp.Sub(g.now()).Seconds())})
+	return writeJSON(w, http.StatusOK, map[string]any{"token": tok, "token_type": "Bearer", "expires_at": exp.UTC().Format(time.RFC3339),
+		"expires_in": int(exp.Sub(g.Now()).Seconds())})
 }
 
 // providerStatus is one provider in GET /admin/providers.
@@ -243,13 +244,13 @@ type providerStatus struct {
 func (g *Gateway) providerHealth() []providerStatus {
 	byName := map[string]*providerStatus{}
 	var out []*providerStatus
-	for _, name := range g.router.Providers() {
-		p, _ := g.router.Provider(name)
+	for _, name := range g.Router.Providers() {
+		p, _ := g.Router.Provider(name)
 		ps := &providerStatus{Name: name, Kind: p.Kind(), Healthy: true, Targets: []router.TargetStats{}}
 		byName[name] = ps
 		out = append(out, ps)
 	}
-	for _, t := range g.router.Targets() {
+	for _, t := range g.Router.Targets() {
 		ps := byName[t.Provider.Name()]
 		st := t.Stats()
 		if st.Breaker.State == router.Open.String() {
@@ -264,8 +265,8 @@ func (g *Gateway) providerHealth() []providerStatus {
 	return res
 }
 
-// adminConfig is GET /admin/config: the configuration plus a guardrails summary.
-type adminConfig struct {
+// adminConfigView is GET /admin/config: the configuration plus a guardrails summary.
+type adminConfigView struct {
 	*config.Config
 	Guardrails map[string]ruleCounts `json:"guardrails"`
 }

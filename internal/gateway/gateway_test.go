@@ -1,4 +1,4 @@
-package gateway
+package gateway_test
 
 import (
 	"bufio"
@@ -16,7 +16,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aigateway/gateway/internal/app"
 	"github.com/aigateway/gateway/internal/config"
+	"github.com/aigateway/gateway/internal/gateway"
 	"github.com/aigateway/gateway/internal/openai"
 )
 
@@ -105,7 +107,7 @@ func (l *logBuffer) String() string {
 
 // newGateway builds a gateway from TOML where {A}, {B}, ... are replaced by
 // the fake upstreams' URLs.
-func newGateway(t testing.TB, toml string, ups ...*upstream) (*Gateway, *logBuffer) {
+func newGateway(t testing.TB, toml string, ups ...*upstream) (*app.App, *logBuffer) {
 	t.Helper()
 	for i, u := range ups {
 		toml = strings.ReplaceAll(toml, fmt.Sprintf("{%c}", 'A'+i), u.URL)
@@ -120,7 +122,7 @@ func newGateway(t testing.TB, toml string, ups ...*upstream) (*Gateway, *logBuff
 		t.Fatal(err)
 	}
 	logs := &logBuffer{}
-	g, err := New(context.Background(), cfg, Options{Logger: slog.New(slog.NewJSONHandler(logs, nil))})
+	g, err := app.New(context.Background(), cfg, app.Options{Logger: slog.New(slog.NewJSONHandler(logs, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -460,7 +462,7 @@ func TestGenerateKeepsTheSeedContract(t *testing.T) {
 	g, _ := newGateway(t, twoProviders, a, b)
 	t.Run("without a provider it uses the failover order", func(t *testing.T) {
 		rec := do(t, g, "POST", "/generate", `{"prompt":"Say hi"}`)
-		var out generateResponse
+		var out gateway.GenerateResponse
 		if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil || rec.Code != 200 {
 			t.Fatalf("%d %s", rec.Code, rec.Body)
 		}
@@ -514,7 +516,7 @@ func TestCORSPreflight(t *testing.T) {
 
 func TestMockServesMockEchoWithoutAnyCredentials(t *testing.T) {
 	cfg := config.FromEnv(func(string) string { return "" })
-	g, err := New(context.Background(), cfg, Options{})
+	g, err := app.New(context.Background(), cfg, app.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package gateway
+package gateway_test
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/aigateway/gateway/internal/app"
 	"github.com/aigateway/gateway/internal/config"
 	"github.com/aigateway/gateway/internal/state/dynamo"
 	"github.com/aigateway/gateway/internal/state/statetest"
@@ -96,7 +97,7 @@ func TestHotPathIsOneConcurrentDynamoDBRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g, err := New(ctx, cfg, Options{Store: store, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
+	g, err := app.New(ctx, cfg, app.Options{Store: store, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}

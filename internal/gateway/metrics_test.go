@@ -1,4 +1,4 @@
-package gateway
+package gateway_test
 
 import (
 	"encoding/json"
@@ -6,6 +6,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/aigateway/gateway/internal/app"
 	"github.com/aigateway/gateway/internal/metrics"
 )
 
@@ -71,8 +72,7 @@ func TestExtraRecorderGetsEventsAndBreakerOpenings(t *testing.T) {
 	b := newUpstream(t, okChat("b"))
 	log := &eventLog{}
 	toml := twoProviders + "\n[defaults.breaker]\nfailure_threshold = 1\nrecovery_timeout = \"1h\"\n"
-	g := newStateful(t, toml, nil, a, b)
-	g.metrics = metrics.Multi(g.stats, log)
+	g := newWithOptions(t, toml, app.Options{Metrics: log}, a, b)
 	do(t, g, "POST", "/v1/chat/completions", hello)
 	log.mu.Lock()
 	defer log.mu.Unlock()

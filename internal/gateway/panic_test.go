@@ -1,4 +1,4 @@
-package gateway
+package gateway_test
 
 import (
 	"context"
@@ -30,7 +30,7 @@ func (s *panicStream) Close() error { return nil }
 func TestAPanicMidStreamEndsTheStreamWithAnErrorEventAndDone(t *testing.T) {
 	a := newUpstream(t, okChat("a"))
 	g, logs := newGateway(t, twoProviders, a, a)
-	for _, tg := range g.Router().Targets() {
+	for _, tg := range g.Router.Targets() {
 		tg.Provider = panicky{tg.Provider}
 	}
 	rec := do(t, g, "POST", "/v1/chat/completions", `{"model":"only-a","stream":true,"messages":[{"role":"user","content":"x"}]}`)

@@ -26,8 +26,8 @@ import (
 	"github.com/aws/aws-lambda-go/lambdaurl"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
+	"github.com/aigateway/gateway/internal/app"
 	"github.com/aigateway/gateway/internal/config"
-	"github.com/aigateway/gateway/internal/gateway"
 	"github.com/aigateway/gateway/internal/metrics"
 )
 
@@ -55,27 +55,26 @@ func Build(ctx context.Context, cfg *config.Config, log *slog.Logger) (http.Hand
 	}
 	// Metrics go to CloudWatch as Embedded Metric Format lines beside the logs.
 	emf := metrics.NewEMFWriter(os.Stdout, cfg.Metrics.Namespace, time.Now)
-	g, err := gateway.New(ctx, cfg, gateway.Options{Logger: log, Metrics: emf})
+	a, err := app.New(ctx, cfg, app.Options{Logger: log, Metrics: emf, Lambda: true})
 	if err != nil {
 		return nil, err
 	}
-	return g, nil
+	return a, nil
 }
 
 // API adapts h to API Gateway HTTP API events (payload format 2.0). The
 // response is buffered by nature: a `stream: true` request gets the whole
 // SSE body at once.
 func API(h http.Handler) func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-	return httpadapter.NewV2(Recover(h)).ProxyWithContext
+	return httpadapter.NewV2(ClientGone(h)).ProxyWithContext
 }
 
 // Stream adapts h to a Function URL with InvokeMode RESPONSE_STREAM: every
-// write reaches the client as it happens, a panic becomes an error response
-// (or an SSE error event once a stream has started), and a write that fails
-// because the client went away cancels the request context, which stops the
-// upstream request.
+// write reaches the client as it happens, and a write that fails because the
+// client went away cancels the request context, which stops the upstream
+// request. h must recover its own panics (the core built by Build does).
 func Stream(h http.Handler) func(context.Context, *events.LambdaFunctionURLRequest) (*events.LambdaFunctionURLStreamingResponse, error) {
-	return lambdaurl.Wrap(Recover(h))
+	return lambdaurl.Wrap(ClientGone(h))
 }
 
 // initErrorTimeout bounds the report of a failed start.

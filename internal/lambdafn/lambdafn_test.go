@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
+	"github.com/aigateway/gateway/internal/gateway"
 	"github.com/aigateway/gateway/internal/lambdafn"
 )
 
@@ -124,34 +125,12 @@ func sseHandler(events int, then func(w http.ResponseWriter)) http.HandlerFunc {
 	}
 }
 
-func TestRecoverTurnsAPanicBeforeTheFirstByteIntoA500(t *testing.T) {
-	for _, p := range []any{"boom", http.ErrAbortHandler} {
-		h := lambdafn.Recover(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic(p) }))
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
-		if rec.Code != 500 || !strings.Contains(rec.Body.String(), `"type":"api_error"`) {
-			t.Fatalf("panic(%v): %d %s", p, rec.Code, rec.Body)
-		}
-	}
-}
-
-func TestRecoverEndsAStreamThatPanicsWithAnErrorEventAndDone(t *testing.T) {
-	h := lambdafn.Recover(sseHandler(2, func(http.ResponseWriter) { panic("mid-stream") }))
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/v1/chat/completions", nil))
-	want := "data: {\"n\":1}\n\ndata: {\"n\":1}\n\n" +
-		`data: {"error":{"message":"internal error","type":"api_error","param":null,"code":"internal_error"}}` +
-		"\n\ndata: [DONE]\n\n"
-	if rec.Code != 200 || rec.Body.String() != want {
-		t.Fatalf("%d\n%s", rec.Code, rec.Body)
-	}
-}
-
 // TestStreamSurvivesAPanicInLambdaurlsGoroutine runs the panic through the
-// real Function URL adapter: lambdaurl serves the handler on a goroutine of
-// its own, where an unrecovered panic would end the process.
+// real Function URL adapter and the core's recovery as Lambda builds it:
+// lambdaurl serves the handler on a goroutine of its own, where an
+// unrecovered panic would end the process.
 func TestStreamSurvivesAPanicInLambdaurlsGoroutine(t *testing.T) {
-	h := lambdafn.Stream(sseHandler(1, func(http.ResponseWriter) { panic(http.ErrAbortHandler) }))
+	h := lambdafn.Stream(gateway.Recover(sseHandler(1, func(http.ResponseWriter) { panic(http.ErrAbortHandler) }), true, nil))
 	resp, err := h(context.Background(), &events.LambdaFunctionURLRequest{
 		RequestContext: events.LambdaFunctionURLRequestContext{
 			DomainName: "x.lambda-url.us-east-1.on.aws",
@@ -175,7 +154,7 @@ func (failingWriter) Write([]byte) (int, error) { return 0, io.ErrClosedPipe }
 
 func TestAFailedWriteCancelsTheRequestContext(t *testing.T) {
 	cause := make(chan error, 1)
-	h := lambdafn.Recover(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := lambdafn.ClientGone(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/event-stream")
 		_, _ = io.WriteString(w, "data: {}\n\n")
 		select {
@@ -191,14 +170,14 @@ func TestAFailedWriteCancelsTheRequestContext(t *testing.T) {
 	}
 }
 
-func TestRecoverKeepsFlushReachable(t *testing.T) {
-	h := lambdafn.Recover(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+func TestTheLambdaWrappersKeepFlushReachable(t *testing.T) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, ok := w.(http.Flusher); !ok {
 			t.Error("the wrapped writer is not an http.Flusher")
 		}
 		if err := http.NewResponseController(w).Flush(); err != nil {
 			t.Errorf("Flush: %v", err)
 		}
-	}))
-	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil))
+	})
+	lambdafn.ClientGone(gateway.Recover(h, true, nil)).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil))
 }

@@ -75,6 +75,8 @@ type Error struct {
 	// Retryable marks failures that another attempt or another target may not have:
 	// 5xx, 429, timeouts and connection errors.
 	Retryable bool
+	// Header holds extra response headers (a refused request's x-ratelimit-* figures).
+	Header http.Header
 }
 
 // Errorf builds an Error with a formatted message.
@@ -154,6 +156,9 @@ func (e *Error) JSON() []byte {
 // Write sends the error as an HTTP response.
 func (e *Error) Write(w http.ResponseWriter) {
 	h := w.Header()
+	for k, v := range e.Header {
+		h[k] = v
+	}
 	h.Set("Content-Type", "application/json")
 	if e.RetryAfter > 0 {
 		secs := int((e.RetryAfter + time.Second - 1) / time.Second)

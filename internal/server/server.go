@@ -15,8 +15,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/aigateway/gateway/internal/app"
 	"github.com/aigateway/gateway/internal/config"
-	"github.com/aigateway/gateway/internal/gateway"
 )
 
 // New wraps a handler in an http.Server with protections against slow
@@ -51,7 +51,7 @@ func Main(args []string, getenv func(string) string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	g, err := gateway.New(ctx, cfg, gateway.Options{Logger: log})
+	g, err := app.New(ctx, cfg, app.Options{Logger: log})
 	if err != nil {
 		return err
 	}
@@ -68,7 +68,7 @@ func Main(args []string, getenv func(string) string) error {
 	}
 	srv := New(g)
 	log.Info("gateway listening", "addr", ln.Addr().String(), "config", cfg.Source,
-		"providers", g.Router().Providers(), "models", g.Router().Models())
+		"providers", g.Router.Providers(), "models", g.Router.Models())
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

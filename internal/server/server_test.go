@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aigateway/gateway/internal/app"
 	"github.com/aigateway/gateway/internal/config"
-	"github.com/aigateway/gateway/internal/gateway"
 )
 
 // serve runs srv on a loopback port until the test ends and returns its address.
@@ -198,7 +198,7 @@ func TestAHugeBodyGets413FromTheGatewayBehindTheServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g, err := gateway.New(context.Background(), cfg, gateway.Options{})
+	g, err := app.New(context.Background(), cfg, app.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

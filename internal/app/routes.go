@@ -1,4 +1,4 @@
-package gateway
+package app
 
 import (
 	"context"
@@ -7,48 +7,29 @@ import (
 
 	"github.com/aigateway/gateway/internal/config"
 	"github.com/aigateway/gateway/internal/provider"
-	"github.com/aigateway/gateway/internal/provider/anthropic"
-	"github.com/aigateway/gateway/internal/provider/bedrock"
-	"github.com/aigateway/gateway/internal/provider/cohere"
-	"github.com/aigateway/gateway/internal/provider/gemini"
-	"github.com/aigateway/gateway/internal/provider/mock"
-	"github.com/aigateway/gateway/internal/provider/openaicompat"
 	"github.com/aigateway/gateway/internal/router"
 )
 
-// NewProvider builds one provider from its configuration: the one switch on
-// the provider kind.
-func NewProvider(ctx context.Context, cfg provider.Config, deps provider.Deps) (provider.Provider, error) {
-	switch cfg.Kind {
-	case "anthropic":
-		return anthropic.New(cfg, deps)
-	case "gemini", "vertex":
-		return gemini.New(cfg, deps)
-	case "bedrock":
-		return bedrock.New(ctx, cfg, deps)
-	case "cohere":
-		return cohere.New(cfg, deps)
-	case "mock":
-		return mock.New(cfg), nil
-	default:
-		if openaicompat.IsKind(cfg.Kind) {
-			return openaicompat.New(cfg, deps)
-		}
-		return nil, fmt.Errorf("provider %q: unknown kind %q", cfg.Name, cfg.Kind)
-	}
+// routes is the router and what POST /generate needs besides it.
+type routes struct {
+	router *router.Router
+	// firstModel is each provider's first model (/generate with a provider).
+	firstModel map[string]string
+	// generate is the failover order of /generate without a provider.
+	generate []*router.Target
 }
 
 // buildRouter turns the configuration into providers, targets and routes.
 // Every model a provider lists becomes a route unless a [[routes]] entry
 // defines it; a model listed by several providers falls back across them in
 // provider order.
-func buildRouter(ctx context.Context, c *config.Config, deps provider.Deps, onOpen func(*router.Target)) (*router.Router, map[string]string, []*router.Target, error) {
+func buildRouter(ctx context.Context, c *config.Config, deps provider.Deps, onOpen func(*router.Target)) (*routes, error) {
 	var provs []provider.Provider
 	firstModel := map[string]string{}
 	for _, pc := range c.Providers {
 		p, err := NewProvider(ctx, pc.ProviderConfig(c.Defaults.Timeout), deps)
 		if err != nil {
-			return nil, nil, nil, err
+			return nil, err
 		}
 		provs = append(provs, p)
 		if len(pc.Models) > 0 {
@@ -90,17 +71,17 @@ func buildRouter(ctx context.Context, c *config.Config, deps provider.Deps, onOp
 		rt := &router.Route{Name: rc.Model, Strategy: rc.Strategy, Retry: c.RetryPolicy(rc.Retry), NoFailover: rc.NoFailover}
 		var err error
 		if rt.Targets, err = targets(rc.Targets); err != nil {
-			return nil, nil, nil, err
+			return nil, err
 		}
 		for _, cc := range rc.Conditions {
 			cond := router.Condition{Model: cc.Model, Headers: cc.Headers, Metadata: cc.Metadata, Fields: cc.Fields}
 			if cond.Targets, err = targets(cc.Targets); err != nil {
-				return nil, nil, nil, err
+				return nil, err
 			}
 			rt.Conditions = append(rt.Conditions, cond)
 		}
 		if err := r.AddRoute(rt); err != nil {
-			return nil, nil, nil, err
+			return nil, err
 		}
 		defined[rc.Model] = true
 	}
@@ -120,26 +101,26 @@ func buildRouter(ctx context.Context, c *config.Config, deps provider.Deps, onOp
 			}
 			wt, err := target(config.Target{Provider: pc.Name, Model: m})
 			if err != nil {
-				return nil, nil, nil, err
+				return nil, err
 			}
 			rt.Targets = append(rt.Targets, wt)
 		}
 	}
 	for _, m := range order {
 		if err := r.AddRoute(implicit[m]); err != nil {
-			return nil, nil, nil, err
+			return nil, err
 		}
 	}
 	for _, rc := range c.Routes {
 		for _, a := range rc.Aliases {
 			if err := r.AddAlias(a, rc.Model); err != nil {
-				return nil, nil, nil, err
+				return nil, err
 			}
 		}
 	}
 	for a, m := range c.Aliases {
 		if err := r.AddAlias(a, m); err != nil {
-			return nil, nil, nil, err
+			return nil, err
 		}
 	}
 	// The failover order of /generate without a provider.
@@ -154,11 +135,11 @@ func buildRouter(ctx context.Context, c *config.Config, deps provider.Deps, onOp
 			}
 			pn, m, ok := strings.Cut(g, "/")
 			if !ok {
-				return nil, nil, nil, fmt.Errorf("config: generate: %q is neither a model nor provider/model", g)
+				return nil, fmt.Errorf("config: generate: %q is neither a model nor provider/model", g)
 			}
 			t, err := r.Target(pn, m, 0)
 			if err != nil {
-				return nil, nil, nil, fmt.Errorf("config: generate: %w", err)
+				return nil, fmt.Errorf("config: generate: %w", err)
 			}
 			gen = append(gen, t)
 		}
@@ -167,11 +148,11 @@ func buildRouter(ctx context.Context, c *config.Config, deps provider.Deps, onOp
 			if m, ok := firstModel[pc.Name]; ok {
 				t, err := r.Target(pc.Name, m, pc.Timeout)
 				if err != nil {
-					return nil, nil, nil, err
+					return nil, err
 				}
 				gen = append(gen, t)
 			}
 		}
 	}
-	return r, firstModel, gen, nil
+	return &routes{router: r, firstModel: firstModel, generate: gen}, nil
 }

@@ -1,0 +1,292 @@
+package gateway
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/aigateway/gateway/internal/metrics"
+	"github.com/aigateway/gateway/internal/openai"
+	"github.com/aigateway/gateway/internal/router"
+	"github.com/aigateway/gateway/internal/sse"
+)
+
+// record is what one request's log line and metrics event report. The
+// middleware creates it; the endpoint adapter hands it to the handler, which
+// fills in what it learns.
+type record struct {
+	id        string
+	endpoint  string
+	upstream  time.Duration
+	ttfb      time.Duration
+	keyID     string
+	costUSD   float64
+	route     string
+	provider  string
+	model     string
+	stream    bool
+	cached    bool
+	attempts  int
+	failovers int
+	usage     openai.Usage
+	errMsg    string
+	prompt    string
+}
+
+// routed records which target answered and how many tries it took.
+func (rec *record) routed(plan *router.Plan, res *router.Result) {
+	rec.route = plan.Route
+	rec.attempts, rec.failovers = res.Attempts, res.Failovers
+	if res.Target != nil {
+		rec.provider, rec.model = res.Target.Provider.Name(), res.Target.Model
+		if rec.stream {
+			rec.ttfb = res.Latency
+		} else {
+			rec.upstream = res.Latency
+		}
+	}
+}
+
+type recordKey struct{}
+
+// handlerFunc is an endpoint: it returns its error instead of writing it.
+type handlerFunc func(w http.ResponseWriter, r *http.Request, rec *record) error
+
+// endpoint adapts a handlerFunc: a returned error is written in OpenAI's
+// shape (unless the response already started) and noted for the log line.
+func (g *Gateway) endpoint(h handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec, ok := r.Context().Value(recordKey{}).(*record)
+		if !ok {
+			rec = &record{}
+		}
+		if err := h(w, r, rec); err != nil {
+			e := openai.AsError(err)
+			rec.errMsg = e.Error()
+			if tw, ok := w.(*trackingWriter); !ok || !tw.wroteHeader {
+				e.Write(w)
+			}
+		}
+	})
+}
+
+// ServeHTTP implements http.Handler: request id, CORS, body limit, timeout,
+// panic recovery, the route, and one log line and metrics event.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	rec := &record{id: r.Header.Get("X-Request-Id")}
+	if rec.id == "" || len(rec.id) > 128 {
+		rec.id = newID()
+	}
+	tw := track(w)
+	tw.Header().Set("X-Request-Id", rec.id)
+	if g.cors(tw, r) {
+		return
+	}
+	if r.Body != nil && g.Config.Server.MaxBodyBytes > 0 {
+		r.Body = http.MaxBytesReader(tw, r.Body, g.Config.Server.MaxBodyBytes)
+	}
+	ctx := context.WithValue(r.Context(), recordKey{}, rec)
+	if g.Config.Server.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, g.Config.Server.Timeout)
+		defer cancel()
+	}
+	r = r.WithContext(ctx)
+	defer func() { g.logRequest(r, tw.status, time.Since(start), rec) }()
+	g.root.ServeHTTP(tw, r)
+}
+
+// onPanic logs a recovered panic with the request's id.
+func (g *Gateway) onPanic(r *http.Request, p any) {
+	rec, _ := r.Context().Value(recordKey{}).(*record)
+	if rec == nil {
+		rec = &record{}
+	}
+	g.Logger.Error("panic", "request_id", rec.id, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+	rec.errMsg = "panic"
+}
+
+// Recover ends the response of a panicking handler in a form the client
+// understands: before anything was written a 500 in OpenAI's error shape;
+// inside an SSE stream an error event and `data: [DONE]`, so SDKs end the
+// stream with an error instead of hanging. http.ErrAbortHandler is re-raised
+// (the server cuts the connection) unless recoverAborts is set. onPanic (nil:
+// a log line on the default logger) hears of every other panic.
+func Recover(next http.Handler, recoverAborts bool, onPanic func(*http.Request, any)) http.Handler {
+	if onPanic == nil {
+		onPanic = func(_ *http.Request, p any) {
+			slog.Error("panic in the gateway handler", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+		}
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tw := track(w)
+		defer func() {
+			p := recover()
+			if p == nil {
+				return
+			}
+			if p == http.ErrAbortHandler {
+				if !recoverAborts {
+					panic(p)
+				}
+			} else {
+				onPanic(r, p)
+			}
+			e := openai.Errorf(openai.CodeInternal, "internal error")
+			switch {
+			case !tw.wroteHeader:
+				e.Write(tw)
+			case tw.isSSE() && tw.failed == nil:
+				out := sse.NewWriter(tw)
+				_ = out.Data(e.JSON())
+				_ = out.Done()
+			}
+			// Otherwise a non-SSE body was under way, or the client is gone:
+			// nothing can be appended that the client would understand.
+		}()
+		next.ServeHTTP(tw, r)
+	})
+}
+
+func (g *Gateway) logRequest(r *http.Request, status int, d time.Duration, rec *record) {
+	if status == 0 {
+		status = http.StatusOK
+	}
+	attrs := []slog.Attr{
+		slog.String("request_id", rec.id),
+		slog.String("method", r.Method),
+		slog.String("path", r.URL.Path),
+		slog.Int("status", status),
+		slog.Float64("latency_ms", float64(d.Microseconds())/1000),
+	}
+	if rec.route != "" {
+		attrs = append(attrs, slog.String("route", rec.route))
+	}
+	if rec.keyID != "" {
+		attrs = append(attrs, slog.String("key_id", rec.keyID))
+	}
+	if rec.costUSD > 0 {
+		attrs = append(attrs, slog.Float64("cost_usd", rec.costUSD))
+	}
+	if rec.provider != "" {
+		attrs = append(attrs, slog.String("provider", rec.provider), slog.String("model", rec.model),
+			slog.Int("attempts", rec.attempts), slog.Int("failovers", rec.failovers))
+	}
+	if rec.usage.TotalTokens > 0 || rec.usage.PromptTokens > 0 {
+		attrs = append(attrs, slog.Int("prompt_tokens", rec.usage.PromptTokens),
+			slog.Int("completion_tokens", rec.usage.CompletionTokens))
+	}
+	attrs = append(attrs, slog.Bool("stream", rec.stream), slog.Bool("cached", rec.cached))
+	if rec.errMsg != "" {
+		attrs = append(attrs, slog.String("error", rec.errMsg))
+	}
+	if g.Config.Server.LogPrompts && rec.prompt != "" {
+		attrs = append(attrs, slog.String("prompt", rec.prompt))
+	}
+	g.Metrics.Record(metrics.Event{
+		Time: time.Now(), Endpoint: rec.endpoint, Route: rec.route, Provider: rec.provider, Model: rec.model, KeyID: rec.keyID,
+		Status: status, Stream: rec.stream, Latency: d, UpstreamLatency: rec.upstream, TimeToFirstByte: rec.ttfb,
+		InputTokens: rec.usage.PromptTokens, OutputTokens: rec.usage.CompletionTokens, CostUSD: rec.costUSD,
+		CacheHit: rec.cached, RateLimited: status == http.StatusTooManyRequests, Failovers: rec.failovers,
+	})
+	level := slog.LevelInfo
+	if status >= 500 {
+		level = slog.LevelError
+	}
+	g.Logger.LogAttrs(r.Context(), level, "request", attrs...)
+}
+
+// cors answers preflights; it reports true when the request was fully handled.
+func (g *Gateway) cors(w http.ResponseWriter, r *http.Request) bool {
+	origins := g.Config.Server.CORS.AllowedOrigins
+	origin := r.Header.Get("Origin")
+	if len(origins) == 0 || origin == "" {
+		return false
+	}
+	allowed := ""
+	for _, o := range origins {
+		if o == "*" || strings.EqualFold(o, origin) {
+			allowed = o
+			if o != "*" {
+				allowed = origin
+			}
+			break
+		}
+	}
+	if allowed == "" {
+		return false
+	}
+	h := w.Header()
+	h.Set("Access-Control-Allow-Origin", allowed)
+	h.Add("Vary", "Origin")
+	h.Set("Access-Control-Expose-Headers", "X-Request-Id, X-Gateway-Provider, X-Gateway-Model, Retry-After")
+	if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+		h.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
+		h.Set("Access-Control-Allow-Headers", strings.Join(g.Config.Server.CORS.AllowedHeaders, ", "))
+		h.Set("Access-Control-Max-Age", "600")
+		w.WriteHeader(http.StatusNoContent)
+		return true
+	}
+	return false
+}
+
+// trackingWriter records the status, whether the response started, and the
+// first failed write, and keeps Flush reachable.
+type trackingWriter struct {
+	http.ResponseWriter
+	status      int
+	wroteHeader bool
+	failed      error
+}
+
+// track wraps w unless it is already tracked.
+func track(w http.ResponseWriter) *trackingWriter {
+	if tw, ok := w.(*trackingWriter); ok {
+		return tw
+	}
+	return &trackingWriter{ResponseWriter: w}
+}
+
+func (w *trackingWriter) WriteHeader(code int) {
+	if !w.wroteHeader {
+		w.status, w.wroteHeader = code, true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *trackingWriter) Write(b []byte) (int, error) {
+	if !w.wroteHeader {
+		w.status, w.wroteHeader = http.StatusOK, true
+	}
+	n, err := w.ResponseWriter.Write(b)
+	if err != nil && w.failed == nil {
+		w.failed = err
+	}
+	return n, err
+}
+
+func (w *trackingWriter) isSSE() bool {
+	return strings.HasPrefix(w.Header().Get("Content-Type"), "text/event-stream")
+}
+
+func (w *trackingWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (w *trackingWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func newID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}

@@ -1,0 +1,182 @@
+package gateway
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/aigateway/gateway/internal/admission"
+	"github.com/aigateway/gateway/internal/guardrails"
+	"github.com/aigateway/gateway/internal/openai"
+	"github.com/aigateway/gateway/internal/pricing"
+	"github.com/aigateway/gateway/internal/provider"
+	"github.com/aigateway/gateway/internal/router"
+)
+
+// readBody reads the (size-limited) body; a body over the limit is a 413.
+func readBody(r *http.Request) ([]byte, error) {
+	b, err := io.ReadAll(r.Body)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, openai.Errorf(openai.CodeBodyTooLarge, "request body is larger than %d bytes", mbe.Limit)
+		}
+		return nil, openai.Errorf(openai.CodeInvalidRequest, "could not read the request body")
+	}
+	return b, nil
+}
+
+// decodeJSON decodes a JSON body with a clear 400 on failure.
+func decodeJSON(body []byte, v any) error {
+	if len(body) == 0 {
+		return openai.Errorf(openai.CodeInvalidJSON, "request body is empty; expected a JSON object")
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" {
+			return &openai.Error{Code: openai.CodeInvalidRequest, Param: te.Field,
+				Message: fmt.Sprintf("invalid type for %s: expected %s", te.Field, te.Type)}
+		}
+		return &openai.Error{Code: openai.CodeInvalidJSON, Message: "request body is not valid JSON: " + err.Error()}
+	}
+	return nil
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return openai.Errorf(openai.CodeInternal, "internal error")
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+	return nil
+}
+
+// writeBody sends a complete upstream (or cached) answer.
+func writeBody(w http.ResponseWriter, body []byte, contentType string) {
+	if contentType == "" {
+		contentType = "application/json"
+	}
+	w.Header().Set("Content-Type", contentType)
+	// A known length lets the client finish reading before settlement ends.
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(body)
+}
+
+// setTargetHeaders tells the client which target answered.
+func setTargetHeaders(w http.ResponseWriter, providerName, model string) {
+	w.Header().Set("X-Gateway-Provider", providerName)
+	w.Header().Set("X-Gateway-Model", model)
+}
+
+func setResultHeaders(w http.ResponseWriter, res *router.Result) {
+	setTargetHeaders(w, res.Target.Provider.Name(), res.Target.Model)
+	if res.Attempts > 1 {
+		w.Header().Set("X-Gateway-Attempts", strconv.Itoa(res.Attempts))
+	}
+}
+
+// incoming is what the admission step needs to know about a decoded request.
+type incoming struct {
+	endpoint admission.Endpoint
+	model    string
+	user     string
+	body     []byte // the JSON the cache key and field conditions read
+	estimate int64  // reserved tokens: prompt estimate + max output
+	// pin names the provider the client chose (POST /generate's provider);
+	// "" reads the x-gateway-provider header.
+	pin string
+	// plan, when set, is used instead of resolving the model.
+	plan *router.Plan
+	// guard applies the content rules of a guardrails profile and returns the
+	// body to forward (redacted where the rules say so).
+	guard func(profile string) ([]byte, error)
+}
+
+// admitted is a request that passed authentication, guardrails, routing and admission.
+type admitted struct {
+	ticket *admission.Ticket
+	plan   *router.Plan
+	body   []byte // after guardrails
+}
+
+// admit authenticates, applies the content rules, resolves the route and
+// runs admission (allow-lists, limits, budget, cache lookup). The headers
+// admission asks for are set on w; nothing is written.
+func (g *Gateway) admit(w http.ResponseWriter, r *http.Request, rec *record, in incoming) (*admitted, error) {
+	ctx := r.Context()
+	key, err := g.Admission.Authenticate(ctx, r.Header)
+	if err != nil {
+		return nil, err
+	}
+	rec.endpoint = in.endpoint.Name
+	sticky := in.user
+	var meta map[string]string
+	if key != nil {
+		rec.keyID, meta = key.ID, key.Metadata
+		if sticky == "" {
+			sticky = key.ID
+		}
+	}
+	// Content rules run before routing and admission: a refused request uses
+	// no limit, and the cache key sees the redacted body.
+	if in.guard != nil && g.Guard != nil {
+		if in.body, err = in.guard(meta[guardrails.MetadataKey]); err != nil {
+			return nil, err
+		}
+	}
+	plan := in.plan
+	if plan == nil {
+		pin := in.pin
+		if pin == "" {
+			pin = r.Header.Get("X-Gateway-Provider")
+		}
+		rr := &router.Request{Model: in.model, Header: r.Header, StickyKey: sticky, Body: in.body, KeyMetadata: meta}
+		if plan, err = g.Router.Resolve(rr, pin); err != nil {
+			return nil, err
+		}
+	}
+	rec.route = plan.Route
+	t, err := g.Admission.Admit(ctx, admission.Request{Key: key, Endpoint: in.endpoint, Model: in.model, Plan: plan,
+		Body: in.body, Estimate: in.estimate, NoCache: noCache(r)})
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range t.Header() {
+		w.Header()[k] = v
+	}
+	return &admitted{ticket: t, plan: plan, body: in.body}, nil
+}
+
+// noCache reports whether the client asked to bypass the cache.
+func noCache(r *http.Request) bool {
+	v := strings.ToLower(r.Header.Get("X-Gateway-Cache"))
+	return v == "bypass" || v == "no-cache" || strings.Contains(strings.ToLower(r.Header.Get("Cache-Control")), "no-cache")
+}
+
+// charge prices the answer, puts the cost on the response (a trailer once a
+// stream has started) and in the log record.
+func charge(w http.ResponseWriter, rec *record, t *admission.Ticket, model string, u openai.Usage) {
+	rec.usage = u
+	rec.costUSD = t.Charge(model, u)
+	w.Header().Set("X-Gateway-Cost-Usd", pricing.FormatUSD(rec.costUSD))
+}
+
+// servedFromCache marks a cached answer on the response and the record.
+func servedFromCache(w http.ResponseWriter, rec *record, providerName, model string) {
+	rec.cached = true
+	rec.provider, rec.model = providerName, model
+	setTargetHeaders(w, providerName, model)
+	w.Header().Set("X-Gateway-Cost-Usd", "0")
+}
+
+// unsupported is the error for a plan none of whose targets serves the endpoint.
+func unsupported(plan *router.Plan, ep admission.Endpoint) error {
+	return provider.Unsupported(plan.Targets[0].Provider.Name(), ep.What)
+}
