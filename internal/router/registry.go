@@ -91,7 +91,7 @@ type Route struct {
 	// targets follow as fallbacks).
 	NoFailover bool
 
-	rr atomic.Uint64
+	roundRobin atomic.Uint64 // round_robin plans made so far
 }
 
 // Router holds routes and providers.

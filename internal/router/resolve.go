@@ -82,7 +82,7 @@ func (r *Router) Resolve(req *Request, pin string) (*Plan, error) {
 		return nil, &openai.Error{Code: openai.CodeModelNotFound, Param: "model",
 			Message: fmt.Sprintf("The model `%s` does not exist or is not routed by this gateway", model)}
 	}
-	return &Plan{Route: rt.Name, Targets: r.order1(rt, req), Retry: rt.Retry}, nil
+	return &Plan{Route: rt.Name, Targets: r.orderTargets(rt, req), Retry: rt.Retry}, nil
 }
 
 func (rt *Route) allTargets() []WeightedTarget {
