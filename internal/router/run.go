@@ -49,6 +49,10 @@ type Result struct {
 // retrying it or counting a failure: routing moves to the next target.
 var ErrSkipTarget = errors.New("target skipped")
 
+// statusClientClosed is the status of a run the client gave up on before any
+// target answered: nginx's "client closed request".
+const statusClientClosed = 499
+
 var errNoTargets = &openai.Error{Code: openai.CodeNoTargets, Message: "no provider is available for this model right now"}
 
 // Run tries the plan's targets in order with retries until one succeeds, a
@@ -173,7 +177,7 @@ func (r *Router) Run(ctx context.Context, plan *Plan, fn Attempt) (*Result, erro
 		}
 	}
 	if ctx.Err() != nil && last == nil {
-		last = &openai.Error{Code: openai.CodeUpstreamError, Status: 499, Message: "request cancelled"}
+		last = &openai.Error{Code: openai.CodeUpstreamError, Status: statusClientClosed, Message: "request cancelled"}
 	}
 	if last == nil {
 		last = errNoTargets
