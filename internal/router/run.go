@@ -55,12 +55,18 @@ const statusClientClosed = 499
 
 var errNoTargets = &openai.Error{Code: openai.CodeNoTargets, Message: "no provider is available for this model right now"}
 
-// Run tries the plan's targets in order with retries until one succeeds, a
-// non-retryable error occurs, or the targets are exhausted. The attempt's
-// context stays alive after a success until Result.Done is called.
+// Run tries the plan's targets in order, each with the plan's retries, until
+// one answers, an attempt fails in a way no other target would fix (a client
+// error), the client goes away or the targets run out. A target whose circuit
+// breaker is open is passed over without an attempt. After a success the
+// attempt's context stays alive until Result.Done is called.
+//
+// When no target answers, the error is the last failed attempt's; when no
+// attempt failed, the first passed-over target's (open breaker or skip); when
+// there was none, 499 if the client left, else no_available_targets.
 func (r *Router) Run(ctx context.Context, plan *Plan, fn Attempt) (*Result, error) {
 	res := &Result{}
-	var last error
+	var last error // what to report when no target answers
 	tried := 0
 	for _, t := range plan.Targets {
 		if ctx.Err() != nil {
@@ -68,8 +74,7 @@ func (r *Router) Run(ctx context.Context, plan *Plan, fn Attempt) (*Result, erro
 		}
 		if !t.Breaker.Allow() {
 			if last == nil {
-				last = &openai.Error{Code: openai.CodeNoTargets, Provider: t.Provider.Name(),
-					Message: fmt.Sprintf("circuit breaker open for %s", t.Key())}
+				last = breakerOpenError(t)
 			}
 			continue
 		}
@@ -77,103 +82,13 @@ func (r *Router) Run(ctx context.Context, plan *Plan, fn Attempt) (*Result, erro
 			res.Failovers++
 		}
 		tried++
-		for attempt := 0; ; attempt++ {
-			if attempt > 0 && !t.Breaker.Allow() {
-				break
-			}
-			res.Attempts++
-			actx, cancel := context.WithCancel(ctx)
-			// The timeout may only cancel an attempt that has not returned: once
-			// it has, a successful stream must keep its context.
-			var (
-				tmu      sync.Mutex
-				finished bool
-				timedOut bool
-				timer    *time.Timer
-			)
-			if t.Timeout > 0 {
-				timer = time.AfterFunc(t.Timeout, func() {
-					tmu.Lock()
-					defer tmu.Unlock()
-					if !finished {
-						timedOut = true
-						cancel()
-					}
-				})
-			}
-			t.inflight.Add(1)
-			t.requests.Add(1)
-			start := time.Now()
-			err := fn(actx, t)
-			tmu.Lock()
-			finished = true
-			tmu.Unlock()
-			if timer != nil {
-				timer.Stop()
-			}
-			if err == nil {
-				res.Latency = time.Since(start)
-				t.observe(res.Latency)
-				res.Target = t
-				var once sync.Once
-				res.Done = func(err error) {
-					once.Do(func() {
-						t.inflight.Add(-1)
-						ok := err == nil || !isRetryable(err)
-						if !ok {
-							t.failures.Add(1)
-						}
-						t.Breaker.Record(ok)
-						cancel()
-					})
-				}
-				return res, nil
-			}
-			t.inflight.Add(-1)
-			cancel()
-			if timedOut {
-				err = &openai.Error{Code: openai.CodeUpstreamTimeout, Provider: t.Provider.Name(), Retryable: true,
-					Message: fmt.Sprintf("provider %s did not answer within %s", t.Provider.Name(), t.Timeout)}
-			}
-			if errors.Is(err, ErrSkipTarget) {
-				// The target was never called (e.g. its own rate limit is spent):
-				// move on without counting it against the target.
-				t.requests.Add(-1)
-				t.Breaker.Release()
-				if last == nil {
-					last = err
-				}
-				break
-			}
-			if ctx.Err() != nil && !timedOut {
-				// The client went away: no fault of the target's.
-				t.Breaker.Record(true)
-				last = err
-				break
-			}
-			if !isRetryable(err) {
-				// A client error is no fault of the target's.
-				t.Breaker.Record(true)
-				return res, err
-			}
-			t.failures.Add(1)
-			t.Breaker.Record(false)
-			// A failing target must not look fast to lowest_latency.
-			t.observe(failurePenalty(t, time.Since(start)))
+		over, err := r.tryTarget(ctx, plan.Retry, t, fn, res)
+		if over {
+			return res, err
+		}
+		if last == nil || !errors.Is(err, ErrSkipTarget) {
+			// A skipped target was never called: an earlier failure says more.
 			last = err
-			if ctx.Err() != nil || attempt >= plan.Retry.MaxRetries {
-				break
-			}
-			wait := backoff(plan.Retry, attempt, r.rnd())
-			if ra := retryAfter(err); ra > 0 {
-				if plan.Retry.MaxBackoff > 0 && ra > plan.Retry.MaxBackoff {
-					break // too long to wait here: try the next target
-				}
-				wait = ra
-			}
-			if r.sleep(ctx, wait) != nil {
-				break
-			}
 		}
 	}
 	if ctx.Err() != nil && last == nil {
@@ -183,6 +98,156 @@ func (r *Router) Run(ctx context.Context, plan *Plan, fn Attempt) (*Result, erro
 		last = errNoTargets
 	}
 	return res, last
+}
+
+// tryTarget runs fn on t, whose breaker has let the first attempt through,
+// and retries it by policy while its breaker allows. over reports that Run is
+// finished: t answered (err is nil and res holds the answer) or failed in a
+// way no other target would fix. Otherwise err is why Run moves on.
+func (r *Router) tryTarget(ctx context.Context, policy RetryPolicy, t *Target, fn Attempt, res *Result) (over bool, err error) {
+	for attempt := 0; ; attempt++ {
+		if attempt > 0 && !t.Breaker.Allow() {
+			return false, err // t's breaker has opened since: move on with the last failure
+		}
+		res.Attempts++
+		actx, cancel := context.WithCancel(ctx)
+		t.inflight.Add(1)
+		t.requests.Add(1)
+		timer := startAttemptTimer(t.Timeout, cancel)
+		err = fn(actx, t)
+		timedOut := timer.stop()
+		if err == nil {
+			res.Target, res.Latency, res.Done = t, timer.elapsed(), doneFunc(t, cancel)
+			t.observe(res.Latency)
+			return true, nil
+		}
+		t.inflight.Add(-1)
+		cancel()
+		if timedOut {
+			err = timeoutError(t)
+		}
+		switch {
+		case errors.Is(err, ErrSkipTarget):
+			// The target was never called (e.g. its own rate limit is spent):
+			// move on without counting it against the target.
+			t.requests.Add(-1)
+			t.Breaker.Release()
+			return false, err
+		case ctx.Err() != nil && !timedOut:
+			// The client went away: no fault of the target's.
+			t.Breaker.Record(true)
+			return false, err
+		case !isRetryable(err):
+			// A client error is no fault of the target's, and another target
+			// would refuse it too.
+			t.Breaker.Record(true)
+			return true, err
+		}
+		t.failures.Add(1)
+		t.Breaker.Record(false)
+		// A failing target must not look fast to lowest_latency.
+		t.observe(failurePenalty(t, timer.elapsed()))
+		if ctx.Err() != nil || attempt >= policy.MaxRetries {
+			return false, err
+		}
+		wait, ok := retryWait(policy, attempt, err, r.rnd())
+		if !ok || r.sleep(ctx, wait) != nil {
+			return false, err
+		}
+	}
+}
+
+// attemptTimer times one attempt: it cancels the attempt when the target's
+// timeout passes before the attempt returns, and measures the attempt's
+// latency. Once the attempt has returned the timeout cancels nothing, so a
+// stream that started in time keeps its context.
+type attemptTimer struct {
+	start time.Time
+	timer *time.Timer // nil without a timeout
+
+	mu       sync.Mutex
+	returned bool
+	timedOut bool
+}
+
+// startAttemptTimer starts timing an attempt that cancel ends. A zero timeout
+// never cancels.
+func startAttemptTimer(timeout time.Duration, cancel context.CancelFunc) *attemptTimer {
+	at := &attemptTimer{}
+	if timeout > 0 {
+		at.timer = time.AfterFunc(timeout, func() {
+			at.mu.Lock()
+			defer at.mu.Unlock()
+			if !at.returned {
+				at.timedOut = true
+				cancel()
+			}
+		})
+	}
+	at.start = time.Now()
+	return at
+}
+
+// stop is called when the attempt returns: from then on the timeout cancels
+// nothing. It reports whether the timeout cancelled the attempt.
+func (at *attemptTimer) stop() (timedOut bool) {
+	at.mu.Lock()
+	at.returned = true
+	timedOut = at.timedOut
+	at.mu.Unlock()
+	if at.timer != nil {
+		at.timer.Stop()
+	}
+	return timedOut
+}
+
+// elapsed is the time since the attempt started.
+func (at *attemptTimer) elapsed() time.Duration { return time.Since(at.start) }
+
+// doneFunc is Result.Done for an attempt on t that answered: the first call
+// frees the target's in-flight slot, records the outcome on its breaker (a
+// retryable error counts as a failure of the target) and cancels the
+// attempt's context; later calls do nothing.
+func doneFunc(t *Target, cancel context.CancelFunc) func(err error) {
+	var once sync.Once
+	return func(err error) {
+		once.Do(func() {
+			t.inflight.Add(-1)
+			ok := err == nil || !isRetryable(err)
+			if !ok {
+				t.failures.Add(1)
+			}
+			t.Breaker.Record(ok)
+			cancel()
+		})
+	}
+}
+
+// breakerOpenError reports that t's circuit breaker refused the call.
+func breakerOpenError(t *Target) error {
+	return &openai.Error{Code: openai.CodeNoTargets, Provider: t.Provider.Name(),
+		Message: fmt.Sprintf("circuit breaker open for %s", t.Key())}
+}
+
+// timeoutError reports that t did not answer within its timeout; another
+// target may.
+func timeoutError(t *Target) error {
+	return &openai.Error{Code: openai.CodeUpstreamTimeout, Provider: t.Provider.Name(), Retryable: true,
+		Message: fmt.Sprintf("provider %s did not answer within %s", t.Provider.Name(), t.Timeout)}
+}
+
+// retryWait is how long to wait before retrying after err: the upstream's
+// Retry-After when it sent one, else the policy's backoff for this attempt
+// (u is the jitter draw). ok is false when Retry-After asks for longer than
+// the policy's MaxBackoff: the next target is tried instead of waiting.
+func retryWait(p RetryPolicy, attempt int, err error, u float64) (wait time.Duration, ok bool) {
+	if ra := retryAfter(err); ra > 0 {
+		if p.MaxBackoff > 0 && ra > p.MaxBackoff {
+			return 0, false
+		}
+		return ra, true
+	}
+	return backoff(p, attempt, u), true
 }
 
 // failurePenalty is the latency a failed attempt counts as: at least the
