@@ -39,8 +39,11 @@ func (t *Target) InFlight() int64 { return t.inflight.Load() }
 // LatencyEWMA is the smoothed attempt latency (zero before the first call).
 func (t *Target) LatencyEWMA() time.Duration { return time.Duration(t.latencyNS.Load()) }
 
+// ewmaAlpha is the weight of the newest attempt in LatencyEWMA.
 const ewmaAlpha = 0.2
 
+// observe adds an attempt's latency to the target's average; the first one
+// sets it.
 func (t *Target) observe(d time.Duration) {
 	for {
 		old := t.latencyNS.Load()
@@ -99,7 +102,7 @@ type Router struct {
 	routes    map[string]*Route
 	aliases   map[string]string
 	providers map[string]provider.Provider
-	order     []string // provider names in default failover order
+	names     []string // provider names in the order given to New
 	targets   map[string]*Target
 	retry     RetryPolicy
 	breaker   BreakerConfig
@@ -120,7 +123,8 @@ type Options struct {
 	OnBreakerOpen func(t *Target)
 }
 
-// New builds an empty router over providers, in default failover order.
+// New builds a router over providers, with no routes yet; Providers lists
+// them in the order given.
 func New(providers []provider.Provider, opts Options) *Router {
 	r := &Router{
 		routes: map[string]*Route{}, aliases: map[string]string{},
@@ -130,12 +134,14 @@ func New(providers []provider.Provider, opts Options) *Router {
 	}
 	for _, p := range providers {
 		r.providers[p.Name()] = p
-		r.order = append(r.order, p.Name())
+		r.names = append(r.names, p.Name())
 	}
 	return r
 }
 
-// Target returns the shared target for provider/model, creating it.
+// Target returns the shared target for provider/model, creating it. A new
+// target gets timeout, or the router's default when timeout is zero; an
+// existing one keeps the smallest non-zero timeout asked for.
 func (r *Router) Target(providerName, model string, timeout time.Duration) (*Target, error) {
 	p, ok := r.providers[providerName]
 	if !ok {
@@ -161,7 +167,8 @@ func (r *Router) Target(providerName, model string, timeout time.Duration) (*Tar
 	return t, nil
 }
 
-// AddRoute registers a route under its name.
+// AddRoute registers a route under its name. A route without a strategy
+// falls back in order; one without a retry policy gets the router's.
 func (r *Router) AddRoute(rt *Route) error {
 	if _, dup := r.routes[rt.Name]; dup {
 		return fmt.Errorf("route %q is defined twice", rt.Name)
@@ -201,8 +208,8 @@ func (r *Router) Provider(name string) (provider.Provider, bool) {
 	return nil, false
 }
 
-// Providers returns provider names in failover order.
-func (r *Router) Providers() []string { return append([]string(nil), r.order...) }
+// Providers returns the provider names in the order given to New.
+func (r *Router) Providers() []string { return append([]string(nil), r.names...) }
 
 // Models lists every routable model name and alias, sorted.
 func (r *Router) Models() []string {
@@ -217,7 +224,7 @@ func (r *Router) Models() []string {
 	return out
 }
 
-// Route resolves a model name or alias.
+// Route returns the route a model name or alias names.
 func (r *Router) Route(model string) (*Route, bool) {
 	if rt, ok := r.routes[model]; ok {
 		return rt, true

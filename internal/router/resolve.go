@@ -10,7 +10,8 @@ import (
 	"github.com/aigateway/gateway/internal/openai"
 )
 
-// Request is what strategies may look at.
+// Request is what routing looks at in a client request: conditions match on
+// it, and A/B and sticky routes hash its StickyKey.
 type Request struct {
 	Model       string
 	Header      http.Header
@@ -40,8 +41,15 @@ func (p *Plan) CacheTarget() string {
 	return "route:" + p.Route
 }
 
-// Resolve plans a request. pin names a provider the client asked for (header
-// or "provider/model" prefix); it is honoured when that provider exists.
+// Resolve plans a request: the targets to try, in order, and the retry
+// policy. pin names a provider the client asked for; without one, a model
+// written "provider/model" that is not a route name pins that provider to
+// the rest of the name. A pinned plan has one target on that provider: its
+// upstream model in the model's route when the route has one there, else the
+// model name unchanged.
+//
+// An unknown pinned provider is an invalid_request error on "provider"; an
+// unknown model is model_not_found.
 func (r *Router) Resolve(req *Request, pin string) (*Plan, error) {
 	model := req.Model
 	if pin == "" {
@@ -85,6 +93,7 @@ func (r *Router) Resolve(req *Request, pin string) (*Plan, error) {
 	return &Plan{Route: rt.Name, Targets: r.orderTargets(rt, req), Retry: rt.Retry}, nil
 }
 
+// allTargets lists the route's own targets, then every rule's.
 func (rt *Route) allTargets() []WeightedTarget {
 	all := append([]WeightedTarget(nil), rt.Targets...)
 	for _, c := range rt.Conditions {
@@ -107,6 +116,8 @@ type Condition struct {
 	Targets []WeightedTarget
 }
 
+// matches reports whether every matcher of the rule matches req (a rule
+// without matchers matches every request).
 func (c *Condition) matches(req *Request) bool {
 	if c.Model != "" && c.Model != req.Model {
 		return false

@@ -21,11 +21,14 @@ type RetryPolicy struct {
 	MaxBackoff time.Duration
 }
 
-// DefaultRetry is used where a route sets nothing.
+// DefaultRetry holds the value of each retry setting the configuration leaves
+// unset.
 var DefaultRetry = RetryPolicy{MaxRetries: 1, BaseBackoff: 100 * time.Millisecond, MaxBackoff: 5 * time.Second}
 
-// Attempt runs one try against a target. It returns an error that is
-// *openai.Error-classifiable; Retryable errors move on (retry or failover).
+// Attempt makes one call to a target; nil means the target answered. An
+// error wrapping ErrSkipTarget moves on to the next target; an *openai.Error
+// (wrapped or not) that is not Retryable ends the run with that error; any
+// other error is retried on the same target or fails over to the next.
 type Attempt func(ctx context.Context, t *Target) error
 
 // Result is what Run reports.
@@ -40,19 +43,23 @@ type Result struct {
 	// complete response, the time to the first chunk for a stream.
 	Latency time.Duration
 	// Done must be called once the response has been delivered (for streams,
-	// after the last chunk) with the outcome; it records latency and the breaker
-	// result and releases the attempt's context.
+	// after the last chunk) with the outcome: it frees the target's in-flight
+	// slot, records the outcome on the target's breaker (a retryable error
+	// counts as the target's failure) and releases the attempt's context.
+	// Later calls do nothing.
 	Done func(err error)
 }
 
 // ErrSkipTarget, wrapped in an attempt's error, skips the target without
-// retrying it or counting a failure: routing moves to the next target.
+// retrying it or counting a request or failure: Run moves on to the next
+// target. An attempt returns it when it did not call the target.
 var ErrSkipTarget = errors.New("target skipped")
 
 // statusClientClosed is the status of a run the client gave up on before any
 // target answered: nginx's "client closed request".
 const statusClientClosed = 499
 
+// errNoTargets is Run's error for a plan without targets.
 var errNoTargets = &openai.Error{Code: openai.CodeNoTargets, Message: "no provider is available for this model right now"}
 
 // Run tries the plan's targets in order, each with the plan's retries, until
@@ -266,6 +273,9 @@ func failurePenalty(t *Target, took time.Duration) time.Duration {
 	return p
 }
 
+// isRetryable reports whether another try (this target or the next) may
+// succeed where err failed: an *openai.Error says so itself, and any other
+// error is taken as retryable.
 func isRetryable(err error) bool {
 	var e *openai.Error
 	if errors.As(err, &e) {
@@ -274,6 +284,7 @@ func isRetryable(err error) bool {
 	return true
 }
 
+// retryAfter is the wait the upstream asked for in err (zero when none).
 func retryAfter(err error) time.Duration {
 	var e *openai.Error
 	if errors.As(err, &e) {
@@ -294,6 +305,7 @@ func backoff(p RetryPolicy, attempt int, u float64) time.Duration {
 	return time.Duration(u * float64(d))
 }
 
+// sleepCtx waits d, or until ctx ends (then it returns ctx's error).
 func sleepCtx(ctx context.Context, d time.Duration) error {
 	if d <= 0 {
 		return ctx.Err()
