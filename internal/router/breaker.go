@@ -36,7 +36,8 @@ type BreakerConfig struct {
 	HalfOpenMaxCalls int
 }
 
-// DefaultBreaker is used where a route sets nothing.
+// DefaultBreaker holds the value of each breaker setting the configuration
+// leaves unset.
 var DefaultBreaker = BreakerConfig{FailureThreshold: 5, RecoveryTimeout: 30 * time.Second, HalfOpenMaxCalls: 1}
 
 // Breaker is a per-target circuit breaker.

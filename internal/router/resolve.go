@@ -1,0 +1,141 @@
+package router
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/aigateway/gateway/internal/openai"
+)
+
+// Request is what routing looks at in a client request: conditions match on
+// it, and A/B and sticky routes hash its StickyKey.
+type Request struct {
+	Model       string
+	Header      http.Header
+	KeyMetadata map[string]string
+	// StickyKey identifies the user (the `user` field or the key id).
+	StickyKey string
+	// Body is the raw JSON body, for field conditions.
+	Body []byte
+}
+
+// Plan is the outcome of routing: targets in the order to try them.
+type Plan struct {
+	// Route is the resolved route name ("" for a pinned provider without a route).
+	Route   string
+	Targets []*Target
+	Retry   RetryPolicy
+	// Pinned is set when the client chose the provider.
+	Pinned bool
+}
+
+// CacheTarget names what answered for the cache key: the route after alias
+// resolution, or the pinned provider and model.
+func (p *Plan) CacheTarget() string {
+	if p.Pinned && len(p.Targets) > 0 {
+		return "pin:" + p.Targets[0].Key()
+	}
+	return "route:" + p.Route
+}
+
+// Resolve plans a request: the targets to try, in order, and the retry
+// policy. pin names a provider the client asked for; without one, a model
+// written "provider/model" that is not a route name pins that provider to
+// the rest of the name. A pinned plan has one target on that provider: its
+// upstream model in the model's route when the route has one there, else the
+// model name unchanged.
+//
+// An unknown pinned provider is an invalid_request error on "provider"; an
+// unknown model is model_not_found.
+func (r *Router) Resolve(req *Request, pin string) (*Plan, error) {
+	model := req.Model
+	if pin == "" {
+		if _, ok := r.Route(model); !ok {
+			if i := strings.IndexByte(model, '/'); i > 0 {
+				if _, ok := r.Provider(model[:i]); ok {
+					pin, model = model[:i], model[i+1:]
+				}
+			}
+		}
+	}
+	if pin != "" {
+		p, ok := r.Provider(pin)
+		if !ok {
+			return nil, &openai.Error{Code: openai.CodeInvalidRequest, Param: "provider",
+				Message: fmt.Sprintf("unknown provider %q", pin)}
+		}
+		plan := &Plan{Retry: r.retry, Pinned: true}
+		upstream := model
+		if rt, ok := r.Route(model); ok {
+			plan.Route, plan.Retry = rt.Name, rt.Retry
+			for _, wt := range rt.allTargets() {
+				if wt.Provider.Name() == p.Name() {
+					upstream = wt.Model
+					break
+				}
+			}
+		}
+		t, err := r.Target(p.Name(), upstream, 0)
+		if err != nil {
+			return nil, err
+		}
+		plan.Targets = []*Target{t}
+		return plan, nil
+	}
+	rt, ok := r.Route(model)
+	if !ok {
+		return nil, &openai.Error{Code: openai.CodeModelNotFound, Param: "model",
+			Message: fmt.Sprintf("The model `%s` does not exist or is not routed by this gateway", model)}
+	}
+	return &Plan{Route: rt.Name, Targets: r.orderTargets(rt, req), Retry: rt.Retry}, nil
+}
+
+// allTargets lists the route's own targets, then every rule's.
+func (rt *Route) allTargets() []WeightedTarget {
+	all := append([]WeightedTarget(nil), rt.Targets...)
+	for _, c := range rt.Conditions {
+		all = append(all, c.Targets...)
+	}
+	return all
+}
+
+// Condition is one rule of a conditional route: when every listed matcher
+// matches, the rule's targets are used.
+type Condition struct {
+	// Headers match request headers exactly (names case-insensitive).
+	Headers map[string]string
+	// Metadata matches the virtual key's metadata.
+	Metadata map[string]string
+	// Fields match request body fields by gjson path ("temperature", "messages.#").
+	Fields map[string]string
+	// Model matches the client's model name.
+	Model   string
+	Targets []WeightedTarget
+}
+
+// matches reports whether every matcher of the rule matches req (a rule
+// without matchers matches every request).
+func (c *Condition) matches(req *Request) bool {
+	if c.Model != "" && c.Model != req.Model {
+		return false
+	}
+	for k, v := range c.Headers {
+		if req.Header.Get(k) != v {
+			return false
+		}
+	}
+	for k, v := range c.Metadata {
+		if req.KeyMetadata[k] != v {
+			return false
+		}
+	}
+	for path, v := range c.Fields {
+		if gjson.GetBytes(req.Body, path).String() != v {
+			return false
+		}
+	}
+	return true
+}
