@@ -6,9 +6,11 @@
 //
 // The phases (BENCH_PHASES picks some, comma-separated; default all):
 //
-//	latency   p50/p99 latency straight to a loopback mock upstream and through the
-//	          in-process gateway at a fixed rate, non-stream and stream, and the
-//	          closed-loop throughput ratio
+//	latency   p50/p99 latency straight to a loopback mock upstream, through the
+//	          in-process gateway and through the FLOOR (a bare net/http
+//	          httputil.ReverseProxy hop to the same mock) at a fixed rate,
+//	          non-stream and stream; the gateway's added latency as a ratio of
+//	          the FLOOR's; and the closed-loop throughput ratio
 //	chunks    the delay between an upstream chunk and the same chunk at the client:
 //	          the mock streams chunks carrying their send time, the client records
 //	          arrival − send, straight and through the gateway
@@ -294,17 +296,6 @@ func slices(d time.Duration) (int, time.Duration) {
 	return n, d / time.Duration(n)
 }
 
-// pacedPair runs paced on the baseline and on the gateway in alternating
-// one-second turns, so that both see the same background load.
-func pacedPair(direct, through, body string, rate int, d time.Duration) (sd, sg sample) {
-	n, per := slices(d)
-	for i := 0; i < n; i++ {
-		sd.merge(paced(direct, body, rate, per))
-		sg.merge(paced(through, body, rate, per))
-	}
-	return sd, sg
-}
-
 // closedPair runs closed on both paths in alternating one-second turns and
 // returns their mean rates.
 func closedPair(direct, through, body string, workers int, d time.Duration) (rd, rg float64) {
@@ -528,18 +519,23 @@ func latencyPhase(b *testing.B, t *table) {
 	up := mockUpstream(b)
 	gw := startGateway(b, benchConfig(up, timedPath(1, time.Millisecond)))
 	direct, through := up+"/chat/completions", gw+"/v1/chat/completions"
+	floor := startFloor(b, up) + "/chat/completions"
 	defer client.CloseIdleConnections()
 
-	// Warm both paths' connection pools.
-	paced(direct, chatBody, 500, 200*time.Millisecond)
-	paced(through, chatBody, 500, 200*time.Millisecond)
+	// Warm every path's connection pools.
+	for _, u := range []string{direct, floor, through} {
+		paced(u, chatBody, 500, 200*time.Millisecond)
+	}
 
 	t.section("latency", fmt.Sprintf("open loop, %d req/s for %d s per path in alternating 1 s turns; baseline = straight to the mock upstream", rate, secs))
+	var runs []threePaths
 	for _, k := range []struct {
 		name, body string
 	}{{"non-stream", chatBody}, {"stream", streamBody}} {
-		progress("latency: %s at %d req/s, %d s per path", k.name, rate, secs)
-		sd, sg := pacedPair(direct, through, k.body, rate, d)
+		progress("latency: %s at %d req/s, %d s per path (direct, FLOOR, gateway)", k.name, rate, secs)
+		s3 := pacedTurns([]string{direct, floor, through}, k.body, rate, d)
+		sd, sg := s3[0], s3[2]
+		runs = append(runs, threePaths{kind: k.name, direct: sd, floor: s3[1], gw: sg})
 		for _, p := range []struct {
 			name   string
 			q      float64
@@ -556,6 +552,7 @@ func latencyPhase(b *testing.B, t *table) {
 			t.row("stream time to first byte p50", fmtDur(dd), fmtDur(gg), deltaRatio(dd, gg), "")
 		}
 	}
+	floorRows(b, t, runs)
 	t.section("throughput", fmt.Sprintf("closed loop, %d workers for %d s per path in alternating 1 s turns", workers, secs))
 	for _, k := range []struct {
 		name, body string

@@ -2,8 +2,6 @@ package bench
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"log/slog"
@@ -27,6 +25,7 @@ import (
 	"github.com/aigateway/gateway/internal/state"
 	"github.com/aigateway/gateway/internal/state/dynamo"
 	"github.com/aigateway/gateway/internal/state/memory"
+	"github.com/aigateway/gateway/internal/testutil"
 )
 
 // Request units, as DynamoDB on-demand bills them (the formula this phase
@@ -446,8 +445,8 @@ func dynamoPhase(b *testing.B, t *table) ddbResult {
 		t.row("handler duration (memory store)", "", "failed", "", err.Error())
 	}
 
-	endpoint := os.Getenv("DYNAMODB_ENDPOINT")
-	if endpoint == "" {
+	endpoint, ok := testutil.LookupDynamoEndpoint()
+	if !ok {
 		res.skipped = "skipped (set DYNAMODB_ENDPOINT or run make bench)"
 		for _, name := range []string{"calls and units, cache miss", "calls and units, cache hit"} {
 			t.row(name, "", res.skipped, "", "")
@@ -469,9 +468,7 @@ func dynamoScenarios(ctx context.Context, b *testing.B, t *table, res *ddbResult
 	if err != nil {
 		return err
 	}
-	var rb [6]byte
-	_, _ = rand.Read(rb[:])
-	table := "gateway-bench-" + hex.EncodeToString(rb[:])
+	table := testutil.TableName("gateway-bench")
 	if err := dynamo.CreateTable(ctx, client, table); err != nil {
 		return err
 	}

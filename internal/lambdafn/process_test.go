@@ -7,7 +7,6 @@ package lambdafn_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -19,12 +18,12 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/aigateway/gateway/internal/lambdafn"
 	"github.com/aigateway/gateway/internal/runtimeapi"
+	"github.com/aigateway/gateway/internal/testutil"
 )
 
 // buildBootstrap builds functions/<fn> the way `make build` does, for the
@@ -34,10 +33,7 @@ func buildBootstrap(t *testing.T, fn string) string {
 	if testing.Short() {
 		t.Skip("builds and runs a bootstrap process")
 	}
-	root, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
+	root := testutil.RepoRoot(t)
 	out := filepath.Join(t.TempDir(), "bootstrap")
 	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w", "-o", out, "./functions/"+fn)
 	cmd.Dir = root
@@ -48,28 +44,10 @@ func buildBootstrap(t *testing.T, fn string) string {
 	return out
 }
 
-// lockedBuffer collects a process's output.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 type process struct {
 	api    *runtimeapi.Server
 	cmd    *exec.Cmd
-	logs   *lockedBuffer
+	logs   *testutil.LogBuffer
 	exited chan struct{}
 	init   time.Duration
 }
@@ -83,7 +61,7 @@ func startProcess(t *testing.T, bin string, env map[string]string, wantReady boo
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &process{api: api, logs: &lockedBuffer{}, exited: make(chan struct{})}
+	p := &process{api: api, logs: &testutil.LogBuffer{}, exited: make(chan struct{})}
 	p.cmd = exec.Command(bin)
 	p.cmd.Env = []string{"AWS_LAMBDA_RUNTIME_API=" + api.Addr(), "AWS_LAMBDA_FUNCTION_NAME=test",
 		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE=512", "PATH=" + os.Getenv("PATH")}
