@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -20,6 +19,7 @@ import (
 	"github.com/aigateway/gateway/internal/config"
 	"github.com/aigateway/gateway/internal/gateway"
 	"github.com/aigateway/gateway/internal/openai"
+	"github.com/aigateway/gateway/internal/testutil"
 )
 
 const secretKey = "sk-upstream-SECRET-42"
@@ -87,27 +87,9 @@ func status(code int, body string) http.HandlerFunc {
 	}
 }
 
-// logBuffer collects the gateway's JSON log lines.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
 // newGateway builds a gateway from TOML where {A}, {B}, ... are replaced by
 // the fake upstreams' URLs.
-func newGateway(t testing.TB, toml string, ups ...*upstream) (*app.App, *logBuffer) {
+func newGateway(t testing.TB, toml string, ups ...*upstream) (*app.App, *testutil.LogBuffer) {
 	t.Helper()
 	for i, u := range ups {
 		toml = strings.ReplaceAll(toml, fmt.Sprintf("{%c}", 'A'+i), u.URL)
@@ -121,7 +103,7 @@ func newGateway(t testing.TB, toml string, ups ...*upstream) (*app.App, *logBuff
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &logBuffer{}
+	logs := &testutil.LogBuffer{}
 	g, err := app.New(context.Background(), cfg, app.Options{Logger: slog.New(slog.NewJSONHandler(logs, nil))})
 	if err != nil {
 		t.Fatal(err)

@@ -2,7 +2,6 @@ package gateway_test
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -16,7 +15,7 @@ import (
 	"github.com/aigateway/gateway/internal/app"
 	"github.com/aigateway/gateway/internal/config"
 	"github.com/aigateway/gateway/internal/state/dynamo"
-	"github.com/aigateway/gateway/internal/state/statetest"
+	"github.com/aigateway/gateway/internal/testutil"
 )
 
 // timedAPI wraps DynamoDB calls: each one is delayed by `delay` and its start
@@ -69,16 +68,9 @@ func (a *timedAPI) PutItem(ctx context.Context, in *dynamodb.PutItemInput, o ...
 }
 
 func TestHotPathIsOneConcurrentDynamoDBRoundTrip(t *testing.T) {
-	ep := statetest.Endpoint(t)
 	ctx := context.Background()
-	client, err := dynamo.NewClient(ctx, ep)
-	if err != nil {
-		t.Fatal(err)
-	}
-	table := fmt.Sprintf("gw-hotpath-%d", time.Now().UnixNano())
-	if err := dynamo.CreateTable(ctx, client, table); err != nil {
-		t.Fatal(err)
-	}
+	client := testutil.DynamoClient(t, testutil.DynamoEndpoint(t))
+	table := testutil.NewTable(t, client, "gw-hotpath")
 	const delay = 40 * time.Millisecond
 	api := &timedAPI{API: client, delay: delay}
 	store := dynamo.New(api, table)
