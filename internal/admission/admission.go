@@ -17,6 +17,7 @@ import (
 
 	"github.com/aigateway/gateway/internal/auth"
 	"github.com/aigateway/gateway/internal/pricing"
+	"github.com/aigateway/gateway/internal/router"
 	"github.com/aigateway/gateway/internal/state"
 )
 
@@ -50,6 +51,7 @@ type Admitter struct {
 	lru    state.Cache // in-process cache in front of a shared store; nil when the store is in memory
 	keys   *keyCache
 	jwt    *auth.JWT
+	router *router.Router
 	prices *pricing.Table
 	log    *slog.Logger
 	now    func() time.Time
@@ -62,9 +64,11 @@ type Options struct {
 	// LocalCache sits in front of a shared store's cache (nil: none).
 	LocalCache state.Cache
 	JWT        *auth.JWT
-	Prices     *pricing.Table
-	Logger     *slog.Logger
-	Now        func() time.Time
+	// Router answers which targets a key's allowed_models grant.
+	Router *router.Router
+	Prices *pricing.Table
+	Logger *slog.Logger
+	Now    func() time.Time
 }
 
 // New builds an Admitter.
@@ -75,7 +79,7 @@ func New(set Settings, o Options) *Admitter {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Admitter{set: set, store: o.Store, lru: o.LocalCache, jwt: o.JWT, prices: o.Prices, log: o.Logger, now: o.Now,
+	return &Admitter{set: set, store: o.Store, lru: o.LocalCache, jwt: o.JWT, router: o.Router, prices: o.Prices, log: o.Logger, now: o.Now,
 		keys: &keyCache{ttl: set.KeyCacheTTL, m: map[string]keyCacheEntry{}}}
 }
 

@@ -35,7 +35,7 @@ type Request struct {
 // limits, the budget read and the cache lookup. A refusal is an
 // *openai.Error whose Header carries the limit headers the client should see.
 func (a *Admitter) Admit(ctx context.Context, req Request) (*Ticket, error) {
-	if err := allowed(req.Key, req.Model, req.Plan); err != nil {
+	if err := a.allowed(req.Key, req.Model, req.Plan); err != nil {
 		return nil, err
 	}
 	t := &Ticket{a: a, key: req.Key, estimate: req.Estimate, header: http.Header{}}
@@ -126,27 +126,36 @@ func (a *Admitter) Admit(ctx context.Context, req Request) (*Ticket, error) {
 	return t, nil
 }
 
-// allowed checks a key's model and provider allow-lists against a plan and
-// keeps only the targets of providers the key may use.
-func allowed(k *state.Key, model string, plan *router.Plan) error {
+// allowed narrows the plan to the targets the key's allow-lists permit,
+// checked against each resolved target (provider and upstream model), so a
+// pin or an alias reaches only what the key was given.
+func (a *Admitter) allowed(k *state.Key, model string, plan *router.Plan) error {
 	if k == nil {
 		return nil
 	}
-	if len(k.AllowedModels) > 0 && !slices.Contains(k.AllowedModels, model) && !slices.Contains(k.AllowedModels, plan.Route) {
-		return &openai.Error{Code: openai.CodeForbidden, Param: "model",
-			Message: fmt.Sprintf("this API key may not use model %q", model)}
+	if len(k.AllowedModels) > 0 {
+		plan.Targets = keep(plan.Targets, func(t *router.Target) bool { return a.router.Permits(k.AllowedModels, t) })
+		if len(plan.Targets) == 0 {
+			return &openai.Error{Code: openai.CodeForbidden, Param: "model",
+				Message: fmt.Sprintf("this API key may not use model %q", model)}
+		}
 	}
 	if len(k.AllowedProviders) > 0 {
-		var keep []*router.Target
-		for _, t := range plan.Targets {
-			if slices.Contains(k.AllowedProviders, t.Provider.Name()) {
-				keep = append(keep, t)
-			}
-		}
-		if len(keep) == 0 {
+		plan.Targets = keep(plan.Targets, func(t *router.Target) bool { return slices.Contains(k.AllowedProviders, t.Provider.Name()) })
+		if len(plan.Targets) == 0 {
 			return &openai.Error{Code: openai.CodeForbidden, Message: "this API key may not use the providers that serve this model"}
 		}
-		plan.Targets = keep
 	}
 	return nil
+}
+
+// keep returns the targets ok accepts, in a new slice (plans may share theirs).
+func keep(ts []*router.Target, ok func(*router.Target) bool) []*router.Target {
+	var out []*router.Target
+	for _, t := range ts {
+		if ok(t) {
+			out = append(out, t)
+		}
+	}
+	return out
 }

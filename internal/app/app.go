@@ -97,7 +97,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		return nil, fmt.Errorf("config: guardrails: %w", err)
 	}
 	a.Admission = admission.New(admissionSettings(cfg), admission.Options{
-		Store: a.Store, LocalCache: local, JWT: jwt, Logger: o.Logger, Now: o.Now,
+		Store: a.Store, LocalCache: local, JWT: jwt, Router: a.Router, Logger: o.Logger, Now: o.Now,
 		Prices: pricing.Default().WithOverrides(priceOverrides(cfg.Pricing)),
 	})
 	if !cfg.Auth.Enabled {

@@ -32,8 +32,11 @@ func buildRouter(ctx context.Context, c *config.Config, deps provider.Deps, onOp
 			return nil, err
 		}
 		provs = append(provs, p)
-		if len(pc.Models) > 0 {
-			firstModel[pc.Name] = pc.Models[0]
+		for _, m := range pc.Models {
+			if !router.IsPattern(m) {
+				firstModel[pc.Name] = m
+				break
+			}
 		}
 	}
 	r := router.New(provs, router.Options{
@@ -85,11 +88,18 @@ func buildRouter(ctx context.Context, c *config.Config, deps provider.Deps, onOp
 		}
 		defined[rc.Model] = true
 	}
-	// Implicit routes from the providers' model lists.
+	// Implicit routes from the providers' model lists; patterns ("gpt-*",
+	// "*") become wildcards that serve names no route claims.
 	implicit := map[string]*router.Route{}
 	var order []string
 	for _, pc := range c.Providers {
 		for _, m := range pc.Models {
+			if router.IsPattern(m) {
+				if err := r.AddWildcard(pc.Name, m, pc.Timeout); err != nil {
+					return nil, err
+				}
+				continue
+			}
 			if defined[m] {
 				continue
 			}

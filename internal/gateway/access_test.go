@@ -553,3 +553,26 @@ func TestImagesAndTranscriptionsAreForwardedToOpenAIProtocolProviders(t *testing
 		t.Fatalf("transcription: %d %s", rr.Code, rr.Body)
 	}
 }
+
+func TestPinnedModelCannotEscapeAllowList(t *testing.T) {
+	a := newUpstream(t, okChat("a"))
+	b := newUpstream(t, okChat("b"))
+	// b serves any model name through its wildcard; a key is given only-a.
+	g := newStateful(t, strings.Replace(stateful, `models = ["shared"]`, `models = ["shared", "*"]`, 1), nil, a, b)
+	secret, _ := createKey(t, g, `{"allowed_models":["only-a"]}`)
+	auth := []string{"Authorization", "Bearer " + secret}
+	only := `{"model":"only-a","messages":[{"role":"user","content":"x"}]}`
+	if rec := do(t, g, "POST", "/v1/chat/completions", only, auth...); rec.Code != 200 || rec.Header().Get("X-Gateway-Provider") != "a" {
+		t.Fatalf("the allowed model: %d from %q", rec.Code, rec.Header().Get("X-Gateway-Provider"))
+	}
+	for name, rec := range map[string]*httptest.ResponseRecorder{
+		"header pin":     do(t, g, "POST", "/v1/chat/completions", only, append(auth, "X-Gateway-Provider", "b")...),
+		"prefix pin":     do(t, g, "POST", "/v1/chat/completions", `{"model":"b/only-a","messages":[{"role":"user","content":"x"}]}`, auth...),
+		"wildcard model": do(t, g, "POST", "/v1/chat/completions", `{"model":"gpt-anything","messages":[{"role":"user","content":"x"}]}`, auth...),
+		"generate pin":   do(t, g, "POST", "/generate", `{"prompt":"x","model":"only-a","provider":"b"}`, auth...),
+	} {
+		if rec.Code != 403 || b.calls.Load() != 0 {
+			t.Errorf("%s: %d (b called %d times) %s", name, rec.Code, b.calls.Load(), rec.Body)
+		}
+	}
+}

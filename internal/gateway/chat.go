@@ -149,7 +149,7 @@ func (g *Gateway) cacheEntry(body []byte, contentType, providerName, model strin
 // replayed as SSE chunks for a stream request.
 func (g *Gateway) chatFromCache(w http.ResponseWriter, r *http.Request, rec *record, ad *admitted, req *openai.ChatRequest) error {
 	e := ad.ticket.Cached()
-	servedFromCache(w, rec, e.Provider, e.Model)
+	servedFromCache(w, rec, ad)
 	defer ad.ticket.Settle(r.Context(), nil)
 	if !req.Stream {
 		writeBody(w, e.Body, e.ContentType)

@@ -264,7 +264,8 @@ func TestRateLimitedUpstreamKeepsRetryAfter(t *testing.T) {
 func TestPinningAProvider(t *testing.T) {
 	a := newUpstream(t, okChat("a"))
 	b := newUpstream(t, okChat("b"))
-	g, _ := newGateway(t, twoProviders, a, b)
+	// b also serves any model name: `models = ["shared", "*"]`.
+	g, _ := newGateway(t, strings.Replace(twoProviders, `models = ["shared"]`, `models = ["shared", "*"]`, 1), a, b)
 	t.Run("by header", func(t *testing.T) {
 		rec := do(t, g, "POST", "/v1/chat/completions", hello, "X-Gateway-Provider", "B")
 		if rec.Header().Get("X-Gateway-Provider") != "b" {
@@ -278,6 +279,18 @@ func TestPinningAProvider(t *testing.T) {
 		}
 		if !bytes.Contains(b.lastBody(), []byte(`"model":"some-new-model"`)) {
 			t.Errorf("upstream got %s", b.lastBody())
+		}
+	})
+	t.Run("a model the pinned provider does not serve is a 404 naming how to enable it", func(t *testing.T) {
+		for _, body := range []string{`{"model":"a/some-new-model","messages":[{"role":"user","content":"x"}]}`} {
+			rec := do(t, g, "POST", "/v1/chat/completions", body)
+			if rec.Code != 404 || !strings.Contains(errorOf(t, rec).Message, "models") {
+				t.Errorf("%d %s", rec.Code, rec.Body)
+			}
+		}
+		rec := do(t, g, "POST", "/v1/chat/completions", `{"model":"only-a","messages":[{"role":"user","content":"x"}]}`, "X-Gateway-Provider", "a")
+		if rec.Code != 200 {
+			t.Errorf("a configured model pinned to its provider: %d %s", rec.Code, rec.Body)
 		}
 	})
 	t.Run("an unknown pinned provider is a 400", func(t *testing.T) {

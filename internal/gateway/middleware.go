@@ -21,22 +21,25 @@ import (
 // middleware creates it; the endpoint adapter hands it to the handler, which
 // fills in what it learns.
 type record struct {
-	id        string
-	endpoint  string
-	upstream  time.Duration
-	ttfb      time.Duration
-	keyID     string
-	costUSD   float64
-	route     string
-	provider  string
-	model     string
-	stream    bool
-	cached    bool
-	attempts  int
-	failovers int
-	usage     openai.Usage
-	errMsg    string
-	prompt    string
+	id       string
+	endpoint string
+	upstream time.Duration
+	ttfb     time.Duration
+	keyID    string
+	costUSD  float64
+	route    string
+	provider string
+	model    string
+	// metricsModel is the model's name in metrics: bounded by the
+	// configuration (a wildcard-resolved model reports its pattern).
+	metricsModel string
+	stream       bool
+	cached       bool
+	attempts     int
+	failovers    int
+	usage        openai.Usage
+	errMsg       string
+	prompt       string
 }
 
 // routed records which target answered and how many tries it took.
@@ -44,7 +47,7 @@ func (rec *record) routed(plan *router.Plan, res *router.Result) {
 	rec.route = plan.Route
 	rec.attempts, rec.failovers = res.Attempts, res.Failovers
 	if res.Target != nil {
-		rec.provider, rec.model = res.Target.Provider.Name(), res.Target.Model
+		rec.provider, rec.model, rec.metricsModel = res.Target.Provider.Name(), res.Target.Model, res.Target.MetricsModel()
 		if rec.stream {
 			rec.ttfb = res.Latency
 		} else {
@@ -191,7 +194,7 @@ func (g *Gateway) logRequest(r *http.Request, status int, d time.Duration, rec *
 		attrs = append(attrs, slog.String("prompt", rec.prompt))
 	}
 	g.Metrics.Record(metrics.Event{
-		Time: time.Now(), Endpoint: rec.endpoint, Route: rec.route, Provider: rec.provider, Model: rec.model, KeyID: rec.keyID,
+		Time: time.Now(), Endpoint: rec.endpoint, Route: rec.route, Provider: rec.provider, Model: rec.metricsModel, KeyID: rec.keyID,
 		Status: status, Stream: rec.stream, Latency: d, UpstreamLatency: rec.upstream, TimeToFirstByte: rec.ttfb,
 		InputTokens: rec.usage.PromptTokens, OutputTokens: rec.usage.CompletionTokens, CostUSD: rec.costUSD,
 		CacheHit: rec.cached, RateLimited: status == http.StatusTooManyRequests, Failovers: rec.failovers,

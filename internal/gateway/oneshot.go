@@ -129,7 +129,7 @@ func (g *Gateway) oneShot(w http.ResponseWriter, r *http.Request, rec *record, i
 		return unsupported(ad.plan, in.endpoint)
 	}
 	if e := ad.ticket.Cached(); e != nil {
-		servedFromCache(w, rec, e.Provider, e.Model)
+		servedFromCache(w, rec, ad)
 		writeBody(w, e.Body, e.ContentType)
 		ad.ticket.Settle(r.Context(), nil)
 		return nil

@@ -169,9 +169,16 @@ func charge(w http.ResponseWriter, rec *record, t *admission.Ticket, model strin
 }
 
 // servedFromCache marks a cached answer on the response and the record.
-func servedFromCache(w http.ResponseWriter, rec *record, providerName, model string) {
+func servedFromCache(w http.ResponseWriter, rec *record, ad *admitted) {
+	e := ad.ticket.Cached()
+	providerName, model := e.Provider, e.Model
 	rec.cached = true
-	rec.provider, rec.model = providerName, model
+	rec.provider, rec.model, rec.metricsModel = providerName, model, model
+	for _, t := range ad.plan.Targets {
+		if t.Model == model && t.Provider.Name() == providerName {
+			rec.metricsModel = t.MetricsModel()
+		}
+	}
 	setTargetHeaders(w, providerName, model)
 	w.Header().Set("X-Gateway-Cost-Usd", "0")
 }

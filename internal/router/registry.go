@@ -24,6 +24,14 @@ type Target struct {
 	Timeout  time.Duration
 	Breaker  *Breaker
 
+	// c are the figures; a model a wildcard resolved shares its wildcard's.
+	c *targetCounters
+	// wildcard is the provider's model pattern this target was resolved by
+	// (nil for a configured model).
+	wildcard *Target
+}
+
+type targetCounters struct {
 	inflight  atomic.Int64
 	latencyNS atomic.Int64 // EWMA of attempt latency (time to first byte for streams)
 	requests  atomic.Int64
@@ -33,11 +41,21 @@ type Target struct {
 // Key names the target as provider/model.
 func (t *Target) Key() string { return t.Provider.Name() + "/" + t.Model }
 
+// MetricsModel is the model name metrics report: the configured model, or
+// for a model a wildcard resolved, the wildcard's pattern, so that metric
+// series stay bounded by the configuration whatever names clients send.
+func (t *Target) MetricsModel() string {
+	if t.wildcard != nil {
+		return t.wildcard.Model
+	}
+	return t.Model
+}
+
 // InFlight is the number of attempts under way.
-func (t *Target) InFlight() int64 { return t.inflight.Load() }
+func (t *Target) InFlight() int64 { return t.c.inflight.Load() }
 
 // LatencyEWMA is the smoothed attempt latency (zero before the first call).
-func (t *Target) LatencyEWMA() time.Duration { return time.Duration(t.latencyNS.Load()) }
+func (t *Target) LatencyEWMA() time.Duration { return time.Duration(t.c.latencyNS.Load()) }
 
 // ewmaAlpha is the weight of the newest attempt in LatencyEWMA.
 const ewmaAlpha = 0.2
@@ -46,12 +64,12 @@ const ewmaAlpha = 0.2
 // sets it.
 func (t *Target) observe(d time.Duration) {
 	for {
-		old := t.latencyNS.Load()
+		old := t.c.latencyNS.Load()
 		next := int64(d)
 		if old != 0 {
 			next = int64(ewmaAlpha*float64(d) + (1-ewmaAlpha)*float64(old))
 		}
-		if t.latencyNS.CompareAndSwap(old, next) {
+		if t.c.latencyNS.CompareAndSwap(old, next) {
 			return
 		}
 	}
@@ -73,7 +91,7 @@ func (t *Target) Stats() TargetStats {
 	return TargetStats{
 		Provider: t.Provider.Name(), Model: t.Model, InFlight: t.InFlight(),
 		LatencyMS: float64(t.LatencyEWMA()) / float64(time.Millisecond),
-		Requests:  t.requests.Load(), Failures: t.failures.Load(), Breaker: t.Breaker.Snapshot(),
+		Requests:  t.c.requests.Load(), Failures: t.c.failures.Load(), Breaker: t.Breaker.Snapshot(),
 	}
 }
 
@@ -104,6 +122,7 @@ type Router struct {
 	providers map[string]provider.Provider
 	names     []string // provider names in the order given to New
 	targets   map[string]*Target
+	wildcards []*Target // model patterns, in the order added
 	retry     RetryPolicy
 	breaker   BreakerConfig
 	timeout   time.Duration
@@ -159,7 +178,7 @@ func (r *Router) Target(providerName, model string, timeout time.Duration) (*Tar
 	if timeout == 0 {
 		timeout = r.timeout
 	}
-	t := &Target{Provider: p, Model: model, Timeout: timeout, Breaker: NewBreaker(r.breaker, nil)}
+	t := &Target{Provider: p, Model: model, Timeout: timeout, Breaker: NewBreaker(r.breaker, nil), c: &targetCounters{}}
 	if r.onOpen != nil {
 		t.Breaker.OnOpen = func() { r.onOpen(t) }
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/tidwall/gjson"
 
@@ -41,17 +42,29 @@ func (p *Plan) CacheTarget() string {
 	return "route:" + p.Route
 }
 
+// MaxModelName bounds a client's model name: it is echoed in headers and logs.
+const MaxModelName = 256
+
 // Resolve plans a request: the targets to try, in order, and the retry
 // policy. pin names a provider the client asked for; without one, a model
 // written "provider/model" that is not a route name pins that provider to
-// the rest of the name. A pinned plan has one target on that provider: its
-// upstream model in the model's route when the route has one there, else the
-// model name unchanged.
+// the rest of the name.
 //
-// An unknown pinned provider is an invalid_request error on "provider"; an
-// unknown model is model_not_found.
+// A pin is a choice among what the configuration offers, never a way around
+// it: the pinned provider must serve the model, as a target of the model's
+// route, as one of its configured models, or through one of its wildcard
+// patterns. A model no route claims resolves through the providers' wildcard
+// patterns.
+//
+// A model name that is empty of printable text, too long or holds control
+// characters is an invalid_request error; an unknown pinned provider is an
+// invalid_request error on "provider"; an unknown model, or one the pinned
+// provider does not serve, is model_not_found.
 func (r *Router) Resolve(req *Request, pin string) (*Plan, error) {
 	model := req.Model
+	if err := checkModelName(model); err != nil {
+		return nil, err
+	}
 	if pin == "" {
 		if _, ok := r.Route(model); !ok {
 			if i := strings.IndexByte(model, '/'); i > 0 {
@@ -62,35 +75,71 @@ func (r *Router) Resolve(req *Request, pin string) (*Plan, error) {
 		}
 	}
 	if pin != "" {
-		p, ok := r.Provider(pin)
-		if !ok {
-			return nil, &openai.Error{Code: openai.CodeInvalidRequest, Param: "provider",
-				Message: fmt.Sprintf("unknown provider %q", pin)}
-		}
-		plan := &Plan{Retry: r.retry, Pinned: true}
-		upstream := model
-		if rt, ok := r.Route(model); ok {
-			plan.Route, plan.Retry = rt.Name, rt.Retry
-			for _, wt := range rt.allTargets() {
-				if wt.Provider.Name() == p.Name() {
-					upstream = wt.Model
-					break
-				}
+		return r.resolvePinned(pin, model)
+	}
+	if rt, ok := r.Route(model); ok {
+		return &Plan{Route: rt.Name, Targets: r.orderTargets(rt, req), Retry: rt.Retry}, nil
+	}
+	if pattern, ts := r.byWildcard(model); len(ts) > 0 {
+		return &Plan{Route: pattern, Targets: ts, Retry: r.retry}, nil
+	}
+	return nil, &openai.Error{Code: openai.CodeModelNotFound, Param: "model",
+		Message: fmt.Sprintf("The model `%s` does not exist or is not routed by this gateway", model)}
+}
+
+// resolvePinned plans model on the provider the client pinned.
+func (r *Router) resolvePinned(pin, model string) (*Plan, error) {
+	p, ok := r.Provider(pin)
+	if !ok {
+		return nil, &openai.Error{Code: openai.CodeInvalidRequest, Param: "provider",
+			Message: fmt.Sprintf("unknown provider %q", pin)}
+	}
+	plan := &Plan{Retry: r.retry, Pinned: true}
+	if rt, ok := r.Route(model); ok {
+		plan.Route, plan.Retry = rt.Name, rt.Retry
+		for _, wt := range rt.allTargets() {
+			if wt.Provider.Name() == p.Name() {
+				plan.Targets = []*Target{wt.Target}
+				return plan, nil
 			}
 		}
-		t, err := r.Target(p.Name(), upstream, 0)
-		if err != nil {
-			return nil, err
-		}
+	}
+	r.mu.Lock()
+	t, configured := r.targets[p.Name()+"/"+model]
+	r.mu.Unlock()
+	switch {
+	case configured && t.wildcard == nil && !IsPattern(model):
 		plan.Targets = []*Target{t}
-		return plan, nil
-	}
-	rt, ok := r.Route(model)
-	if !ok {
+	case r.wildcardFor(p.Name(), model) != nil:
+		plan.Targets = []*Target{r.wildcardFor(p.Name(), model).instance(model)}
+		if plan.Route == "" {
+			plan.Route = plan.Targets[0].wildcard.Model
+		}
+	default:
 		return nil, &openai.Error{Code: openai.CodeModelNotFound, Param: "model",
-			Message: fmt.Sprintf("The model `%s` does not exist or is not routed by this gateway", model)}
+			Message: fmt.Sprintf("provider %s does not serve model `%s` here: list it in that provider's models, or add a pattern such as \"*\" there to let clients pick any model", p.Name(), model)}
 	}
-	return &Plan{Route: rt.Name, Targets: r.orderTargets(rt, req), Retry: rt.Retry}, nil
+	return plan, nil
+}
+
+// checkModelName refuses names that cannot be a model: they would reach
+// headers, logs and metrics.
+func checkModelName(model string) error {
+	bad := func(why string) error {
+		return &openai.Error{Code: openai.CodeInvalidRequest, Param: "model", Message: "invalid model name: " + why}
+	}
+	if len(model) > MaxModelName {
+		return bad(fmt.Sprintf("longer than %d bytes", MaxModelName))
+	}
+	if !utf8.ValidString(model) {
+		return bad("not valid UTF-8")
+	}
+	for _, c := range model {
+		if c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0) {
+			return bad("it contains control characters")
+		}
+	}
+	return nil
 }
 
 // allTargets lists the route's own targets, then every rule's.

@@ -10,7 +10,7 @@ import (
 )
 
 // resolveRouter has providers a, b and c, a route "chat" over a/gpt-small and
-// b/claude-small with its own retry policy, an alias "default" for it, and a
+// b/claude-small with its own retry policy, an alias "default" for it, a
 // route literally named "b/special".
 func resolveRouter(t *testing.T) *Router {
 	t.Helper()
@@ -20,6 +20,16 @@ func resolveRouter(t *testing.T) *Router {
 	rt.Retry = RetryPolicy{MaxRetries: 2, BaseBackoff: time.Second}
 	addRoute(t, r, "b/special", StrategyFallback, "c/special-upstream")
 	if err := r.AddAlias("default", "chat"); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// wildcardRouter is resolveRouter where c also serves any model name.
+func wildcardRouter(t *testing.T) *Router {
+	t.Helper()
+	r := resolveRouter(t)
+	if err := r.AddWildcard("c", "*", 0); err != nil {
 		t.Fatal(err)
 	}
 	return r
@@ -41,9 +51,9 @@ func TestResolvePlansTargetsAndRetry(t *testing.T) {
 			wantRoute: "chat", want: []string{"a/gpt-small", "b/claude-small"},
 			wantRetry: RetryPolicy{MaxRetries: 2, BaseBackoff: time.Second}},
 		{name: "a provider/model prefix pins the provider to the model as written", model: "c/some-model",
-			wantRoute: "", want: []string{"c/some-model"}, wantRetry: RetryPolicy{MaxRetries: 7}},
+			wantRoute: "*", want: []string{"c/some-model"}, wantRetry: RetryPolicy{MaxRetries: 7}},
 		{name: "the provider prefix is matched case-insensitively", model: "C/some-model",
-			wantRoute: "", want: []string{"c/some-model"}, wantRetry: RetryPolicy{MaxRetries: 7}},
+			wantRoute: "*", want: []string{"c/some-model"}, wantRetry: RetryPolicy{MaxRetries: 7}},
 		{name: "a provider prefix before a route name uses that provider's upstream model", model: "b/chat",
 			wantRoute: "chat", want: []string{"b/claude-small"},
 			wantRetry: RetryPolicy{MaxRetries: 2, BaseBackoff: time.Second}},
@@ -56,13 +66,13 @@ func TestResolvePlansTargetsAndRetry(t *testing.T) {
 			wantRoute: "chat", want: []string{"a/gpt-small"},
 			wantRetry: RetryPolicy{MaxRetries: 2, BaseBackoff: time.Second}},
 		{name: "the pin argument without a route sends the model name unchanged", model: "anything", pin: "c",
-			wantRoute: "", want: []string{"c/anything"}, wantRetry: RetryPolicy{MaxRetries: 7}},
+			wantRoute: "*", want: []string{"c/anything"}, wantRetry: RetryPolicy{MaxRetries: 7}},
 		{name: "the pin argument wins over a provider prefix in the model name", model: "a/org/model", pin: "c",
-			wantRoute: "", want: []string{"c/a/org/model"}, wantRetry: RetryPolicy{MaxRetries: 7}},
+			wantRoute: "*", want: []string{"c/a/org/model"}, wantRetry: RetryPolicy{MaxRetries: 7}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := resolveRouter(t)
+			r := wildcardRouter(t)
 			plan, err := r.Resolve(&Request{Model: tt.model}, tt.pin)
 			if err != nil {
 				t.Fatalf("Resolve(%q, pin %q): %v", tt.model, tt.pin, err)

@@ -118,8 +118,8 @@ func (r *Router) tryTarget(ctx context.Context, policy RetryPolicy, t *Target, f
 		}
 		res.Attempts++
 		actx, cancel := context.WithCancel(ctx)
-		t.inflight.Add(1)
-		t.requests.Add(1)
+		t.c.inflight.Add(1)
+		t.c.requests.Add(1)
 		timer := startAttemptTimer(t.Timeout, cancel)
 		err = fn(actx, t)
 		timedOut := timer.stop()
@@ -128,7 +128,7 @@ func (r *Router) tryTarget(ctx context.Context, policy RetryPolicy, t *Target, f
 			t.observe(res.Latency)
 			return true, nil
 		}
-		t.inflight.Add(-1)
+		t.c.inflight.Add(-1)
 		cancel()
 		if timedOut {
 			err = timeoutError(t)
@@ -137,7 +137,7 @@ func (r *Router) tryTarget(ctx context.Context, policy RetryPolicy, t *Target, f
 		case errors.Is(err, ErrSkipTarget):
 			// The target was never called (e.g. its own rate limit is spent):
 			// move on without counting it against the target.
-			t.requests.Add(-1)
+			t.c.requests.Add(-1)
 			t.Breaker.Release()
 			return false, err
 		case ctx.Err() != nil && !timedOut:
@@ -150,7 +150,7 @@ func (r *Router) tryTarget(ctx context.Context, policy RetryPolicy, t *Target, f
 			t.Breaker.Record(true)
 			return true, err
 		}
-		t.failures.Add(1)
+		t.c.failures.Add(1)
 		t.Breaker.Record(false)
 		// A failing target must not look fast to lowest_latency.
 		t.observe(failurePenalty(t, timer.elapsed()))
@@ -219,10 +219,10 @@ func doneFunc(t *Target, cancel context.CancelFunc) func(err error) {
 	var once sync.Once
 	return func(err error) {
 		once.Do(func() {
-			t.inflight.Add(-1)
+			t.c.inflight.Add(-1)
 			ok := err == nil || !isRetryable(err)
 			if !ok {
-				t.failures.Add(1)
+				t.c.failures.Add(1)
 			}
 			t.Breaker.Record(ok)
 			cancel()
