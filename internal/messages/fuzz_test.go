@@ -2,9 +2,12 @@ package messages
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/aigateway/gateway/internal/pricing"
 )
 
 // addFileSeeds adds every file matching pattern as a seed.
@@ -22,9 +25,10 @@ func addFileSeeds(f *testing.F, pattern string) {
 	}
 }
 
-// FuzzDecode feeds arbitrary bodies to both decoders: they must not panic,
-// a refusal must be a 400 invalid_request_error, and an accepted request
-// must hold what validation promises.
+// FuzzDecode feeds arbitrary bodies to both decoders and ToChat: they must
+// not panic, a refusal must be a 400 invalid_request_error, an accepted
+// request must hold what validation promises, and its chat request must
+// encode and pass the gateway's tool_choice check.
 func FuzzDecode(f *testing.F) {
 	addFileSeeds(f, "testdata/requests/*.json")
 	f.Add(body(""))
@@ -57,6 +61,22 @@ func FuzzDecode(f *testing.F) {
 						t.Fatal("accepted a block without a type")
 					}
 				}
+			}
+			chat, cerr := ToChat(r)
+			if cerr != nil {
+				if e, ok := cerr.(*Error); !ok || e.Status != 400 {
+					t.Fatalf("ToChat refusal %v (%T) is not a 400 *Error", cerr, cerr)
+				}
+				continue
+			}
+			if _, err := json.Marshal(chat); err != nil {
+				t.Fatalf("the chat request does not encode: %v", err)
+			}
+			if _, err := chat.ParseToolChoice(); err != nil {
+				t.Fatalf("the chat request's tool_choice is refused: %v", err)
+			}
+			if n := pricing.EstimatePromptTokens(chat); n <= 0 {
+				t.Fatalf("estimate %d", n)
 			}
 		}
 	})
