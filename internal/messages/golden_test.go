@@ -110,3 +110,22 @@ func TestToChatGolden(t *testing.T) {
 		})
 	}
 }
+
+// TestFromChatGolden translates every testdata/responses/*.json (chat
+// completion bodies as providers send them) for a client that asked for
+// "claude-sonnet-4-5" and compares the Messages answer with its .golden.json.
+func TestFromChatGolden(t *testing.T) {
+	for _, in := range fixtures(t, "responses", ".json") {
+		t.Run(filepath.Base(in), func(t *testing.T) {
+			m, err := FromChatBody(readFile(t, in), "claude-sonnet-4-5")
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := json.Marshal(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkGolden(t, golden(in, ".json"), got, true)
+		})
+	}
+}

@@ -243,3 +243,7 @@ type Usage struct {
 type TokenCount struct {
 	InputTokens int `json:"input_tokens"`
 }
+
+// JSON renders the message as the body of a non-stream answer (text as it
+// was written: <, > and & unescaped).
+func (m *Message) JSON() []byte { return mustMarshal(m) }
