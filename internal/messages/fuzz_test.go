@@ -3,6 +3,7 @@ package messages
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -78,6 +79,37 @@ func FuzzDecode(f *testing.F) {
 			if n := pricing.EstimatePromptTokens(chat); n <= 0 {
 				t.Fatalf("estimate %d", n)
 			}
+		}
+	})
+}
+
+// FuzzStream feeds arbitrary lines as chunks (a line starting "!" fails the
+// stream there): it must not panic, the events must be well formed whatever
+// the chunks hold, and Message must encode.
+func FuzzStream(f *testing.F) {
+	addFileSeeds(f, "testdata/stream/*.jsonl")
+	f.Add([]byte(`{"choices":[{"index":0,"delta":{"tool_calls":[{"index":-1,"function":{"arguments":"{"}}]}}]}` + "\n" +
+		`{"choices":[{"index":0,"delta":{"content":"x","reasoning":"y","tool_calls":[{"index":-1}]},"finish_reason":""}]}`))
+	f.Add([]byte(`{"choices":[{"index":0,"delta":{"refusal":"no"},"finish_reason":"length"}],"usage":{"prompt_tokens":-5}}` + "\n!cut"))
+	f.Add([]byte("null\n[]\n{\"choices\":null}\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		s := NewStream("claude-x", 0)
+		var out []byte
+		for _, line := range bytes.Split(b, []byte("\n")) {
+			if bytes.HasPrefix(line, []byte("!")) {
+				out = append(out, s.Fail(errors.New(string(line)))...)
+				break
+			}
+			ev, err := s.Chunk(line)
+			if err != nil && ev != nil {
+				t.Fatal("a refused chunk made events")
+			}
+			out = append(out, ev...)
+		}
+		out = append(out, s.Finish()...)
+		checkWellFormed(t, parseSSE(t, out))
+		if !json.Valid(s.Message().JSON()) {
+			t.Fatal("Message does not encode")
 		}
 	})
 }
