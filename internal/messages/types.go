@@ -7,7 +7,8 @@
 // PatchModel); ToChat turns it into the gateway's chat request for every other
 // provider; FromChat turns a chat completion into a Messages answer; Stream
 // turns chat completion chunks into Anthropic's SSE events; CountTokens
-// estimates input tokens; Error renders every failure in Anthropic's shape.
+// estimates input tokens; Error renders every failure in Anthropic's shape;
+// NativeUsage meters a pass-through's own answer.
 package messages
 
 import (
