@@ -52,21 +52,6 @@ func chatReq(t *testing.T, model string) *provider.ChatRequest {
 	return &provider.ChatRequest{Model: model, Body: chatRequest(t, `{"model":"client-name","messages":[{"role":"user","content":"Hi"}]}`)}
 }
 
-// drainsToTheEnd streams chatReq from p to its end: nil after a clean end,
-// else the error.
-func drainsToTheEnd(t *testing.T, p *Provider, model string) error {
-	t.Helper()
-	s, err := p.ChatStream(context.Background(), chatReq(t, model))
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	if _, err := providertest.Drain(t, s); err != io.EOF {
-		return err
-	}
-	return nil
-}
-
 func TestEachKindCallsItsURLWithItsCredential(t *testing.T) {
 	cases := []struct {
 		name, kind, path, query, authHeader, authValue string
@@ -83,7 +68,8 @@ func TestEachKindCallsItsURLWithItsCredential(t *testing.T) {
 		{"gemini stream posts streamGenerateContent with alt=sse", KindGemini,
 			"/v1beta/models/gemini-2.5-flash:streamGenerateContent", "alt=sse", "x-goog-api-key", testKey,
 			func(p *Provider) error {
-				return drainsToTheEnd(t, p, "gemini-2.5-flash")
+				s, err := p.ChatStream(context.Background(), chatReq(t, "gemini-2.5-flash"))
+				return providertest.StreamErr(t, s, err)
 			},
 			sseReply(streamLast)},
 		{"gemini embeddings post batchEmbedContents", KindGemini,
@@ -110,7 +96,8 @@ func TestEachKindCallsItsURLWithItsCredential(t *testing.T) {
 		{"vertex stream posts streamGenerateContent with alt=sse", KindVertex,
 			"/v1/projects/my-project/locations/us-central1/publishers/google/models/gemini-2.5-pro:streamGenerateContent", "alt=sse", "Authorization", "Bearer " + testKey,
 			func(p *Provider) error {
-				return drainsToTheEnd(t, p, "gemini-2.5-pro")
+				s, err := p.ChatStream(context.Background(), chatReq(t, "gemini-2.5-pro"))
+				return providertest.StreamErr(t, s, err)
 			},
 			sseReply(streamLast)},
 		{"vertex embeddings post predict", KindVertex,

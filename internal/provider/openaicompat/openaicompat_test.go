@@ -378,14 +378,7 @@ func TestUpstreamErrorsEchoingSecretsAreRedacted(t *testing.T) {
 		},
 		"stream": func(p *Provider) error {
 			s, err := p.ChatStream(context.Background(), chatReq(t, `{"model":"m","messages":[]}`))
-			if err != nil {
-				return err
-			}
-			defer s.Close()
-			if _, err := providertest.Drain(t, s); err != io.EOF {
-				return err
-			}
-			return nil
+			return providertest.StreamErr(t, s, err)
 		},
 		"embeddings": func(p *Provider) error {
 			_, err := p.Embeddings(context.Background(), &provider.EmbeddingsRequest{Model: "e", Raw: []byte(`{"model":"e","input":"x"}`)})

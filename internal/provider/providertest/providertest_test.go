@@ -156,3 +156,16 @@ func TestDrainReturnsEveryChunkAndTheErrorThatEndedTheStream(t *testing.T) {
 		}
 	}
 }
+
+func TestStreamErrIsNilOnlyAfterACleanEnd(t *testing.T) {
+	refused, cut := errors.New("refused"), errors.New("cut")
+	if err := StreamErr(t, nil, refused); err != refused {
+		t.Errorf("StreamErr of a failed call = %v, want its error", err)
+	}
+	if err := StreamErr(t, &chunks{n: 2, end: cut}, nil); err != cut {
+		t.Errorf("StreamErr of a cut stream = %v, want the cut", err)
+	}
+	if err := StreamErr(t, &chunks{n: 2, end: io.EOF}, nil); err != nil {
+		t.Errorf("StreamErr of a clean stream = %v, want nil", err)
+	}
+}

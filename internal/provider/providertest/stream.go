@@ -1,6 +1,7 @@
 package providertest
 
 import (
+	"io"
 	"testing"
 
 	"github.com/aigateway/gateway/internal/provider"
@@ -24,4 +25,19 @@ func Drain(t testing.TB, s provider.Stream) ([]provider.Chunk, error) {
 	}
 	t.Fatalf("the stream did not end after %d chunks", maxChunks)
 	return nil, nil
+}
+
+// StreamErr is the outcome of a ChatStream call that returned s and err:
+// err when set, else the error s ends with after Drain, nil after a clean
+// end. It closes s.
+func StreamErr(t testing.TB, s provider.Stream, err error) error {
+	t.Helper()
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	if _, err := Drain(t, s); err != io.EOF {
+		return err
+	}
+	return nil
 }
