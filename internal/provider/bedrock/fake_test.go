@@ -83,7 +83,8 @@ type fakeEvent struct {
 	Payload   json.RawMessage `json:"payload"`
 }
 
-func writeEvent(t *testing.T, w io.Writer, ev fakeEvent) {
+// message is ev as an event-stream message.
+func (ev fakeEvent) message() eventstream.Message {
 	var msg eventstream.Message
 	if ev.Exception != "" {
 		msg.Headers.Set(":message-type", eventstream.StringValue("exception"))
@@ -94,7 +95,11 @@ func writeEvent(t *testing.T, w io.Writer, ev fakeEvent) {
 	}
 	msg.Headers.Set(":content-type", eventstream.StringValue("application/json"))
 	msg.Payload = ev.Payload
-	if err := eventstream.NewEncoder().Encode(w, msg); err != nil {
+	return msg
+}
+
+func writeEvent(t *testing.T, w io.Writer, ev fakeEvent) {
+	if err := eventstream.NewEncoder().Encode(w, ev.message()); err != nil {
 		t.Errorf("encoding event: %v", err)
 	}
 	if fl, ok := w.(http.Flusher); ok {

@@ -126,17 +126,7 @@ func FuzzConverseStreamEvents(f *testing.F) {
 		var wire bytes.Buffer
 		enc := eventstream.NewEncoder()
 		for _, e := range events {
-			var msg eventstream.Message
-			if e.Exception != "" {
-				msg.Headers.Set(":message-type", eventstream.StringValue("exception"))
-				msg.Headers.Set(":exception-type", eventstream.StringValue(e.Exception))
-			} else {
-				msg.Headers.Set(":message-type", eventstream.StringValue("event"))
-				msg.Headers.Set(":event-type", eventstream.StringValue(e.Event))
-			}
-			msg.Headers.Set(":content-type", eventstream.StringValue("application/json"))
-			msg.Payload = e.Payload
-			if err := enc.Encode(&wire, msg); err != nil {
+			if err := enc.Encode(&wire, e.message()); err != nil {
 				return // a header the encoder refuses (too long)
 			}
 		}
