@@ -7,6 +7,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/aigateway/gateway/internal/openai"
@@ -131,6 +132,13 @@ func (c Config) Header() http.Header {
 		h.Set(k, v.Value())
 	}
 	return h
+}
+
+// ValidBaseURL reports whether s is an absolute http(s) URL with a host, as
+// a configured base_url must be.
+func ValidBaseURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }
 
 // Secret is a string that never prints itself.

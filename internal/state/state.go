@@ -135,8 +135,6 @@ type Spend interface {
 type CacheEntry struct {
 	Body        []byte
 	ContentType string
-	// Stream marks an entry recorded from a stream (Body holds the SSE events).
-	Stream bool
 	// Provider and Model name the target that produced the answer.
 	Provider string
 	Model    string

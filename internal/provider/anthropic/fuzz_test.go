@@ -6,28 +6,18 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"os"
 	"testing"
 
 	"github.com/aigateway/gateway/internal/openai"
 	"github.com/aigateway/gateway/internal/provider"
+	"github.com/aigateway/gateway/internal/provider/providertest"
 )
-
-func addFileSeeds(f *testing.F, paths ...string) {
-	for _, p := range paths {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(b)
-	}
-}
 
 // FuzzStreamTranslator feeds arbitrary SSE bodies through the translator: it
 // must not panic, a clean end must come after the usage chunk, and failures
 // must be gateway errors.
 func FuzzStreamTranslator(f *testing.F) {
-	addFileSeeds(f, "testdata/stream/text_and_tools.sse", "testdata/stream/thinking_then_text.sse")
+	providertest.AddSeeds(f, "stream/*.sse")
 	f.Add([]byte("data: {\"type\":\"message_stop\"}\n\n"))
 	f.Add([]byte("data: {\"type\":\"content_block_delta\",\"index\":-1,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"{\"}}\n\n"))
 	f.Add([]byte("data: {\"type\":\"error\",\"error\":null}\n\n"))
@@ -62,8 +52,7 @@ func FuzzStreamTranslator(f *testing.F) {
 // FuzzResponseDecoder feeds arbitrary bodies to the response translator: it
 // must not panic, and what it returns must be JSON.
 func FuzzResponseDecoder(f *testing.F) {
-	addFileSeeds(f, "testdata/responses/text.json", "testdata/responses/tool_use.json",
-		"testdata/responses/thinking_max_tokens.json", "testdata/responses/tool_use_only.json")
+	providertest.AddSeeds(f, "responses/*.json")
 	f.Add([]byte(`{"type":"message","content":[{"type":"tool_use","input":null}]}`))
 	f.Add([]byte(`{"type":"error","error":null}`))
 	f.Add([]byte(`null`))
@@ -85,8 +74,7 @@ func FuzzResponseDecoder(f *testing.F) {
 // FuzzRequestTranslation feeds arbitrary client requests to the request
 // translator: it must not panic, and refusals must be 400s.
 func FuzzRequestTranslation(f *testing.F) {
-	addFileSeeds(f, "testdata/requests/system_and_params.json", "testdata/requests/tools_and_results.json",
-		"testdata/requests/images.json", "testdata/requests/json_schema.json")
+	providertest.AddSeeds(f, "requests/*.json")
 	f.Add([]byte(`{"messages":[{"role":"assistant","tool_calls":[{"id":"x","function":{"name":"f","arguments":"null"}}]}]}`))
 	f.Add([]byte(`{"messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"data:;base64,"}}]}]}`))
 	f.Fuzz(func(t *testing.T, body []byte) {

@@ -5,16 +5,16 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aigateway/gateway/internal/openai"
 	"github.com/aigateway/gateway/internal/provider"
+	"github.com/aigateway/gateway/internal/provider/providertest"
 )
 
 const testKey = "sk-ant-test-0123456789abcdef"
@@ -29,20 +29,19 @@ func TestProviderHasNoEmbeddings(t *testing.T) {
 }
 
 // fake starts an upstream and a provider pointed at it.
-func fake(t *testing.T, cfg provider.Config, h http.HandlerFunc) *Provider {
+func fake(t *testing.T, cfg provider.Config, h http.HandlerFunc) (*Provider, *providertest.Fake) {
 	t.Helper()
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	cfg.BaseURL = srv.URL
+	up := providertest.NewFake(t, h)
+	cfg.BaseURL = up.URL
 	if cfg.APIKey == "" {
 		cfg.APIKey = testKey
 	}
-	p, err := New(cfg, provider.Deps{HTTP: srv.Client()})
+	p, err := New(cfg, provider.Deps{HTTP: up.Client()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	p.now = fixedClock
-	return p
+	return p, up
 }
 
 func chatRequest(t *testing.T) *provider.ChatRequest {
@@ -58,24 +57,19 @@ type upstreamRequest struct {
 	body         map[string]any
 }
 
-func record(t *testing.T, r *http.Request, into chan<- upstreamRequest) {
+// received is the one request the fake got, its body decoded.
+func received(t *testing.T, up *providertest.Fake) upstreamRequest {
 	t.Helper()
+	reqs := up.Requests()
+	if len(reqs) != 1 {
+		t.Fatalf("the upstream got %d requests, want 1", len(reqs))
+	}
+	r := reqs[0]
 	var body map[string]any
-	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+	if err := json.Unmarshal(r.Body, &body); err != nil {
 		t.Errorf("upstream body is not JSON: %v", err)
 	}
-	into <- upstreamRequest{r.Method, r.URL.Path, r.Header.Clone(), body}
-}
-
-func serveFile(t *testing.T, w http.ResponseWriter, path, contentType string) {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Error(err)
-		return
-	}
-	w.Header().Set("Content-Type", contentType)
-	_, _ = w.Write(b)
+	return upstreamRequest{r.Method, r.Path, r.Header, body}
 }
 
 func checkHeaders(t *testing.T, got upstreamRequest, wantVersion string) {
@@ -126,16 +120,12 @@ func TestNew(t *testing.T) {
 }
 
 func TestChatSendsAMessagesRequestAndReturnsAChatCompletion(t *testing.T) {
-	seen := make(chan upstreamRequest, 1)
-	p := fake(t, provider.Config{Name: "claude"}, func(w http.ResponseWriter, r *http.Request) {
-		record(t, r, seen)
-		serveFile(t, w, "testdata/responses/tool_use.json", "application/json")
-	})
+	p, up := fake(t, provider.Config{Name: "claude"}, providertest.ServeFile(t, "testdata/responses/tool_use.json", "application/json"))
 	resp, err := p.Chat(context.Background(), chatRequest(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := <-seen
+	got := received(t, up)
 	checkHeaders(t, got, DefaultAPIVersion)
 	if got.body["model"] != "claude-upstream-model" || got.body["system"] != "Be brief." || got.body["max_tokens"] != float64(4096) {
 		t.Errorf("upstream body = %v", got.body)
@@ -156,54 +146,31 @@ func TestChatSendsAMessagesRequestAndReturnsAChatCompletion(t *testing.T) {
 }
 
 func TestConfiguredVersionAndExtraHeadersReachTheUpstream(t *testing.T) {
-	seen := make(chan upstreamRequest, 1)
 	cfg := provider.Config{Name: "claude", APIVersion: "2099-01-01",
 		Headers: map[string]provider.Secret{"anthropic-beta": "some-beta", "anthropic-version": "ignored"}}
-	p := fake(t, cfg, func(w http.ResponseWriter, r *http.Request) {
-		record(t, r, seen)
-		serveFile(t, w, "testdata/responses/text.json", "application/json")
-	})
+	p, up := fake(t, cfg, providertest.ServeFile(t, "testdata/responses/text.json", "application/json"))
 	if _, err := p.Chat(context.Background(), chatRequest(t)); err != nil {
 		t.Fatal(err)
 	}
-	got := <-seen
+	got := received(t, up)
 	checkHeaders(t, got, "2099-01-01")
 	if b := got.header.Get("anthropic-beta"); b != "some-beta" {
 		t.Errorf("anthropic-beta = %q", b)
 	}
 }
 
-// drain reads a stream to its end, returning its chunks and final error.
-func drain(t *testing.T, s provider.Stream) ([]provider.Chunk, error) {
-	t.Helper()
-	defer s.Close()
-	var out []provider.Chunk
-	for i := 0; i < 1000; i++ {
-		c, err := s.Next()
-		if err != nil {
-			return out, err
-		}
-		out = append(out, c)
-	}
-	t.Fatal("the stream did not end")
-	return nil, nil
-}
-
 func TestChatStreamRelaysAFullStreamEndingWithTheUsageChunk(t *testing.T) {
-	seen := make(chan upstreamRequest, 1)
-	p := fake(t, provider.Config{Name: "claude"}, func(w http.ResponseWriter, r *http.Request) {
-		record(t, r, seen)
-		serveFile(t, w, "testdata/stream/text_and_tools.sse", "text/event-stream")
-	})
+	p, up := fake(t, provider.Config{Name: "claude"}, providertest.ServeFile(t, "testdata/stream/text_and_tools.sse", "text/event-stream"))
 	s, err := p.ChatStream(context.Background(), chatRequest(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	chunks, err := drain(t, s)
+	defer s.Close()
+	chunks, err := providertest.Drain(t, s)
 	if err != io.EOF {
 		t.Fatalf("stream ended with %v, want io.EOF", err)
 	}
-	got := <-seen
+	got := received(t, up)
 	checkHeaders(t, got, DefaultAPIVersion)
 	if got.body["stream"] != true {
 		t.Errorf("upstream body stream = %v, want true", got.body["stream"])
@@ -260,51 +227,38 @@ func TestChatStreamFailures(t *testing.T) {
 		wantInMessage string
 	}{
 		{
-			name: "a connection cut mid-stream is a retryable error, not a clean end",
-			handler: func(w http.ResponseWriter, r *http.Request) {
-				w.Header().Set("Content-Type", "text/event-stream")
-				_, _ = io.WriteString(w, streamEvents)
-				w.(http.Flusher).Flush()
-				panic(http.ErrAbortHandler)
-			},
+			name:          "a connection cut mid-stream is a retryable error, not a clean end",
+			handler:       providertest.Cut(providertest.SSE(streamEvents)),
 			wantInMessage: "stream was cut",
 		},
 		{
 			name: "a stream that ends without message_stop is an error",
-			handler: func(w http.ResponseWriter, r *http.Request) {
-				w.Header().Set("Content-Type", "text/event-stream")
-				_, _ = io.WriteString(w, streamEvents+
-					"event: message_delta\n"+`data: {"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":3}}`+"\n\n")
-			},
+			handler: providertest.SSE(streamEvents +
+				"event: message_delta\n" + `data: {"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":3}}` + "\n\n"),
 			wantInMessage: "before its end event",
 		},
 		{
 			name: "an error event mid-stream keeps Anthropic's message",
-			handler: func(w http.ResponseWriter, r *http.Request) {
-				w.Header().Set("Content-Type", "text/event-stream")
-				_, _ = io.WriteString(w, streamEvents+
-					"event: error\n"+`data: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}`+"\n\n")
-			},
+			handler: providertest.SSE(streamEvents +
+				"event: error\n" + `data: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}` + "\n\n"),
 			wantInMessage: "Overloaded",
 		},
 		{
 			name: "an error event that echoes the key is redacted",
-			handler: func(w http.ResponseWriter, r *http.Request) {
-				w.Header().Set("Content-Type", "text/event-stream")
-				_, _ = io.WriteString(w, streamEvents+
-					"event: error\n"+`data: {"type":"error","error":{"type":"api_error","message":"bad key `+testKey+`"}}`+"\n\n")
-			},
+			handler: providertest.SSE(streamEvents +
+				"event: error\n" + `data: {"type":"error","error":{"type":"api_error","message":"bad key ` + testKey + `"}}` + "\n\n"),
 			wantInMessage: "bad key [REDACTED]",
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := fake(t, provider.Config{Name: "claude"}, tt.handler)
+			p, _ := fake(t, provider.Config{Name: "claude"}, tt.handler)
 			s, err := p.ChatStream(context.Background(), chatRequest(t))
 			if err != nil {
 				t.Fatalf("ChatStream failed before the first event: %v", err)
 			}
-			chunks, err := drain(t, s)
+			defer s.Close()
+			chunks, err := providertest.Drain(t, s)
 			if err == io.EOF || err == nil {
 				t.Fatalf("stream ended cleanly after %d chunks, want an error", len(chunks))
 			}
@@ -395,16 +349,9 @@ func TestUpstreamErrorsAreMappedForChatAndChatStream(t *testing.T) {
 				name = tt.name + " (stream)"
 			}
 			t.Run(name, func(t *testing.T) {
-				p := fake(t, provider.Config{Name: "claude"}, func(w http.ResponseWriter, r *http.Request) {
-					for k, v := range tt.header {
-						w.Header().Set(k, v)
-					}
-					if w.Header().Get("Content-Type") == "" {
-						w.Header().Set("Content-Type", "application/json")
-					}
-					w.WriteHeader(tt.status)
-					_, _ = io.WriteString(w, tt.body)
-				})
+				header := map[string]string{"Content-Type": "application/json"}
+				maps.Copy(header, tt.header)
+				p, _ := fake(t, provider.Config{Name: "claude"}, providertest.Respond(tt.status, header, tt.body))
 				var err error
 				if stream {
 					var s provider.Stream
@@ -442,10 +389,7 @@ func TestUpstreamErrorsAreMappedForChatAndChatStream(t *testing.T) {
 }
 
 func TestInvalidRequestsNeverReachTheUpstream(t *testing.T) {
-	var calls atomic.Int32
-	p := fake(t, provider.Config{Name: "claude"}, func(w http.ResponseWriter, r *http.Request) {
-		calls.Add(1)
-	})
+	p, up := fake(t, provider.Config{Name: "claude"}, func(w http.ResponseWriter, r *http.Request) {})
 	req := chatRequest(t)
 	req.Body.N = openai.Ptr(3)
 	for _, stream := range []bool{false, true} {
@@ -460,7 +404,7 @@ func TestInvalidRequestsNeverReachTheUpstream(t *testing.T) {
 			t.Errorf("stream=%v: err = %v, want a 400 on n", stream, err)
 		}
 	}
-	if n := calls.Load(); n != 0 {
+	if n := len(up.Requests()); n != 0 {
 		t.Errorf("the upstream was called %d times", n)
 	}
 }

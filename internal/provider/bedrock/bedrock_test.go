@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/aigateway/gateway/internal/provider"
+	"github.com/aigateway/gateway/internal/provider/providertest"
 )
 
 // TestNameAndKind: the provider reports its configured name and its family.
@@ -37,15 +38,15 @@ func TestRequestsAreSignedWithSigV4(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			isolateAWS(t)
-			f := newFake(t, jsonAnswer(200, "", converseAnswer))
-			p, err := New(context.Background(), provider.Config{Name: "bedrock", BaseURL: f.srv.URL, Region: tt.region}, provider.Deps{})
+			f := providertest.NewFake(t, jsonAnswer(200, "", converseAnswer))
+			p, err := New(context.Background(), provider.Config{Name: "bedrock", BaseURL: f.URL, Region: tt.region}, provider.Deps{})
 			if err != nil {
 				t.Fatal(err)
 			}
 			if _, err := p.Chat(context.Background(), chatRequest(t, hiRequest)); err != nil {
 				t.Fatalf("Chat: %v", err)
 			}
-			h := f.received()[0].header
+			h := f.Requests()[0].Header
 			auth := h.Get("Authorization")
 			if !strings.HasPrefix(auth, "AWS4-HMAC-SHA256 Credential="+testAccessKey+"/") || !strings.Contains(auth, tt.wantScope) ||
 				!strings.Contains(auth, "Signature=") {
@@ -88,8 +89,8 @@ func TestNewWorksWithACABundle(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Setenv("AWS_CA_BUNDLE", bundle)
-	f := newFake(t, jsonAnswer(200, "", converseAnswer))
-	p, err := New(context.Background(), provider.Config{Name: "bedrock", BaseURL: f.srv.URL}, provider.Deps{})
+	f := providertest.NewFake(t, jsonAnswer(200, "", converseAnswer))
+	p, err := New(context.Background(), provider.Config{Name: "bedrock", BaseURL: f.URL}, provider.Deps{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +107,7 @@ func TestRawBodyIsUsedWithoutParsedBody(t *testing.T) {
 	if _, err := p.Chat(context.Background(), req); err != nil {
 		t.Fatalf("Chat: %v", err)
 	}
-	if body := string(f.received()[0].body); !strings.Contains(body, `"text":"hi"`) {
+	if body := string(f.Requests()[0].Body); !strings.Contains(body, `"text":"hi"`) {
 		t.Errorf("Bedrock got %s, want the user's text", body)
 	}
 }

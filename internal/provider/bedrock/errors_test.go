@@ -9,6 +9,7 @@ import (
 
 	"github.com/aigateway/gateway/internal/openai"
 	"github.com/aigateway/gateway/internal/provider"
+	"github.com/aigateway/gateway/internal/provider/providertest"
 )
 
 const hiRequest = `{"model":"claude-sonnet","messages":[{"role":"user","content":"hi"}]}`
@@ -91,7 +92,7 @@ func TestUpstreamErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			check := func(t *testing.T, err error, f *fakeBedrock) {
+			check := func(t *testing.T, err error, f *providertest.Fake) {
 				e := asGatewayError(t, err)
 				if e.Code != tt.code || e.HTTPStatus() != tt.httpCode || e.Retryable != tt.retryable {
 					t.Errorf("got code %s status %d retryable %v, want %s %d %v (%v)",
@@ -107,7 +108,7 @@ func TestUpstreamErrors(t *testing.T) {
 					t.Errorf("provider = %q, want bedrock", e.Provider)
 				}
 				assertNoSecret(t, e)
-				if n := len(f.received()); n != 1 {
+				if n := len(f.Requests()); n != 1 {
 					t.Errorf("the fake got %d requests, want 1 (the SDK must not retry)", n)
 				}
 			}
@@ -168,7 +169,7 @@ func TestDeadlineBecomesRetryableTimeout(t *testing.T) {
 // TestUnreachableBedrockIsRetryable: a refused connection is a retryable 502.
 func TestUnreachableBedrockIsRetryable(t *testing.T) {
 	p, f := newTestProvider(t, jsonAnswer(200, "", converseAnswer))
-	f.srv.Close()
+	f.Close()
 	_, err := p.Chat(context.Background(), chatRequest(t, hiRequest))
 	e := asGatewayError(t, err)
 	if e.Code != openai.CodeUpstreamError || !e.Retryable || e.HTTPStatus() != 502 {
@@ -183,8 +184,8 @@ func TestMissingCredentialsAreAnAuthError(t *testing.T) {
 	isolateAWS(t)
 	t.Setenv("AWS_ACCESS_KEY_ID", "")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "")
-	f := newFake(t, jsonAnswer(200, "", converseAnswer))
-	p, err := New(context.Background(), provider.Config{Name: "bedrock", BaseURL: f.srv.URL}, provider.Deps{})
+	f := providertest.NewFake(t, jsonAnswer(200, "", converseAnswer))
+	p, err := New(context.Background(), provider.Config{Name: "bedrock", BaseURL: f.URL}, provider.Deps{})
 	if err != nil {
 		t.Fatalf("New must not need credentials: %v", err)
 	}
@@ -193,7 +194,7 @@ func TestMissingCredentialsAreAnAuthError(t *testing.T) {
 	if e.Code != openai.CodeUpstreamAuth || e.HTTPStatus() != 502 {
 		t.Errorf("got %v (status %d), want a 502 upstream auth error", e, e.HTTPStatus())
 	}
-	if n := len(f.received()); n != 0 {
+	if n := len(f.Requests()); n != 0 {
 		t.Errorf("the fake got %d requests, want none", n)
 	}
 }

@@ -1,27 +1,21 @@
 package bedrock
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"io"
 	"net/http"
-	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws/protocol/eventstream"
 
 	"github.com/aigateway/gateway/internal/openai"
 	"github.com/aigateway/gateway/internal/provider"
+	"github.com/aigateway/gateway/internal/provider/providertest"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 const (
 	testAccessKey = "AKIDBEDROCKTEST"
@@ -59,48 +53,13 @@ func isolateAWS(t *testing.T) {
 	}
 }
 
-// call is one request the fake received.
-type call struct {
-	method string
-	path   string
-	header http.Header
-	body   []byte
-}
-
-// fakeBedrock is a loopback Bedrock runtime.
-type fakeBedrock struct {
-	srv   *httptest.Server
-	mu    sync.Mutex
-	calls []call
-}
-
-func newFake(t *testing.T, handle http.HandlerFunc) *fakeBedrock {
-	t.Helper()
-	f := &fakeBedrock{}
-	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		f.mu.Lock()
-		f.calls = append(f.calls, call{method: r.Method, path: r.URL.Path, header: r.Header.Clone(), body: body})
-		f.mu.Unlock()
-		handle(w, r)
-	}))
-	t.Cleanup(f.srv.Close)
-	return f
-}
-
-func (f *fakeBedrock) received() []call {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]call(nil), f.calls...)
-}
-
 // newTestProvider isolates the AWS environment and builds a provider aimed at
 // a fake answering with handle.
-func newTestProvider(t *testing.T, handle http.HandlerFunc) (*Provider, *fakeBedrock) {
+func newTestProvider(t *testing.T, handle http.HandlerFunc) (*Provider, *providertest.Fake) {
 	t.Helper()
 	isolateAWS(t)
-	f := newFake(t, handle)
-	p, err := New(context.Background(), provider.Config{Name: "bedrock", Kind: Kind, BaseURL: f.srv.URL}, provider.Deps{})
+	f := providertest.NewFake(t, handle)
+	p, err := New(context.Background(), provider.Config{Name: "bedrock", Kind: Kind, BaseURL: f.URL}, provider.Deps{})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -109,14 +68,11 @@ func newTestProvider(t *testing.T, handle http.HandlerFunc) (*Provider, *fakeBed
 
 // jsonAnswer answers with a status, an optional X-Amzn-ErrorType and a body.
 func jsonAnswer(status int, errType, body string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		if errType != "" {
-			w.Header().Set("X-Amzn-ErrorType", errType)
-		}
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(status)
-		_, _ = io.WriteString(w, body)
+	header := map[string]string{"Content-Type": "application/json"}
+	if errType != "" {
+		header["X-Amzn-ErrorType"] = errType
 	}
+	return providertest.Respond(status, header, body)
 }
 
 // fakeEvent is one event-stream message of a fixture: an event, or an
@@ -127,7 +83,8 @@ type fakeEvent struct {
 	Payload   json.RawMessage `json:"payload"`
 }
 
-func writeEvent(t *testing.T, w io.Writer, ev fakeEvent) {
+// message is ev as an event-stream message.
+func (ev fakeEvent) message() eventstream.Message {
 	var msg eventstream.Message
 	if ev.Exception != "" {
 		msg.Headers.Set(":message-type", eventstream.StringValue("exception"))
@@ -138,7 +95,11 @@ func writeEvent(t *testing.T, w io.Writer, ev fakeEvent) {
 	}
 	msg.Headers.Set(":content-type", eventstream.StringValue("application/json"))
 	msg.Payload = ev.Payload
-	if err := eventstream.NewEncoder().Encode(w, msg); err != nil {
+	return msg
+}
+
+func writeEvent(t *testing.T, w io.Writer, ev fakeEvent) {
+	if err := eventstream.NewEncoder().Encode(w, ev.message()); err != nil {
 		t.Errorf("encoding event: %v", err)
 	}
 	if fl, ok := w.(http.Flusher); ok {
@@ -149,16 +110,17 @@ func writeEvent(t *testing.T, w io.Writer, ev fakeEvent) {
 // streamAnswer sends events as a ConverseStream answer. With cut, the
 // connection is then dropped instead of ended.
 func streamAnswer(t *testing.T, events []fakeEvent, cut bool) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+	h := func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/vnd.amazon.eventstream")
 		w.WriteHeader(http.StatusOK)
 		for _, ev := range events {
 			writeEvent(t, w, ev)
 		}
-		if cut {
-			panic(http.ErrAbortHandler)
-		}
 	}
+	if cut {
+		return providertest.Cut(h)
+	}
+	return h
 }
 
 func ev(name, payload string) fakeEvent {
@@ -167,50 +129,6 @@ func ev(name, payload string) fakeEvent {
 
 func exception(name, payload string) fakeEvent {
 	return fakeEvent{Exception: name, Payload: json.RawMessage(payload)}
-}
-
-func readFile(t *testing.T, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-// canonical re-indents JSON with sorted keys so goldens compare stably.
-func canonical(t *testing.T, b []byte) []byte {
-	t.Helper()
-	var v any
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	if err := dec.Decode(&v); err != nil {
-		t.Fatalf("not JSON: %v\n%s", err, b)
-	}
-	out, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return append(out, '\n')
-}
-
-// checkGolden compares got with testdata/name, or rewrites it with -update.
-func checkGolden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file\n--- got\n%s\n--- want\n%s", name, got, want)
-	}
 }
 
 // chatRequest decodes an OpenAI request body as the gateway would.
@@ -239,19 +157,4 @@ func assertNoSecret(t *testing.T, e *openai.Error) {
 	if strings.Contains(e.Error(), testSecretKey) || strings.Contains(string(e.JSON()), testSecretKey) {
 		t.Errorf("the error leaks the secret key: %s", e.Error())
 	}
-}
-
-// drain reads a stream to its end and returns its chunks and final error.
-func drain(t *testing.T, s provider.Stream) ([]provider.Chunk, error) {
-	t.Helper()
-	var chunks []provider.Chunk
-	for range 1000 {
-		c, err := s.Next()
-		if err != nil {
-			return chunks, err
-		}
-		chunks = append(chunks, c)
-	}
-	t.Fatal("the stream never ended")
-	return nil, nil
 }

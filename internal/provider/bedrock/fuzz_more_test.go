@@ -8,12 +8,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -26,23 +22,15 @@ import (
 
 	"github.com/aigateway/gateway/internal/openai"
 	"github.com/aigateway/gateway/internal/provider"
+	"github.com/aigateway/gateway/internal/provider/providertest"
 )
 
 // fuzzProvider builds a provider aimed at a loopback server that answers
 // every request with serve's current body, with static test credentials
 // (no credential chain, no retries).
-func fuzzProvider(f *testing.F, serve func(w http.ResponseWriter, body []byte)) (*Provider, *atomic.Pointer[[]byte]) {
+func fuzzProvider(f *testing.F, contentType string) (*Provider, *providertest.FuzzFake) {
 	f.Helper()
-	var cur atomic.Pointer[[]byte]
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
-		var b []byte
-		if p := cur.Load(); p != nil {
-			b = *p
-		}
-		serve(w, b)
-	}))
-	f.Cleanup(srv.Close)
+	srv := providertest.NewFuzzFake(f, contentType)
 	client := bedrockruntime.New(bedrockruntime.Options{
 		Region:       "us-east-1",
 		BaseEndpoint: aws.String(srv.URL),
@@ -52,7 +40,7 @@ func fuzzProvider(f *testing.F, serve func(w http.ResponseWriter, body []byte)) 
 		Retryer:    aws.NopRetryer{},
 		HTTPClient: srv.Client(),
 	})
-	return NewWithClient(provider.Config{Name: "bedrock", Kind: Kind}, client), &cur
+	return NewWithClient(provider.Config{Name: "bedrock", Kind: Kind}, client), srv
 }
 
 func fuzzChatRequest(stream bool) *provider.ChatRequest {
@@ -61,18 +49,6 @@ func fuzzChatRequest(stream bool) *provider.ChatRequest {
 	_ = json.Unmarshal([]byte(body), &r)
 	r.Stream = stream
 	return &provider.ChatRequest{Model: testModel, Body: &r, Raw: []byte(body)}
-}
-
-func addBedrockSeeds(f *testing.F, pattern string) {
-	files, _ := filepath.Glob(filepath.Join("testdata", pattern))
-	for _, file := range files {
-		if strings.HasSuffix(file, ".golden.json") {
-			continue
-		}
-		if b, err := os.ReadFile(file); err == nil {
-			f.Add(b)
-		}
-	}
 }
 
 // checkGatewayError fails unless err is an *openai.Error that encodes and
@@ -95,19 +71,15 @@ func checkGatewayError(t *testing.T, err error) {
 // runs the SDK's decoder and translateResponse: it must answer valid JSON
 // whose usage matches Response.Usage, or fail with an *openai.Error.
 func FuzzConverseResponse(f *testing.F) {
-	addBedrockSeeds(f, "response_*.json")
+	providertest.AddSeeds(f, "response_*.json")
 	f.Add([]byte(`{"output":{"message":{"role":"assistant","content":[{"toolUse":{"toolUseId":"t","name":"f","input":[1,{"a":null},"x",2.5e300]}}]}},"stopReason":"tool_use"}`))
 	f.Add([]byte(`{"output":{"message":{"content":[{"text":"a"},{"reasoningContent":{"reasoningText":{"text":"r"}}}]}},"usage":{"inputTokens":-1,"outputTokens":2147483647,"cacheReadInputTokens":2147483647}}`))
 	f.Add([]byte(`{"output":{"unknownMember":{}}}`))
 	f.Add([]byte(`{"output":null}`))
 	f.Add([]byte(`not json`))
-	p, cur := fuzzProvider(f, func(w http.ResponseWriter, body []byte) {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusOK)
-		_, _ = w.Write(body)
-	})
+	p, up := fuzzProvider(f, "application/json")
 	f.Fuzz(func(t *testing.T, body []byte) {
-		cur.Store(&body)
+		up.SetBody(body)
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		resp, err := p.Chat(ctx, fuzzChatRequest(false))
@@ -138,18 +110,14 @@ func FuzzConverseResponse(f *testing.F) {
 // chunk must be JSON, the usage chunk last, and the stream must end with
 // io.EOF or an *openai.Error.
 func FuzzConverseStreamEvents(f *testing.F) {
-	addBedrockSeeds(f, "stream_*.json")
+	providertest.AddSeeds(f, "stream_*.json")
 	f.Add([]byte(`[{"event":"contentBlockStart","payload":{"contentBlockIndex":-3,"start":{"toolUse":{"toolUseId":"a","name":"f"}}}},{"event":"contentBlockDelta","payload":{"contentBlockIndex":7,"delta":{"toolUse":{"input":"{"}}}},{"event":"metadata","payload":{"usage":{"inputTokens":1}}},{"event":"metadata","payload":{}},{"event":"messageStop","payload":{"stopReason":"weird"}}]`))
 	f.Add([]byte(`[{"exception":"throttlingException","payload":{"message":"slow down"}}]`))
 	f.Add([]byte(`[{"event":"messageStart","payload":{"role":"assistant"}},{"exception":"modelStreamErrorException","payload":{"message":"x"}}]`))
 	f.Add([]byte(`[{"event":"messageStart","payload":"not an object"}]`))
 	f.Add([]byte(`[{"event":"unknownEvent","payload":{}}]`))
 	f.Add([]byte(`[]`))
-	p, cur := fuzzProvider(f, func(w http.ResponseWriter, body []byte) {
-		w.Header().Set("Content-Type", "application/vnd.amazon.eventstream")
-		w.WriteHeader(http.StatusOK)
-		_, _ = w.Write(body)
-	})
+	p, up := fuzzProvider(f, "application/vnd.amazon.eventstream")
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var events []fakeEvent
 		if json.Unmarshal(data, &events) != nil || len(events) > 64 {
@@ -158,22 +126,11 @@ func FuzzConverseStreamEvents(f *testing.F) {
 		var wire bytes.Buffer
 		enc := eventstream.NewEncoder()
 		for _, e := range events {
-			var msg eventstream.Message
-			if e.Exception != "" {
-				msg.Headers.Set(":message-type", eventstream.StringValue("exception"))
-				msg.Headers.Set(":exception-type", eventstream.StringValue(e.Exception))
-			} else {
-				msg.Headers.Set(":message-type", eventstream.StringValue("event"))
-				msg.Headers.Set(":event-type", eventstream.StringValue(e.Event))
-			}
-			msg.Headers.Set(":content-type", eventstream.StringValue("application/json"))
-			msg.Payload = e.Payload
-			if err := enc.Encode(&wire, msg); err != nil {
+			if err := enc.Encode(&wire, e.message()); err != nil {
 				return // a header the encoder refuses (too long)
 			}
 		}
-		b := wire.Bytes()
-		cur.Store(&b)
+		up.SetBody(wire.Bytes())
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		s, err := p.ChatStream(ctx, fuzzChatRequest(true))

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/aigateway/gateway/internal/openai"
+	"github.com/aigateway/gateway/internal/provider/providertest"
 )
 
 const converseAnswer = `{"output":{"message":{"role":"assistant","content":[{"text":"ok"}]}},"stopReason":"end_turn","usage":{"inputTokens":1,"outputTokens":1,"totalTokens":2},"metrics":{"latencyMs":1}}`
@@ -20,22 +21,22 @@ func TestRequestGolden(t *testing.T) {
 	for _, name := range []string{"request_conversation", "request_image", "request_tool_choice_none"} {
 		t.Run(name, func(t *testing.T) {
 			p, f := newTestProvider(t, jsonAnswer(http.StatusOK, "", converseAnswer))
-			if _, err := p.Chat(context.Background(), chatRequest(t, string(readFile(t, name+".json")))); err != nil {
+			if _, err := p.Chat(context.Background(), chatRequest(t, string(providertest.ReadFile(t, "testdata/"+name+".json")))); err != nil {
 				t.Fatalf("Chat: %v", err)
 			}
-			calls := f.received()
+			calls := f.Requests()
 			if len(calls) != 1 {
 				t.Fatalf("the fake got %d requests, want 1", len(calls))
 			}
 			got, err := json.Marshal(map[string]any{
-				"method": calls[0].method,
-				"path":   calls[0].path,
-				"body":   json.RawMessage(calls[0].body),
+				"method": calls[0].Method,
+				"path":   calls[0].Path,
+				"body":   json.RawMessage(calls[0].Body),
 			})
 			if err != nil {
-				t.Fatalf("the request body is not JSON: %v\n%s", err, calls[0].body)
+				t.Fatalf("the request body is not JSON: %v\n%s", err, calls[0].Body)
 			}
-			checkGolden(t, name+".golden.json", canonical(t, got))
+			providertest.CheckGolden(t, "testdata/"+name+".golden.json", got)
 		})
 	}
 }
@@ -49,25 +50,25 @@ func TestStreamRequestGoesToConverseStream(t *testing.T) {
 		ev("metadata", `{"usage":{"inputTokens":1,"outputTokens":1,"totalTokens":2},"metrics":{"latencyMs":1}}`),
 	}
 	p, f := newTestProvider(t, streamAnswer(t, events, false))
-	s, err := p.ChatStream(context.Background(), chatRequest(t, string(readFile(t, "request_conversation.json"))))
+	s, err := p.ChatStream(context.Background(), chatRequest(t, string(providertest.ReadFile(t, "testdata/request_conversation.json"))))
 	if err != nil {
 		t.Fatalf("ChatStream: %v", err)
 	}
 	defer s.Close()
-	if _, err := drain(t, s); err != io.EOF {
+	if _, err := providertest.Drain(t, s); err != io.EOF {
 		t.Fatalf("stream ended with %v, want io.EOF", err)
 	}
-	calls := f.received()
-	if len(calls) != 1 || calls[0].path != "/model/"+testModel+"/converse-stream" {
+	calls := f.Requests()
+	if len(calls) != 1 || calls[0].Path != "/model/"+testModel+"/converse-stream" {
 		t.Fatalf("calls = %+v, want one POST to /model/%s/converse-stream", calls, testModel)
 	}
 	var golden struct {
 		Body json.RawMessage `json:"body"`
 	}
-	if err := json.Unmarshal(readFile(t, "request_conversation.golden.json"), &golden); err != nil {
+	if err := json.Unmarshal(providertest.ReadFile(t, "testdata/request_conversation.golden.json"), &golden); err != nil {
 		t.Fatal(err)
 	}
-	if got, want := canonical(t, calls[0].body), canonical(t, golden.Body); string(got) != string(want) {
+	if got, want := providertest.NormalizeJSON(t, calls[0].Body), providertest.NormalizeJSON(t, golden.Body); string(got) != string(want) {
 		t.Errorf("ConverseStream body differs from Converse's golden body\n--- got\n%s\n--- want\n%s", got, want)
 	}
 }
@@ -93,7 +94,7 @@ func normalizeCompletion(t *testing.T, m map[string]any) {
 func TestResponseGolden(t *testing.T) {
 	for _, name := range []string{"response_text", "response_tool_use", "response_tool_only", "response_max_tokens", "response_guardrail"} {
 		t.Run(name, func(t *testing.T) {
-			p, _ := newTestProvider(t, jsonAnswer(http.StatusOK, "", string(readFile(t, name+".json"))))
+			p, _ := newTestProvider(t, jsonAnswer(http.StatusOK, "", string(providertest.ReadFile(t, "testdata/"+name+".json"))))
 			resp, err := p.Chat(context.Background(), chatRequest(t, `{"model":"claude-sonnet","messages":[{"role":"user","content":"hi"}]}`))
 			if err != nil {
 				t.Fatalf("Chat: %v", err)
@@ -111,7 +112,7 @@ func TestResponseGolden(t *testing.T) {
 			}
 			normalizeCompletion(t, m)
 			got, _ := json.Marshal(m)
-			checkGolden(t, name+".golden.json", canonical(t, got))
+			providertest.CheckGolden(t, "testdata/"+name+".golden.json", got)
 		})
 	}
 }
@@ -123,7 +124,7 @@ func TestStreamGolden(t *testing.T) {
 	for _, name := range []string{"stream_text", "stream_tools", "stream_max_tokens"} {
 		t.Run(name, func(t *testing.T) {
 			var events []fakeEvent
-			if err := json.Unmarshal(readFile(t, name+".json"), &events); err != nil {
+			if err := json.Unmarshal(providertest.ReadFile(t, "testdata/"+name+".json"), &events); err != nil {
 				t.Fatal(err)
 			}
 			p, _ := newTestProvider(t, streamAnswer(t, events, false))
@@ -132,7 +133,7 @@ func TestStreamGolden(t *testing.T) {
 				t.Fatalf("ChatStream: %v", err)
 			}
 			defer s.Close()
-			chunks, err := drain(t, s)
+			chunks, err := providertest.Drain(t, s)
 			if err != io.EOF {
 				t.Fatalf("stream ended with %v, want io.EOF", err)
 			}
@@ -158,7 +159,7 @@ func TestStreamGolden(t *testing.T) {
 				out = append(out, map[string]any{"usage_chunk": c.Usage != nil, "chunk": m})
 			}
 			got, _ := json.Marshal(out)
-			checkGolden(t, name+".golden.json", canonical(t, got))
+			providertest.CheckGolden(t, "testdata/"+name+".golden.json", got)
 		})
 	}
 }

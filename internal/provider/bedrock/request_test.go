@@ -114,7 +114,7 @@ func TestRequestsBedrockCannotTake(t *testing.T) {
 					t.Errorf("message %q does not contain %q", e.Message, tt.message)
 				}
 			}
-			if n := len(f.received()); n != 0 {
+			if n := len(f.Requests()); n != 0 {
 				t.Errorf("the fake got %d requests, want none", n)
 			}
 		})

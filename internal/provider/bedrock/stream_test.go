@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/aigateway/gateway/internal/openai"
+	"github.com/aigateway/gateway/internal/provider/providertest"
 )
 
 const streamRequest = `{"model":"claude-sonnet","stream":true,"messages":[{"role":"user","content":"hi"}]}`
@@ -68,7 +69,7 @@ func TestBrokenStreams(t *testing.T) {
 				t.Fatalf("ChatStream: %v", err)
 			}
 			defer s.Close()
-			chunks, err := drain(t, s)
+			chunks, err := providertest.Drain(t, s)
 			if errors.Is(err, io.EOF) {
 				t.Fatal("the broken stream ended with io.EOF")
 			}
@@ -119,7 +120,7 @@ func TestMetadataBeforeMessageStopStillEndsWithUsage(t *testing.T) {
 		t.Fatalf("ChatStream: %v", err)
 	}
 	defer s.Close()
-	chunks, err := drain(t, s)
+	chunks, err := providertest.Drain(t, s)
 	if err != io.EOF {
 		t.Fatalf("stream ended with %v, want io.EOF", err)
 	}
@@ -224,7 +225,7 @@ func TestConcurrentStreamsOnOneClientKeepTheirOwnEvents(t *testing.T) {
 					return
 				}
 				defer s.Close()
-				chunks, err := drain(t, s)
+				chunks, err := providertest.Drain(t, s)
 				if err != io.EOF {
 					t.Errorf("%s: stream ended with %v", word, err)
 					return

@@ -7,13 +7,14 @@ import (
 	"testing"
 
 	"github.com/aigateway/gateway/internal/openai"
+	"github.com/aigateway/gateway/internal/provider/providertest"
 )
 
 // FuzzTranslateResponse checks that no upstream answer panics the decoder and
 // that whatever it accepts is a valid chat.completion.
 func FuzzTranslateResponse(f *testing.F) {
-	f.Add(readFixture(f, "chat_response_text.json"))
-	f.Add(readFixture(f, "chat_response_tool_call.json"))
+	f.Add(providertest.ReadFile(f, "testdata/chat_response_text.json"))
+	f.Add(providertest.ReadFile(f, "testdata/chat_response_tool_call.json"))
 	for _, s := range []string{``, `{}`, `null`, `[]`, `{"finish_reason":"ERROR"}`,
 		`{"message":{"content":"x"}}`, `{"usage":{"tokens":{"input_tokens":1e300,"output_tokens":-5}}}`,
 		`{"message":{"tool_calls":[{"function":{}}]}}`} {
@@ -38,8 +39,8 @@ func FuzzTranslateResponse(f *testing.F) {
 // FuzzStreamTranslator checks that no upstream stream panics the translator,
 // and that a stream that ends cleanly always ends with the usage chunk.
 func FuzzStreamTranslator(f *testing.F) {
-	f.Add(readFixture(f, "stream_text.sse"))
-	f.Add(readFixture(f, "stream_tool_calls.sse"))
+	f.Add(providertest.ReadFile(f, "testdata/stream_text.sse"))
+	f.Add(providertest.ReadFile(f, "testdata/stream_tool_calls.sse"))
 	for _, s := range []string{``, "data: {}\n\n", "data: [DONE]\n\n",
 		"event: message-end\ndata: {}\n\n",
 		"data: {\"type\":\"tool-call-start\",\"delta\":{\"message\":{\"tool_calls\":[]}}}\n\n",
@@ -70,7 +71,7 @@ func FuzzStreamTranslator(f *testing.F) {
 // FuzzTranslateEmbedResponse checks that no embeddings answer panics the
 // decoder.
 func FuzzTranslateEmbedResponse(f *testing.F) {
-	f.Add(readFixture(f, "embed_response.json"), 2, true)
+	f.Add(providertest.ReadFile(f, "testdata/embed_response.json"), 2, true)
 	f.Add([]byte(`{"embeddings":[[1,2],[3]]}`), 2, false)
 	f.Add([]byte(`{"embeddings":{"float":[null]}}`), 1, true)
 	f.Fuzz(func(t *testing.T, raw []byte, want int, b64 bool) {

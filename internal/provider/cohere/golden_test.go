@@ -5,70 +5,20 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aigateway/gateway/internal/openai"
 	"github.com/aigateway/gateway/internal/provider"
+	"github.com/aigateway/gateway/internal/provider/providertest"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 // fixedNow is the clock of every test, so "created" is stable.
 var fixedNow = time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
 
 const testModel = "command-a-03-2025"
-
-func readFixture(t testing.TB, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-// canonical re-encodes JSON with sorted keys and indentation so goldens
-// compare by meaning, not by formatting.
-func canonical(t testing.TB, b []byte) []byte {
-	t.Helper()
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		t.Fatalf("invalid JSON %q: %v", b, err)
-	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(v); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
-
-// checkGolden compares got with testdata/name, or rewrites it with -update.
-func checkGolden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	got = canonical(t, got)
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want := canonical(t, readFixture(t, name))
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs:\n--- got\n%s\n--- want\n%s", name, got, want)
-	}
-}
 
 func decodeChatRequest(t testing.TB, raw []byte) *openai.ChatRequest {
 	t.Helper()
@@ -90,7 +40,7 @@ func TestRequestTranslationMatchesGolden(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			in := decodeChatRequest(t, readFixture(t, tt.fixture+".json"))
+			in := decodeChatRequest(t, providertest.ReadFile(t, "testdata/"+tt.fixture+".json"))
 			cr, err := translateRequest(testModel, in)
 			if err != nil {
 				t.Fatalf("translateRequest: %v", err)
@@ -99,7 +49,7 @@ func TestRequestTranslationMatchesGolden(t *testing.T) {
 			if merr != nil {
 				t.Fatal(merr)
 			}
-			checkGolden(t, tt.fixture+".golden.json", b)
+			providertest.CheckGolden(t, "testdata/"+tt.fixture+".golden.json", b)
 		})
 	}
 }
@@ -114,11 +64,11 @@ func TestResponseTranslationMatchesGolden(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			out, _, err := translateResponse("cohere", testModel, readFixture(t, tt.fixture+".json"), fixedNow.Unix())
+			out, _, err := translateResponse("cohere", testModel, providertest.ReadFile(t, "testdata/"+tt.fixture+".json"), fixedNow.Unix())
 			if err != nil {
 				t.Fatal(err)
 			}
-			checkGolden(t, tt.fixture+".golden.json", out)
+			providertest.CheckGolden(t, "testdata/"+tt.fixture+".golden.json", out)
 		})
 	}
 }
@@ -132,16 +82,7 @@ func runStream(t testing.TB, body []byte) ([]provider.Chunk, error) {
 	tr := newStreamTranslator(provider.Upstream{Name: "cohere"}, testModel, fixedNow.Unix())
 	s := provider.NewSSEStream(context.Background(), "cohere", io.NopCloser(bytes.NewReader(body)), tr.translate)
 	defer s.Close()
-	var chunks []provider.Chunk
-	for range 10000 {
-		c, err := s.Next()
-		if err != nil {
-			return chunks, err
-		}
-		chunks = append(chunks, c)
-	}
-	t.Fatal("stream did not end")
-	return nil, nil
+	return providertest.Drain(t, s)
 }
 
 func TestStreamTranslationMatchesGolden(t *testing.T) {
@@ -154,7 +95,7 @@ func TestStreamTranslationMatchesGolden(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			chunks, err := runStream(t, readFixture(t, tt.fixture+".sse"))
+			chunks, err := runStream(t, providertest.ReadFile(t, "testdata/"+tt.fixture+".sse"))
 			if !errors.Is(err, io.EOF) {
 				t.Fatalf("stream ended with %v, want io.EOF", err)
 			}
@@ -170,18 +111,18 @@ func TestStreamTranslationMatchesGolden(t *testing.T) {
 			for i, c := range chunks {
 				parts[i] = string(c.Data)
 			}
-			checkGolden(t, tt.fixture+".golden.json", []byte("["+strings.Join(parts, ",")+"]"))
+			providertest.CheckGolden(t, "testdata/"+tt.fixture+".golden.json", []byte("["+strings.Join(parts, ",")+"]"))
 		})
 	}
 }
 
 func TestEmbeddingsResponseMatchesGolden(t *testing.T) {
-	out, u, err := translateEmbedResponse("cohere", "embed-v4.0", 2, "float", readFixture(t, "embed_response.json"))
+	out, u, err := translateEmbedResponse("cohere", "embed-v4.0", 2, "float", providertest.ReadFile(t, "testdata/embed_response.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if u.PromptTokens != 2 || u.TotalTokens != 2 {
 		t.Errorf("usage = %+v, want 2 prompt tokens from meta.billed_units", u)
 	}
-	checkGolden(t, "embed_response.golden.json", out)
+	providertest.CheckGolden(t, "testdata/embed_response.golden.json", out)
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/aigateway/gateway/internal/openai"
 	"github.com/aigateway/gateway/internal/provider"
+	"github.com/aigateway/gateway/internal/provider/providertest"
 )
 
 const weatherTools = `"tools":[
@@ -118,7 +119,7 @@ func TestMessagesTranslateToCohereRoles(t *testing.T) {
 				t.Fatal(err)
 			}
 			got, _ := provider.Marshal(out.Messages[0])
-			if string(canonical(t, got)) != string(canonical(t, []byte(tt.want))) {
+			if string(providertest.NormalizeJSON(t, got)) != string(providertest.NormalizeJSON(t, []byte(tt.want))) {
 				t.Errorf("message = %s, want %s", got, tt.want)
 			}
 		})
@@ -144,7 +145,7 @@ func TestResponseFormatMapsOntoJSONObject(t *testing.T) {
 				t.Fatal(err)
 			}
 			got, _ := json.Marshal(out.ResponseFormat)
-			if string(canonical(t, got)) != string(canonical(t, []byte(tt.want))) {
+			if string(providertest.NormalizeJSON(t, got)) != string(providertest.NormalizeJSON(t, []byte(tt.want))) {
 				t.Errorf("response_format = %s, want %s", got, tt.want)
 			}
 		})

@@ -10,62 +10,43 @@ import (
 	"io"
 	"math"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aigateway/gateway/internal/openai"
 	"github.com/aigateway/gateway/internal/provider"
+	"github.com/aigateway/gateway/internal/provider/providertest"
 )
 
 const testKey = "co-test-key-5f2c9a81"
 
-// upstream is a fake Cohere API that records what it received.
-type upstream struct {
-	*httptest.Server
-	hits atomic.Int32
-	auth atomic.Value // string
-	body atomic.Value // []byte
-	path atomic.Value // string
-}
-
-func newUpstream(t *testing.T, h http.HandlerFunc) *upstream {
-	t.Helper()
-	u := &upstream{}
-	u.auth.Store("")
-	u.body.Store([]byte(nil))
-	u.path.Store("")
-	u.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		u.hits.Add(1)
-		u.auth.Store(r.Header.Get("Authorization"))
-		u.path.Store(r.Method + " " + r.URL.Path)
-		b, _ := io.ReadAll(r.Body)
-		u.body.Store(b)
-		h(w, r)
-	}))
-	t.Cleanup(u.Close)
-	return u
-}
-
-func (u *upstream) receivedJSON(t *testing.T) map[string]any {
+// receivedJSON decodes the body of the latest request the fake received.
+func receivedJSON(t *testing.T, u *providertest.Fake) map[string]any {
 	t.Helper()
 	var m map[string]any
-	if err := json.Unmarshal(u.body.Load().([]byte), &m); err != nil {
+	if err := json.Unmarshal(u.Last(t).Body, &m); err != nil {
 		t.Fatalf("upstream body is not JSON: %v", err)
 	}
 	return m
 }
 
-func (u *upstream) checkAuth(t *testing.T) {
+// checkAuth fails unless the latest request the fake received carried the key.
+func checkAuth(t *testing.T, u *providertest.Fake) {
 	t.Helper()
-	if got := u.auth.Load().(string); got != "Bearer "+testKey {
+	if got := u.Last(t).Header.Get("Authorization"); got != "Bearer "+testKey {
 		t.Errorf("Authorization received = %q, want the bearer key", got)
 	}
 }
 
-func newTestProvider(t *testing.T, u *upstream) *Provider {
+// call is the method and path of the latest request the fake received.
+func call(t *testing.T, u *providertest.Fake) string {
+	t.Helper()
+	r := u.Last(t)
+	return r.Method + " " + r.Path
+}
+
+func newTestProvider(t *testing.T, u *providertest.Fake) *Provider {
 	t.Helper()
 	p, err := New(provider.Config{Name: "cohere-test", Kind: "cohere", BaseURL: u.URL + "/", APIKey: testKey},
 		provider.Deps{HTTP: u.Client()})
@@ -82,29 +63,6 @@ func clientRequest(t testing.TB, raw string) *provider.ChatRequest {
 }
 
 const helloRequest = `{"model":"command-a","messages":[{"role":"user","content":"What is Coca-Cola?"}]}`
-
-func serveFile(t *testing.T, name, contentType string) http.HandlerFunc {
-	b := readFixture(t, name)
-	return func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", contentType)
-		_, _ = w.Write(b)
-	}
-}
-
-// drain reads a stream to its end, returning the chunks and the final error.
-func drain(t *testing.T, s provider.Stream) ([]provider.Chunk, error) {
-	t.Helper()
-	var chunks []provider.Chunk
-	for range 1000 {
-		c, err := s.Next()
-		if err != nil {
-			return chunks, err
-		}
-		chunks = append(chunks, c)
-	}
-	t.Fatal("stream did not end")
-	return nil, nil
-}
 
 // text joins the content deltas of chunks.
 func text(t *testing.T, chunks []provider.Chunk) string {
@@ -125,40 +83,40 @@ func text(t *testing.T, chunks []provider.Chunk) string {
 }
 
 func TestChatSendsTheKeyAndTranslatesTheAnswer(t *testing.T) {
-	u := newUpstream(t, serveFile(t, "chat_response_text.json", "application/json"))
+	u := providertest.NewFake(t, providertest.ServeFile(t, "testdata/chat_response_text.json", "application/json"))
 	p := newTestProvider(t, u)
 	resp, err := p.Chat(t.Context(), clientRequest(t, helloRequest))
 	if err != nil {
 		t.Fatal(err)
 	}
-	u.checkAuth(t)
-	if got := u.path.Load().(string); got != "POST /v2/chat" {
+	checkAuth(t, u)
+	if got := call(t, u); got != "POST /v2/chat" {
 		t.Errorf("request = %s, want POST /v2/chat", got)
 	}
-	if body := u.receivedJSON(t); body["stream"] != nil || body["model"] != testModel {
+	if body := receivedJSON(t, u); body["stream"] != nil || body["model"] != testModel {
 		t.Errorf("upstream body = %v, want the upstream model and no stream flag", body)
 	}
 	want := openai.Usage{PromptTokens: 71, CompletionTokens: 18, TotalTokens: 89}
 	if resp.Usage != want {
 		t.Errorf("usage = %+v, want %+v", resp.Usage, want)
 	}
-	checkGolden(t, "chat_response_text.golden.json", resp.Body)
+	providertest.CheckGolden(t, "testdata/chat_response_text.golden.json", resp.Body)
 }
 
 func TestChatStreamDeliversEveryChunkThenTheUsageChunk(t *testing.T) {
-	u := newUpstream(t, serveFile(t, "stream_text.sse", "text/event-stream"))
+	u := providertest.NewFake(t, providertest.ServeFile(t, "testdata/stream_text.sse", "text/event-stream"))
 	p := newTestProvider(t, u)
 	s, err := p.ChatStream(t.Context(), clientRequest(t, helloRequest))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	chunks, err := drain(t, s)
+	chunks, err := providertest.Drain(t, s)
 	if !errors.Is(err, io.EOF) {
 		t.Fatalf("stream ended with %v, want io.EOF", err)
 	}
-	u.checkAuth(t)
-	if body := u.receivedJSON(t); body["stream"] != true {
+	checkAuth(t, u)
+	if body := receivedJSON(t, u); body["stream"] != true {
 		t.Errorf("upstream body stream = %v, want true", body["stream"])
 	}
 	if got := text(t, chunks); got != "Coca-Cola is a soft drink." {
@@ -175,32 +133,24 @@ func TestChatStreamDeliversEveryChunkThenTheUsageChunk(t *testing.T) {
 }
 
 func TestChatStreamThatBreaksIsARetryableError(t *testing.T) {
-	full := readFixture(t, "stream_text.sse")
+	full := providertest.ReadFile(t, "testdata/stream_text.sse")
 	beforeEnd := full[:bytes.Index(full, []byte("event: message-end"))]
 	tests := []struct {
 		name    string
 		handler http.HandlerFunc
 	}{
-		{"a connection cut mid-way is reported, not taken for the end", func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Content-Type", "text/event-stream")
-			_, _ = w.Write(beforeEnd[:len(beforeEnd)-40])
-			w.(http.Flusher).Flush()
-			panic(http.ErrAbortHandler)
-		}},
-		{"a body that ends cleanly without message-end is reported", func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Content-Type", "text/event-stream")
-			_, _ = w.Write(beforeEnd)
-		}},
+		{"a connection cut mid-way is reported, not taken for the end", providertest.Cut(providertest.SSE(string(beforeEnd[:len(beforeEnd)-40])))},
+		{"a body that ends cleanly without message-end is reported", providertest.SSE(string(beforeEnd))},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := newTestProvider(t, newUpstream(t, tt.handler))
+			p := newTestProvider(t, providertest.NewFake(t, tt.handler))
 			s, err := p.ChatStream(t.Context(), clientRequest(t, helloRequest))
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer s.Close()
-			chunks, err := drain(t, s)
+			chunks, err := providertest.Drain(t, s)
 			if errors.Is(err, io.EOF) {
 				t.Fatal("a broken stream ended with io.EOF")
 			}
@@ -221,17 +171,14 @@ func TestChatStreamThatBreaksIsARetryableError(t *testing.T) {
 }
 
 func TestChatStreamEndingWithErrorIsARetryableError(t *testing.T) {
-	u := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/event-stream")
-		_, _ = io.WriteString(w, "event: message-start\ndata: {\"id\":\"x\",\"type\":\"message-start\"}\n\n"+
-			"event: message-end\ndata: {\"type\":\"message-end\",\"delta\":{\"finish_reason\":\"ERROR\",\"error\":\"model overloaded for "+testKey+"\"}}\n\n")
-	})
+	u := providertest.NewFake(t, providertest.SSE("event: message-start\ndata: {\"id\":\"x\",\"type\":\"message-start\"}\n\n"+
+		"event: message-end\ndata: {\"type\":\"message-end\",\"delta\":{\"finish_reason\":\"ERROR\",\"error\":\"model overloaded for "+testKey+"\"}}\n\n"))
 	s, err := newTestProvider(t, u).ChatStream(t.Context(), clientRequest(t, helloRequest))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	_, err = drain(t, s)
+	_, err = providertest.Drain(t, s)
 	var oe *openai.Error
 	if !errors.As(err, &oe) || !oe.Retryable || !strings.Contains(oe.Message, "model overloaded") {
 		t.Fatalf("error = %v, want a retryable error carrying Cohere's message", err)
@@ -296,15 +243,9 @@ func TestUpstreamErrorsMapToGatewayErrors(t *testing.T) {
 	for _, tt := range tests {
 		for _, c := range calls {
 			t.Run(tt.name+" ("+c.name+")", func(t *testing.T) {
-				u := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
-					for k, v := range tt.header {
-						w.Header().Set(k, v)
-					}
-					w.WriteHeader(tt.status)
-					_, _ = io.WriteString(w, tt.body)
-				})
+				u := providertest.NewFake(t, providertest.Respond(tt.status, tt.header, tt.body))
 				err := c.call(t.Context(), newTestProvider(t, u))
-				u.checkAuth(t)
+				checkAuth(t, u)
 				var oe *openai.Error
 				if !errors.As(err, &oe) {
 					t.Fatalf("error = %v, want *openai.Error", err)
@@ -337,19 +278,19 @@ func TestEmbeddingsRoundTrip(t *testing.T) {
 	want := [][]float64{{0.016296387, -0.008354187, -0.04699707, -0.07104492}, {-0.0006942749, 0.02027893, -0.02760315, 0.04800415}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			u := newUpstream(t, serveFile(t, "embed_response.json", "application/json"))
+			u := providertest.NewFake(t, providertest.ServeFile(t, "testdata/embed_response.json", "application/json"))
 			p := newTestProvider(t, u)
 			resp, err := p.Embeddings(t.Context(), &provider.EmbeddingsRequest{Model: "embed-v4.0", Body: &openai.EmbeddingsRequest{
 				Model: "my-embedder", Input: json.RawMessage(`["hello","goodbye"]`), Dimensions: openai.Ptr(4), EncodingFormat: tt.format}})
 			if err != nil {
 				t.Fatal(err)
 			}
-			u.checkAuth(t)
-			if got := u.path.Load().(string); got != "POST /v2/embed" {
+			checkAuth(t, u)
+			if got := call(t, u); got != "POST /v2/embed" {
 				t.Errorf("request = %s, want POST /v2/embed", got)
 			}
-			sent := canonical(t, u.body.Load().([]byte))
-			wantSent := canonical(t, []byte(`{"model":"embed-v4.0","texts":["hello","goodbye"],"input_type":"search_document","embedding_types":["float"],"output_dimension":4}`))
+			sent := providertest.NormalizeJSON(t, u.Last(t).Body)
+			wantSent := providertest.NormalizeJSON(t, []byte(`{"model":"embed-v4.0","texts":["hello","goodbye"],"input_type":"search_document","embedding_types":["float"],"output_dimension":4}`))
 			if !bytes.Equal(sent, wantSent) {
 				t.Errorf("upstream body:\n%s\nwant:\n%s", sent, wantSent)
 			}
@@ -440,13 +381,13 @@ func TestRequestsCohereCannotServeAreRefusedBeforeTheUpstream(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			u := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {})
+			u := providertest.NewFake(t, func(w http.ResponseWriter, r *http.Request) {})
 			err := tt.call(t.Context(), newTestProvider(t, u))
 			var oe *openai.Error
 			if !errors.As(err, &oe) || oe.HTTPStatus() != http.StatusBadRequest || oe.Param != tt.wantParam {
 				t.Fatalf("error = %#v, want a 400 on %s", err, tt.wantParam)
 			}
-			if n := u.hits.Load(); n != 0 {
+			if n := len(u.Requests()); n != 0 {
 				t.Errorf("the upstream was called %d times", n)
 			}
 		})

@@ -4,16 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aigateway/gateway/internal/openai"
 	"github.com/aigateway/gateway/internal/provider"
+	"github.com/aigateway/gateway/internal/provider/providertest"
 )
 
 // FuzzEmbeddingsDecoders serves arbitrary embedding answers (AI Studio's
@@ -26,21 +23,13 @@ func FuzzEmbeddingsDecoders(f *testing.F) {
 	f.Add([]byte(`{"predictions":[{"embeddings":null}]}`), true)
 	f.Add([]byte(`{"embeddings":[]}`), false)
 	f.Add([]byte(`[]`), false)
-	var cur atomic.Pointer[[]byte]
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
-		w.Header().Set("Content-Type", "application/json")
-		if b := cur.Load(); b != nil {
-			_, _ = w.Write(*b)
-		}
-	}))
-	f.Cleanup(srv.Close)
+	srv := providertest.NewFuzzFake(f, "application/json")
 	providers := []*Provider{
 		newTestProvider(f, provider.Config{Kind: KindGemini, BaseURL: srv.URL + "/"}),
 		newTestProvider(f, provider.Config{Kind: KindVertex, BaseURL: srv.URL + "/"}),
 	}
 	f.Fuzz(func(t *testing.T, body []byte, asBase64 bool) {
-		cur.Store(&body)
+		srv.SetBody(body)
 		raw := `{"model":"client","input":"hello"}`
 		if asBase64 {
 			raw = `{"model":"client","input":"hello","encoding_format":"base64"}`

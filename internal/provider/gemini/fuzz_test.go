@@ -4,31 +4,19 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/aigateway/gateway/internal/openai"
 	"github.com/aigateway/gateway/internal/provider"
+	"github.com/aigateway/gateway/internal/provider/providertest"
 	"github.com/aigateway/gateway/internal/sse"
 )
-
-// addSeeds adds every file of a testdata folder matching pattern.
-func addSeeds(f *testing.F, pattern string) {
-	files, _ := filepath.Glob(filepath.Join("testdata", pattern))
-	for _, file := range files {
-		b, err := os.ReadFile(file)
-		if err == nil {
-			f.Add(b)
-		}
-	}
-}
 
 // FuzzResponseDecoder feeds arbitrary upstream answers through the decoding
 // and translation of a non-stream response: it must answer or fail with an
 // *openai.Error, never panic, and what it answers must be valid JSON.
 func FuzzResponseDecoder(f *testing.F) {
-	addSeeds(f, "responses/*.gemini.json")
+	providertest.AddSeeds(f, "responses/*.gemini.json")
 	f.Add([]byte(`{"promptFeedback":{"blockReason":"OTHER"}}`))
 	f.Add([]byte(`{"candidates":[{"content":{"parts":[{"functionCall":{"name":"f","args":null}}]}}]}`))
 	f.Add([]byte(`{"candidates":[{"index":-5,"content":null}]}`))
@@ -66,7 +54,7 @@ func FuzzResponseDecoder(f *testing.F) {
 // *openai.Error failures, valid JSON chunks, and a clean end always closed by
 // exactly one usage chunk.
 func FuzzStreamEventTranslator(f *testing.F) {
-	addSeeds(f, "responses/*.gemini.json")
+	providertest.AddSeeds(f, "responses/*.gemini.json")
 	f.Add([]byte(`{"candidates":[{"content":{"parts":[{"text":"a"}]},"index":3,"finishReason":"STOP"}]}`))
 	f.Add([]byte(`{"error":{"code":429,"message":"slow down","status":"RESOURCE_EXHAUSTED"}}`))
 	f.Add([]byte(`{"usageMetadata":{"promptTokenCount":-1}}`))
@@ -115,7 +103,7 @@ func (emptyReader) Read([]byte) (int, error) { return 0, io.EOF }
 // FuzzRequestTranslation feeds arbitrary client bodies through the request
 // translation: it must produce JSON or a 400, never panic.
 func FuzzRequestTranslation(f *testing.F) {
-	addSeeds(f, "requests/*.openai.json")
+	providertest.AddSeeds(f, "requests/*.openai.json")
 	f.Add([]byte(`{"messages":[{"role":"tool","content":"x"}]}`))
 	f.Add([]byte(`{"messages":[],"tools":[{"type":"function","function":{"name":"f","parameters":{"type":[1,null],"anyOf":5}}}]}`))
 	f.Fuzz(func(t *testing.T, body []byte) {

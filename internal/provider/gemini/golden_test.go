@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"path/filepath"
 	"strings"
@@ -12,14 +11,15 @@ import (
 
 	"github.com/aigateway/gateway/internal/openai"
 	"github.com/aigateway/gateway/internal/provider"
+	"github.com/aigateway/gateway/internal/provider/providertest"
 )
 
 func TestOpenAIRequestsTranslateToTheGoldenGeminiRequests(t *testing.T) {
-	for _, in := range globCases(t, "requests", ".openai.json") {
+	for _, in := range providertest.Fixtures(t, "requests", ".openai.json") {
 		name := strings.TrimSuffix(filepath.Base(in), ".openai.json")
 		t.Run(name, func(t *testing.T) {
 			var req openai.ChatRequest
-			if err := json.Unmarshal(readFile(t, in), &req); err != nil {
+			if err := json.Unmarshal(providertest.ReadFile(t, in), &req); err != nil {
 				t.Fatal(err)
 			}
 			gr, err := translateRequest(&req)
@@ -27,18 +27,18 @@ func TestOpenAIRequestsTranslateToTheGoldenGeminiRequests(t *testing.T) {
 				t.Fatalf("translateRequest: %v", err)
 			}
 			got, _ := json.Marshal(gr)
-			assertGolden(t, strings.TrimSuffix(in, ".openai.json")+".gemini.golden.json", got)
+			providertest.CheckGolden(t, strings.TrimSuffix(in, ".openai.json")+".gemini.golden.json", got)
 		})
 	}
 }
 
 func TestGeminiResponsesTranslateToTheGoldenOpenAIResponses(t *testing.T) {
-	for _, in := range globCases(t, "responses", ".gemini.json") {
+	for _, in := range providertest.Fixtures(t, "responses", ".gemini.json") {
 		name := strings.TrimSuffix(filepath.Base(in), ".gemini.json")
 		t.Run(name, func(t *testing.T) {
 			p := newTestProvider(t, provider.Config{Kind: KindGemini})
 			var r generateResponse
-			if err := json.Unmarshal(readFile(t, in), &r); err != nil {
+			if err := json.Unmarshal(providertest.ReadFile(t, in), &r); err != nil {
 				t.Fatal(err)
 			}
 			cc, err := p.completion(&r, "gemini-test", "chatcmpl-test", 1700000000)
@@ -46,22 +46,24 @@ func TestGeminiResponsesTranslateToTheGoldenOpenAIResponses(t *testing.T) {
 				t.Fatalf("completion: %v", err)
 			}
 			got, _ := json.Marshal(cc)
-			assertGolden(t, strings.TrimSuffix(in, ".gemini.json")+".openai.golden.json", got)
+			providertest.CheckGolden(t, strings.TrimSuffix(in, ".gemini.json")+".openai.golden.json", got)
 		})
 	}
 }
 
 func TestGeminiStreamsTranslateToTheGoldenChunksEndingWithOneUsageChunk(t *testing.T) {
-	for _, in := range globCases(t, "streams", ".sse") {
+	for _, in := range providertest.Fixtures(t, "streams", ".sse") {
 		name := strings.TrimSuffix(filepath.Base(in), ".sse")
 		t.Run(name, func(t *testing.T) {
 			p := newTestProvider(t, provider.Config{Kind: KindGemini})
-			chunks, err := drain(streamOver(p, "gemini-test", readFile(t, in)))
-			if err != nil {
+			s := streamOver(p, "gemini-test", providertest.ReadFile(t, in))
+			defer s.Close()
+			chunks, err := providertest.Drain(t, s)
+			if err != io.EOF {
 				t.Fatalf("stream ended with %v, want a clean end", err)
 			}
 			assertOneUsageChunkLast(t, chunks)
-			assertGolden(t, strings.TrimSuffix(in, ".sse")+".chunks.golden.json", chunksJSON(chunks))
+			providertest.CheckGolden(t, strings.TrimSuffix(in, ".sse")+".chunks.golden.json", chunksJSON(chunks))
 		})
 	}
 }
@@ -72,22 +74,6 @@ func streamOver(p *Provider, model string, body []byte) provider.Stream {
 	inner := provider.NewSSEStream(context.Background(), p.Name(), io.NopCloser(bytes.NewReader(body)), t.translate)
 	inner.EndWithoutMarkerIsClean = true
 	return &stream{inner: inner, t: t}
-}
-
-// drain reads a stream to its end; the error is nil after a clean end.
-func drain(s provider.Stream) ([]provider.Chunk, error) {
-	defer s.Close()
-	var out []provider.Chunk
-	for {
-		c, err := s.Next()
-		if errors.Is(err, io.EOF) {
-			return out, nil
-		}
-		if err != nil {
-			return out, err
-		}
-		out = append(out, c)
-	}
 }
 
 func chunksJSON(chunks []provider.Chunk) []byte {

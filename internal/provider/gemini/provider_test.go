@@ -1,7 +1,6 @@
 package gemini
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/binary"
@@ -10,61 +9,25 @@ import (
 	"io"
 	"math"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/aigateway/gateway/internal/openai"
 	"github.com/aigateway/gateway/internal/provider"
+	"github.com/aigateway/gateway/internal/provider/providertest"
 )
 
-// seen is what a fake upstream received.
-type seen struct {
-	Method, Path, Query string
-	Header              http.Header
-	Body                []byte
-}
-
-// fakeUpstream answers every request with h and records the requests.
-type fakeUpstream struct {
-	*httptest.Server
-	mu   sync.Mutex
-	reqs []seen
-}
+// fakeUpstream is a fake Gemini or Vertex API.
+type fakeUpstream struct{ *providertest.Fake }
 
 func newUpstream(t *testing.T, h http.HandlerFunc) *fakeUpstream {
 	t.Helper()
-	f := &fakeUpstream{}
-	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		r.Body = io.NopCloser(bytes.NewReader(b))
-		f.mu.Lock()
-		f.reqs = append(f.reqs, seen{r.Method, r.URL.Path, r.URL.RawQuery, r.Header.Clone(), b})
-		f.mu.Unlock()
-		h(w, r)
-	}))
-	t.Cleanup(f.Close)
-	return f
-}
-
-func (f *fakeUpstream) requests() []seen {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]seen(nil), f.reqs...)
+	return &fakeUpstream{providertest.NewFake(t, h)}
 }
 
 func (f *fakeUpstream) provider(t *testing.T, kind string) *Provider {
 	return newTestProvider(t, provider.Config{Kind: kind, BaseURL: f.URL + "/"})
-}
-
-func jsonReply(status int, body string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(status)
-		io.WriteString(w, body)
-	}
 }
 
 // sseReply writes events one by one, flushing after each.
@@ -101,15 +64,12 @@ func TestEachKindCallsItsURLWithItsCredential(t *testing.T) {
 				_, err := p.Chat(context.Background(), chatReq(t, "gemini-2.5-flash"))
 				return err
 			},
-			jsonReply(200, textAnswer)},
+			providertest.JSON(200, textAnswer)},
 		{"gemini stream posts streamGenerateContent with alt=sse", KindGemini,
 			"/v1beta/models/gemini-2.5-flash:streamGenerateContent", "alt=sse", "x-goog-api-key", testKey,
 			func(p *Provider) error {
 				s, err := p.ChatStream(context.Background(), chatReq(t, "gemini-2.5-flash"))
-				if err == nil {
-					_, err = drain(s)
-				}
-				return err
+				return providertest.StreamErr(t, s, err)
 			},
 			sseReply(streamLast)},
 		{"gemini embeddings post batchEmbedContents", KindGemini,
@@ -118,29 +78,26 @@ func TestEachKindCallsItsURLWithItsCredential(t *testing.T) {
 				_, err := p.Embeddings(context.Background(), embedReq(t, "text-embedding-004", `"hi"`, ""))
 				return err
 			},
-			jsonReply(200, `{"embeddings":[{"values":[0.5]}]}`)},
+			providertest.JSON(200, `{"embeddings":[{"values":[0.5]}]}`)},
 		{"a tuned AI Studio model keeps its resource name", KindGemini,
 			"/v1beta/tunedModels/my-tune:generateContent", "", "x-goog-api-key", testKey,
 			func(p *Provider) error {
 				_, err := p.Chat(context.Background(), chatReq(t, "tunedModels/my-tune"))
 				return err
 			},
-			jsonReply(200, textAnswer)},
+			providertest.JSON(200, textAnswer)},
 		{"vertex chat posts the publisher model with a bearer token", KindVertex,
 			"/v1/projects/my-project/locations/us-central1/publishers/google/models/gemini-2.5-pro:generateContent", "", "Authorization", "Bearer " + testKey,
 			func(p *Provider) error {
 				_, err := p.Chat(context.Background(), chatReq(t, "gemini-2.5-pro"))
 				return err
 			},
-			jsonReply(200, textAnswer)},
+			providertest.JSON(200, textAnswer)},
 		{"vertex stream posts streamGenerateContent with alt=sse", KindVertex,
 			"/v1/projects/my-project/locations/us-central1/publishers/google/models/gemini-2.5-pro:streamGenerateContent", "alt=sse", "Authorization", "Bearer " + testKey,
 			func(p *Provider) error {
 				s, err := p.ChatStream(context.Background(), chatReq(t, "gemini-2.5-pro"))
-				if err == nil {
-					_, err = drain(s)
-				}
-				return err
+				return providertest.StreamErr(t, s, err)
 			},
 			sseReply(streamLast)},
 		{"vertex embeddings post predict", KindVertex,
@@ -149,7 +106,7 @@ func TestEachKindCallsItsURLWithItsCredential(t *testing.T) {
 				_, err := p.Embeddings(context.Background(), embedReq(t, "text-embedding-005", `"hi"`, ""))
 				return err
 			},
-			jsonReply(200, `{"predictions":[{"embeddings":{"values":[0.5],"statistics":{"token_count":1}}}]}`)},
+			providertest.JSON(200, `{"predictions":[{"embeddings":{"values":[0.5],"statistics":{"token_count":1}}}]}`)},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -157,7 +114,7 @@ func TestEachKindCallsItsURLWithItsCredential(t *testing.T) {
 			if err := tc.call(up.provider(t, tc.kind)); err != nil {
 				t.Fatalf("call failed: %v", err)
 			}
-			reqs := up.requests()
+			reqs := up.Requests()
 			if len(reqs) != 1 {
 				t.Fatalf("upstream got %d requests, want 1", len(reqs))
 			}
@@ -183,13 +140,13 @@ func TestEachKindCallsItsURLWithItsCredential(t *testing.T) {
 }
 
 func TestChatSendsTheTranslatedRequestAndReturnsTheOpenAIAnswer(t *testing.T) {
-	up := newUpstream(t, jsonReply(200, textAnswer))
+	up := newUpstream(t, providertest.JSON(200, textAnswer))
 	p := up.provider(t, KindGemini)
 	resp, err := p.Chat(context.Background(), chatReq(t, "gemini-2.5-flash"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := string(up.requests()[0].Body); got != `{"contents":[{"role":"user","parts":[{"text":"Hi"}]}]}` {
+	if got := string(up.Requests()[0].Body); got != `{"contents":[{"role":"user","parts":[{"text":"Hi"}]}]}` {
 		t.Errorf("upstream body = %s", got)
 	}
 	var cc openai.ChatCompletion
@@ -210,7 +167,7 @@ func TestChatSendsTheTranslatedRequestAndReturnsTheOpenAIAnswer(t *testing.T) {
 func TestABlockedPromptIsAContentFilterError(t *testing.T) {
 	blocked := `{"promptFeedback":{"blockReason":"SAFETY","safetyRatings":[{"category":"HARM_CATEGORY_HARASSMENT","probability":"HIGH"}]},"usageMetadata":{"promptTokenCount":5,"totalTokenCount":5}}`
 	t.Run("in a chat", func(t *testing.T) {
-		up := newUpstream(t, jsonReply(200, blocked))
+		up := newUpstream(t, providertest.JSON(200, blocked))
 		_, err := up.provider(t, KindGemini).Chat(context.Background(), chatReq(t, "m"))
 		assertContentFilter(t, err)
 	})
@@ -238,8 +195,9 @@ func TestAFullStreamYieldsRoleTextFinishThenOneUsageChunkThenEOF(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	chunks, err := drain(s)
-	if err != nil {
+	defer s.Close()
+	chunks, err := providertest.Drain(t, s)
+	if err != io.EOF {
 		t.Fatalf("stream ended with %v, want a clean end", err)
 	}
 	assertOneUsageChunkLast(t, chunks)
@@ -276,10 +234,7 @@ func TestStreamsThatStopEarlyAreRetryableErrorsNotEOF(t *testing.T) {
 		handler http.HandlerFunc
 		want    string
 	}{
-		{"a connection cut mid-way", func(w http.ResponseWriter, r *http.Request) {
-			sseReply(streamFirst, streamSecond)(w, r)
-			panic(http.ErrAbortHandler)
-		}, "cut"},
+		{"a connection cut mid-way", providertest.Cut(sseReply(streamFirst, streamSecond)), "cut"},
 		{"a body that ends cleanly without a finish reason", sseReply(streamFirst, streamSecond), "before a finish reason"},
 		{"an error event mid-stream", sseReply(streamFirst, `{"error":{"code":503,"message":"The model is overloaded.","status":"UNAVAILABLE"}}`), "The model is overloaded."},
 		{"an event that is not JSON", sseReply(streamFirst, `{"candidates":[`), "could not read"},
@@ -291,7 +246,8 @@ func TestStreamsThatStopEarlyAreRetryableErrorsNotEOF(t *testing.T) {
 			if err != nil {
 				t.Fatalf("ChatStream failed before the first chunk: %v", err)
 			}
-			chunks, err := drain(s)
+			defer s.Close()
+			chunks, err := providertest.Drain(t, s)
 			if len(chunks) == 0 {
 				t.Errorf("no chunk before the failure")
 			}
@@ -382,13 +338,7 @@ func TestUpstreamErrorsMapToGatewayErrorsWithoutTheKey(t *testing.T) {
 	for _, tc := range cases {
 		for callName, call := range calls {
 			t.Run(tc.name+" ("+callName+")", func(t *testing.T) {
-				up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
-					for k, v := range tc.header {
-						w.Header().Set(k, v)
-					}
-					w.WriteHeader(tc.status)
-					io.WriteString(w, tc.body)
-				})
+				up := newUpstream(t, providertest.Respond(tc.status, tc.header, tc.body))
 				err := call(up.provider(t, KindGemini))
 				var oe *openai.Error
 				if !errors.As(err, &oe) {
@@ -415,7 +365,7 @@ func TestUpstreamErrorsMapToGatewayErrorsWithoutTheKey(t *testing.T) {
 }
 
 func TestAnUnreachableUpstreamIsARetryableErrorWithoutTheKey(t *testing.T) {
-	up := newUpstream(t, jsonReply(200, "{}"))
+	up := newUpstream(t, providertest.JSON(200, "{}"))
 	p := up.provider(t, KindGemini)
 	up.Close()
 	_, err := p.Chat(context.Background(), chatReq(t, "m"))
@@ -426,7 +376,7 @@ func TestAnUnreachableUpstreamIsARetryableErrorWithoutTheKey(t *testing.T) {
 }
 
 func TestAnUnreadableAnswerIsARetryable502(t *testing.T) {
-	up := newUpstream(t, jsonReply(200, `<html>oops</html>`))
+	up := newUpstream(t, providertest.JSON(200, `<html>oops</html>`))
 	_, err := up.provider(t, KindGemini).Chat(context.Background(), chatReq(t, "m"))
 	var oe *openai.Error
 	if !errors.As(err, &oe) || !oe.Retryable || oe.HTTPStatus() != 502 {
@@ -448,7 +398,7 @@ func embedReq(t *testing.T, model, input, format string) *provider.EmbeddingsReq
 }
 
 func TestGeminiEmbeddingsRoundTripWithZeroUsage(t *testing.T) {
-	up := newUpstream(t, jsonReply(200, `{"embeddings":[{"values":[0.1,0.2,0.3]},{"values":[0.4,0.5,0.6]}]}`))
+	up := newUpstream(t, providertest.JSON(200, `{"embeddings":[{"values":[0.1,0.2,0.3]},{"values":[0.4,0.5,0.6]}]}`))
 	resp, err := up.provider(t, KindGemini).Embeddings(context.Background(), embedReq(t, "gemini-embedding-001", `["first","second"]`, ""))
 	if err != nil {
 		t.Fatal(err)
@@ -456,7 +406,7 @@ func TestGeminiEmbeddingsRoundTripWithZeroUsage(t *testing.T) {
 	wantReq := `{"requests":[` +
 		`{"model":"models/gemini-embedding-001","content":{"parts":[{"text":"first"}]},"outputDimensionality":3},` +
 		`{"model":"models/gemini-embedding-001","content":{"parts":[{"text":"second"}]},"outputDimensionality":3}]}`
-	if got := string(up.requests()[0].Body); got != wantReq {
+	if got := string(up.Requests()[0].Body); got != wantReq {
 		t.Errorf("upstream body =\n%s\nwant\n%s", got, wantReq)
 	}
 	want := `{"object":"list","data":[{"object":"embedding","index":0,"embedding":[0.1,0.2,0.3]},{"object":"embedding","index":1,"embedding":[0.4,0.5,0.6]}],"model":"gemini-embedding-001","usage":{"prompt_tokens":0,"completion_tokens":0,"total_tokens":0}}`
@@ -469,12 +419,12 @@ func TestGeminiEmbeddingsRoundTripWithZeroUsage(t *testing.T) {
 }
 
 func TestVertexEmbeddingsSumTheReportedTokenCounts(t *testing.T) {
-	up := newUpstream(t, jsonReply(200, `{"predictions":[{"embeddings":{"values":[1,2,3],"statistics":{"token_count":4,"truncated":false}}},{"embeddings":{"values":[4,5,6],"statistics":{"token_count":6,"truncated":false}}}]}`))
+	up := newUpstream(t, providertest.JSON(200, `{"predictions":[{"embeddings":{"values":[1,2,3],"statistics":{"token_count":4,"truncated":false}}},{"embeddings":{"values":[4,5,6],"statistics":{"token_count":6,"truncated":false}}}]}`))
 	resp, err := up.provider(t, KindVertex).Embeddings(context.Background(), embedReq(t, "text-embedding-005", `["a","b"]`, ""))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := string(up.requests()[0].Body); got != `{"instances":[{"content":"a"},{"content":"b"}],"parameters":{"outputDimensionality":3}}` {
+	if got := string(up.Requests()[0].Body); got != `{"instances":[{"content":"a"},{"content":"b"}],"parameters":{"outputDimensionality":3}}` {
 		t.Errorf("upstream body = %s", got)
 	}
 	if resp.Usage.PromptTokens != 10 || resp.Usage.TotalTokens != 10 {
@@ -483,7 +433,7 @@ func TestVertexEmbeddingsSumTheReportedTokenCounts(t *testing.T) {
 }
 
 func TestBase64EmbeddingsAreLittleEndianFloat32(t *testing.T) {
-	up := newUpstream(t, jsonReply(200, `{"embeddings":[{"values":[0.5,-1.25]}]}`))
+	up := newUpstream(t, providertest.JSON(200, `{"embeddings":[{"values":[0.5,-1.25]}]}`))
 	resp, err := up.provider(t, KindGemini).Embeddings(context.Background(), embedReq(t, "e", `"x"`, "base64"))
 	if err != nil {
 		t.Fatal(err)
@@ -528,7 +478,7 @@ func TestLargeEmbeddingInputsAreSentInBatches(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := len(up.requests()); n != 2 {
+	if n := len(up.Requests()); n != 2 {
 		t.Errorf("upstream got %d requests, want 2 batches", n)
 	}
 	var out openai.EmbeddingsResponse
@@ -557,7 +507,7 @@ func TestEmbeddingsRejectWhatGeminiCannotTake(t *testing.T) {
 }
 
 func TestAMismatchedEmbeddingCountIsABadUpstreamAnswer(t *testing.T) {
-	up := newUpstream(t, jsonReply(200, `{"embeddings":[{"values":[1]}]}`))
+	up := newUpstream(t, providertest.JSON(200, `{"embeddings":[{"values":[1]}]}`))
 	_, err := up.provider(t, KindGemini).Embeddings(context.Background(), embedReq(t, "e", `["a","b"]`, ""))
 	var oe *openai.Error
 	if !errors.As(err, &oe) || oe.HTTPStatus() != 502 {
@@ -623,12 +573,12 @@ func TestDefaultBaseURLsFollowTheKindAndLocation(t *testing.T) {
 }
 
 func TestConfiguredHeadersAreSentUpstream(t *testing.T) {
-	up := newUpstream(t, jsonReply(200, textAnswer))
+	up := newUpstream(t, providertest.JSON(200, textAnswer))
 	p := newTestProvider(t, provider.Config{Kind: KindVertex, BaseURL: up.URL, Headers: map[string]provider.Secret{"X-Goog-User-Project": "billing-project"}})
 	if _, err := p.Chat(context.Background(), chatReq(t, "m")); err != nil {
 		t.Fatal(err)
 	}
-	if got := up.requests()[0].Header.Get("X-Goog-User-Project"); got != "billing-project" {
+	if got := up.Requests()[0].Header.Get("X-Goog-User-Project"); got != "billing-project" {
 		t.Errorf("X-Goog-User-Project = %q", got)
 	}
 }

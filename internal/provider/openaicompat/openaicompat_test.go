@@ -8,7 +8,6 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
@@ -16,28 +15,10 @@ import (
 
 	"github.com/aigateway/gateway/internal/openai"
 	"github.com/aigateway/gateway/internal/provider"
+	"github.com/aigateway/gateway/internal/provider/providertest"
 )
 
 const testKey = "sk-test-SECRET-123"
-
-// captured is what a fake upstream received.
-type captured struct {
-	path, query string
-	header      http.Header
-	body        []byte
-}
-
-func fake(t *testing.T, h func(w http.ResponseWriter, r *http.Request)) (*httptest.Server, *captured) {
-	t.Helper()
-	c := &captured{}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c.path, c.query, c.header = r.URL.Path, r.URL.RawQuery, r.Header.Clone()
-		c.body, _ = io.ReadAll(r.Body)
-		h(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	return srv, c
-}
 
 func newProvider(t *testing.T, kind, base string, mod func(*provider.Config)) *Provider {
 	t.Helper()
@@ -61,56 +42,30 @@ func chatReq(t *testing.T, raw string) *provider.ChatRequest {
 	return &provider.ChatRequest{Model: "upstream-model", Body: &body, Raw: []byte(raw)}
 }
 
-func serveFile(t *testing.T, name, ctype string) func(http.ResponseWriter, *http.Request) {
-	data, err := os.ReadFile("testdata/" + name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", ctype)
-		_, _ = w.Write(data)
-	}
-}
-
-func drain(t *testing.T, s provider.Stream) ([]provider.Chunk, error) {
-	t.Helper()
-	defer s.Close()
-	var out []provider.Chunk
-	for {
-		c, err := s.Next()
-		if err != nil {
-			if err == io.EOF {
-				return out, nil
-			}
-			return out, err
-		}
-		out = append(out, c)
-	}
-}
-
 func TestChatPatchesOnlyTheModelAndKeepsUnknownFields(t *testing.T) {
-	srv, got := fake(t, serveFile(t, "chat_response.json", "application/json"))
-	p := newProvider(t, "openai", srv.URL+"/v1", nil)
+	up := providertest.NewFake(t, providertest.ServeFile(t, "testdata/chat_response.json", "application/json"))
+	p := newProvider(t, "openai", up.URL+"/v1", nil)
 	raw := `{"model":"my-alias","messages":[{"role":"user","content":"hi"}],"future_param":{"x":[1,2]},"seed":7}`
 	resp, err := p.Chat(context.Background(), chatReq(t, raw))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.path != "/v1/chat/completions" {
-		t.Errorf("path = %q", got.path)
+	got := up.Last(t)
+	if got.Path != "/v1/chat/completions" {
+		t.Errorf("path = %q", got.Path)
 	}
-	if got.header.Get("Authorization") != "Bearer "+testKey {
-		t.Errorf("Authorization = %q", got.header.Get("Authorization"))
+	if got.Header.Get("Authorization") != "Bearer "+testKey {
+		t.Errorf("Authorization = %q", got.Header.Get("Authorization"))
 	}
 	var sent map[string]json.RawMessage
-	if err := json.Unmarshal(got.body, &sent); err != nil {
+	if err := json.Unmarshal(got.Body, &sent); err != nil {
 		t.Fatal(err)
 	}
 	if string(sent["model"]) != `"upstream-model"` {
 		t.Errorf("model sent = %s", sent["model"])
 	}
 	if string(sent["future_param"]) != `{"x":[1,2]}` || string(sent["seed"]) != "7" {
-		t.Errorf("unknown fields not passed through: %s", got.body)
+		t.Errorf("unknown fields not passed through: %s", got.Body)
 	}
 	if resp.Usage.PromptTokens != 1117 || resp.Usage.CompletionTokens != 46 {
 		t.Errorf("usage = %+v", resp.Usage)
@@ -122,25 +77,27 @@ func TestChatPatchesOnlyTheModelAndKeepsUnknownFields(t *testing.T) {
 }
 
 func TestChatStreamRelaysToolCallDeltasAndMarksUsageChunk(t *testing.T) {
-	srv, got := fake(t, serveFile(t, "stream_tool_calls.sse", "text/event-stream"))
-	p := newProvider(t, "groq", srv.URL, nil)
+	up := providertest.NewFake(t, providertest.ServeFile(t, "testdata/stream_tool_calls.sse", "text/event-stream"))
+	p := newProvider(t, "groq", up.URL, nil)
 	s, err := p.ChatStream(context.Background(), chatReq(t, `{"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]}`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	chunks, err := drain(t, s)
-	if err != nil {
+	defer s.Close()
+	chunks, err := providertest.Drain(t, s)
+	if err != io.EOF {
 		t.Fatal(err)
 	}
+	got := up.Last(t)
 	var sent struct {
 		Stream        bool `json:"stream"`
 		StreamOptions struct {
 			IncludeUsage bool `json:"include_usage"`
 		} `json:"stream_options"`
 	}
-	_ = json.Unmarshal(got.body, &sent)
+	_ = json.Unmarshal(got.Body, &sent)
 	if !sent.Stream || !sent.StreamOptions.IncludeUsage {
-		t.Errorf("upstream request must ask for usage: %s", got.body)
+		t.Errorf("upstream request must ask for usage: %s", got.Body)
 	}
 	if len(chunks) != 6 {
 		t.Fatalf("got %d chunks, want 6", len(chunks))
@@ -164,17 +121,19 @@ func TestChatStreamRelaysToolCallDeltasAndMarksUsageChunk(t *testing.T) {
 }
 
 func TestChatStreamBuildsUsageChunkWhenUpstreamAttachesUsageToLastContentChunk(t *testing.T) {
-	srv, got := fake(t, serveFile(t, "stream_usage_in_last_chunk.sse", "text/event-stream"))
-	p := newProvider(t, "mistral", srv.URL, nil)
+	up := providertest.NewFake(t, providertest.ServeFile(t, "testdata/stream_usage_in_last_chunk.sse", "text/event-stream"))
+	p := newProvider(t, "mistral", up.URL, nil)
 	s, err := p.ChatStream(context.Background(), chatReq(t, `{"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]}`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	chunks, err := drain(t, s)
-	if err != nil {
+	defer s.Close()
+	chunks, err := providertest.Drain(t, s)
+	if err != io.EOF {
 		t.Fatal(err)
 	}
-	if bytes.Contains(got.body, []byte("stream_options")) {
+	got := up.Last(t)
+	if bytes.Contains(got.Body, []byte("stream_options")) {
 		t.Error("mistral must not be sent stream_options")
 	}
 	if len(chunks) != 4 {
@@ -193,32 +152,25 @@ func TestChatStreamBuildsUsageChunkWhenUpstreamAttachesUsageToLastContentChunk(t
 func TestChatStreamFailures(t *testing.T) {
 	tests := []struct {
 		name string
-		h    func(w http.ResponseWriter, r *http.Request)
+		h    http.HandlerFunc
 	}{
-		{"a connection cut mid-stream is a retryable error", func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Content-Type", "text/event-stream")
-			_, _ = io.WriteString(w, "data: {\"id\":\"x\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\"}}]}\n\n")
-			w.(http.Flusher).Flush()
-			panic(http.ErrAbortHandler)
-		}},
-		{"a body that ends without [DONE] is a retryable error", func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Content-Type", "text/event-stream")
-			_, _ = io.WriteString(w, "data: {\"id\":\"x\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\"}}]}\n\n")
-		}},
-		{"an error object mid-stream is a retryable error", func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Content-Type", "text/event-stream")
-			_, _ = io.WriteString(w, "data: {\"id\":\"x\",\"choices\":[]}\n\ndata: {\"error\":{\"message\":\"overloaded\"}}\n\n")
-		}},
+		{"a connection cut mid-stream is a retryable error",
+			providertest.Cut(providertest.SSE("data: {\"id\":\"x\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\"}}]}\n\n"))},
+		{"a body that ends without [DONE] is a retryable error",
+			providertest.SSE("data: {\"id\":\"x\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\"}}]}\n\n")},
+		{"an error object mid-stream is a retryable error",
+			providertest.SSE("data: {\"id\":\"x\",\"choices\":[]}\n\ndata: {\"error\":{\"message\":\"overloaded\"}}\n\n")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv, _ := fake(t, tt.h)
-			p := newProvider(t, "openai", srv.URL, nil)
+			up := providertest.NewFake(t, tt.h)
+			p := newProvider(t, "openai", up.URL, nil)
 			s, err := p.ChatStream(context.Background(), chatReq(t, `{"model":"m","stream":true,"messages":[]}`))
 			if err != nil {
 				t.Fatal(err)
 			}
-			chunks, err := drain(t, s)
+			defer s.Close()
+			chunks, err := providertest.Drain(t, s)
 			var e *openai.Error
 			if !errors.As(err, &e) || !e.Retryable || e.HTTPStatus() != http.StatusBadGateway {
 				t.Fatalf("err = %#v after %d chunks, want retryable 502", err, len(chunks))
@@ -258,14 +210,8 @@ func TestUpstreamErrorsMapToOpenAIErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv, _ := fake(t, func(w http.ResponseWriter, r *http.Request) {
-				for k, v := range tt.header {
-					w.Header().Set(k, v)
-				}
-				w.WriteHeader(tt.status)
-				_, _ = io.WriteString(w, tt.body)
-			})
-			p := newProvider(t, "openai", srv.URL, nil)
+			up := providertest.NewFake(t, providertest.Respond(tt.status, tt.header, tt.body))
+			p := newProvider(t, "openai", up.URL, nil)
 			_, err := p.Chat(context.Background(), chatReq(t, `{"model":"m","messages":[]}`))
 			var e *openai.Error
 			if !errors.As(err, &e) {
@@ -288,33 +234,35 @@ func TestUpstreamErrorsMapToOpenAIErrors(t *testing.T) {
 }
 
 func TestAzureUsesDeploymentPathAPIVersionAndAPIKeyHeader(t *testing.T) {
-	srv, got := fake(t, serveFile(t, "chat_response.json", "application/json"))
-	p := newProvider(t, "azure", srv.URL, func(c *provider.Config) {
+	up := providertest.NewFake(t, providertest.ServeFile(t, "testdata/chat_response.json", "application/json"))
+	p := newProvider(t, "azure", up.URL, func(c *provider.Config) {
 		c.Deployments = map[string]string{"upstream-model": "prod-gpt4o"}
 		c.APIVersion = "2024-10-21"
 	})
 	if _, err := p.Chat(context.Background(), chatReq(t, `{"model":"x","messages":[{"role":"user","content":"hi"}]}`)); err != nil {
 		t.Fatal(err)
 	}
-	if got.path != "/openai/deployments/prod-gpt4o/chat/completions" || got.query != "api-version=2024-10-21" {
-		t.Errorf("url = %s?%s", got.path, got.query)
+	got := up.Last(t)
+	if got.Path != "/openai/deployments/prod-gpt4o/chat/completions" || got.Query != "api-version=2024-10-21" {
+		t.Errorf("url = %s?%s", got.Path, got.Query)
 	}
-	if got.header.Get("api-key") != testKey || got.header.Get("Authorization") != "" {
-		t.Errorf("auth headers: api-key=%q Authorization=%q", got.header.Get("api-key"), got.header.Get("Authorization"))
+	if got.Header.Get("api-key") != testKey || got.Header.Get("Authorization") != "" {
+		t.Errorf("auth headers: api-key=%q Authorization=%q", got.Header.Get("api-key"), got.Header.Get("Authorization"))
 	}
 }
 
 func TestCustomProviderSendsConfiguredHeaders(t *testing.T) {
-	srv, got := fake(t, serveFile(t, "chat_response.json", "application/json"))
-	p := newProvider(t, "custom", srv.URL+"/api", func(c *provider.Config) {
+	up := providertest.NewFake(t, providertest.ServeFile(t, "testdata/chat_response.json", "application/json"))
+	p := newProvider(t, "custom", up.URL+"/api", func(c *provider.Config) {
 		c.Headers = map[string]provider.Secret{"X-Tenant": "acme"}
 		c.APIKey = ""
 	})
 	if _, err := p.Chat(context.Background(), chatReq(t, `{"model":"x","messages":[]}`)); err != nil {
 		t.Fatal(err)
 	}
-	if got.path != "/api/chat/completions" || got.header.Get("X-Tenant") != "acme" || got.header.Get("Authorization") != "" {
-		t.Errorf("path=%s tenant=%q auth=%q", got.path, got.header.Get("X-Tenant"), got.header.Get("Authorization"))
+	got := up.Last(t)
+	if got.Path != "/api/chat/completions" || got.Header.Get("X-Tenant") != "acme" || got.Header.Get("Authorization") != "" {
+		t.Errorf("path=%s tenant=%q auth=%q", got.Path, got.Header.Get("X-Tenant"), got.Header.Get("Authorization"))
 	}
 }
 
@@ -332,10 +280,9 @@ func TestNewRejectsMissingOrBadBaseURL(t *testing.T) {
 }
 
 func TestEmbeddingsForwardsAndReadsUsage(t *testing.T) {
-	srv, got := fake(t, func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.WriteString(w, `{"object":"list","data":[{"object":"embedding","index":0,"embedding":[0.1,0.2]}],"model":"text-embedding-3-small","usage":{"prompt_tokens":5,"total_tokens":5}}`)
-	})
-	p := newProvider(t, "openai", srv.URL, nil)
+	up := providertest.NewFake(t, providertest.Respond(http.StatusOK, nil,
+		`{"object":"list","data":[{"object":"embedding","index":0,"embedding":[0.1,0.2]}],"model":"text-embedding-3-small","usage":{"prompt_tokens":5,"total_tokens":5}}`))
+	p := newProvider(t, "openai", up.URL, nil)
 	raw := `{"model":"emb","input":"hello","dimensions":2}`
 	var body openai.EmbeddingsRequest
 	_ = json.Unmarshal([]byte(raw), &body)
@@ -343,8 +290,9 @@ func TestEmbeddingsForwardsAndReadsUsage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.path != "/embeddings" || !bytes.Contains(got.body, []byte(`"model":"text-embedding-3-small"`)) || !bytes.Contains(got.body, []byte(`"dimensions":2`)) {
-		t.Errorf("sent %s to %s", got.body, got.path)
+	got := up.Last(t)
+	if got.Path != "/embeddings" || !bytes.Contains(got.Body, []byte(`"model":"text-embedding-3-small"`)) || !bytes.Contains(got.Body, []byte(`"dimensions":2`)) {
+		t.Errorf("sent %s to %s", got.Body, got.Path)
 	}
 	if resp.Usage.PromptTokens != 5 {
 		t.Errorf("usage = %+v", resp.Usage)
@@ -361,20 +309,18 @@ func TestAudioTranscriptionsReplacesModelAndKeepsTheFile(t *testing.T) {
 	_ = mw.WriteField("language", "en")
 	_ = mw.Close()
 
-	srv, got := fake(t, func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = io.WriteString(w, `{"text":"hello"}`)
-	})
-	p := newProvider(t, "openai", srv.URL, nil)
+	up := providertest.NewFake(t, providertest.JSON(http.StatusOK, `{"text":"hello"}`))
+	p := newProvider(t, "openai", up.URL, nil)
 	resp, err := p.AudioTranscriptions(context.Background(), &provider.RawRequest{Model: "whisper-1", Body: buf.Bytes(), ContentType: mw.FormDataContentType()})
 	if err != nil {
 		t.Fatal(err)
 	}
+	got := up.Last(t)
 	if string(resp.Body) != `{"text":"hello"}` {
 		t.Errorf("body = %s", resp.Body)
 	}
-	req, _ := http.NewRequest("POST", "/", bytes.NewReader(got.body))
-	req.Header.Set("Content-Type", got.header.Get("Content-Type"))
+	req, _ := http.NewRequest("POST", "/", bytes.NewReader(got.Body))
+	req.Header.Set("Content-Type", got.Header.Get("Content-Type"))
 	if err := req.ParseMultipartForm(1 << 20); err != nil {
 		t.Fatal(err)
 	}
@@ -398,10 +344,7 @@ func TestMultipartFieldRejectsNonMultipartBodies(t *testing.T) {
 }
 
 func FuzzStreamTranslator(f *testing.F) {
-	for _, name := range []string{"stream_tool_calls.sse", "stream_usage_in_last_chunk.sse"} {
-		data, _ := os.ReadFile("testdata/" + name)
-		f.Add(data)
-	}
+	providertest.AddSeeds(f, "stream_*.sse")
 	f.Add([]byte("data: {\"usage\":5}\n\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s := provider.NewSSEStream(context.Background(), "fuzz", io.NopCloser(bytes.NewReader(data)), (&streamTranslator{up: provider.Upstream{Name: "fuzz"}}).translate)
@@ -435,10 +378,7 @@ func TestUpstreamErrorsEchoingSecretsAreRedacted(t *testing.T) {
 		},
 		"stream": func(p *Provider) error {
 			s, err := p.ChatStream(context.Background(), chatReq(t, `{"model":"m","messages":[]}`))
-			if err == nil {
-				_, err = drain(t, s)
-			}
-			return err
+			return providertest.StreamErr(t, s, err)
 		},
 		"embeddings": func(p *Provider) error {
 			_, err := p.Embeddings(context.Background(), &provider.EmbeddingsRequest{Model: "e", Raw: []byte(`{"model":"e","input":"x"}`)})
@@ -448,11 +388,8 @@ func TestUpstreamErrorsEchoingSecretsAreRedacted(t *testing.T) {
 	for _, st := range statuses {
 		for name, call := range calls {
 			t.Run(name+" "+http.StatusText(st.status), func(t *testing.T) {
-				srv, _ := fake(t, func(w http.ResponseWriter, r *http.Request) {
-					w.WriteHeader(st.status)
-					_, _ = io.WriteString(w, st.body)
-				})
-				p := newProvider(t, "openai", srv.URL, func(c *provider.Config) {
+				up := providertest.NewFake(t, providertest.Respond(st.status, nil, st.body))
+				p := newProvider(t, "openai", up.URL, func(c *provider.Config) {
 					c.Headers = map[string]provider.Secret{"X-Tenant-Token": headerSecret}
 				})
 				e := openai.AsError(call(p))
@@ -472,19 +409,17 @@ func TestUpstreamErrorsEchoingSecretsAreRedacted(t *testing.T) {
 	}
 
 	t.Run("an error event mid-stream", func(t *testing.T) {
-		srv, _ := fake(t, func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Content-Type", "text/event-stream")
-			_, _ = io.WriteString(w, `data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"hi"},"finish_reason":null}]}`+"\n\n"+
-				`data: {"error":{"message":"`+echo+`","type":"server_error"}}`+"\n\n")
-		})
-		p := newProvider(t, "openai", srv.URL, func(c *provider.Config) {
+		up := providertest.NewFake(t, providertest.SSE(`data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"hi"},"finish_reason":null}]}`+"\n\n"+
+			`data: {"error":{"message":"`+echo+`","type":"server_error"}}`+"\n\n"))
+		p := newProvider(t, "openai", up.URL, func(c *provider.Config) {
 			c.Headers = map[string]provider.Secret{"X-Tenant-Token": headerSecret}
 		})
 		s, err := p.ChatStream(context.Background(), chatReq(t, `{"model":"m","messages":[]}`))
 		if err != nil {
 			t.Fatal(err)
 		}
-		chunks, err := drain(t, s)
+		defer s.Close()
+		chunks, err := providertest.Drain(t, s)
 		e := openai.AsError(err)
 		if e == nil || len(chunks) != 1 || !e.Retryable || !strings.Contains(e.Message, "key [REDACTED] tenant [REDACTED]") {
 			t.Fatalf("%d chunks, then %v", len(chunks), err)

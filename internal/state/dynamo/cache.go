@@ -36,7 +36,6 @@ const (
 	attrBody     = "body"
 	attrGzip     = "gz"
 	attrCT       = "ct"
-	attrStream   = "stream"
 	attrProvider = "provider"
 	attrModel    = "model"
 )
@@ -56,7 +55,6 @@ func (c *Cache) Get(ctx context.Context, key string) (*state.CacheEntry, error) 
 	}
 	e := &state.CacheEntry{
 		ContentType: getString(out.Item, attrCT),
-		Stream:      getBool(out.Item, attrStream),
 		Provider:    getString(out.Item, attrProvider),
 		Model:       getString(out.Item, attrModel),
 	}
@@ -105,9 +103,6 @@ func (c *Cache) Put(ctx context.Context, key string, e *state.CacheEntry, ttl ti
 	item[attrTTL] = num(epoch(c.d.now().Add(ttl)))
 	if gz {
 		item[attrGzip] = &types.AttributeValueMemberBOOL{Value: true}
-	}
-	if e.Stream {
-		item[attrStream] = &types.AttributeValueMemberBOOL{Value: true}
 	}
 	for name, v := range map[string]string{attrCT: e.ContentType, attrProvider: e.Provider, attrModel: e.Model} {
 		if v != "" {

@@ -42,7 +42,6 @@ func (s *suite) cache(t *testing.T) {
 		roundTrip(t, st.Cache, hashOf("req2"), &state.CacheEntry{
 			Body:        []byte("data: {\"x\":1}\n\ndata: [DONE]\n\n"),
 			ContentType: "text/event-stream",
-			Stream:      true,
 			Provider:    "anthropic",
 			Model:       "claude-sonnet-4-5",
 			Created:     created,
@@ -159,7 +158,7 @@ func assertEntry(t *testing.T, got, want *state.CacheEntry) {
 		t.Fatalf("Body: got %d bytes, want %d (equal prefix: %v)", len(got.Body), len(want.Body),
 			len(got.Body) > 0 && len(want.Body) > 0 && got.Body[0] == want.Body[0])
 	}
-	if got.ContentType != want.ContentType || got.Stream != want.Stream || got.Provider != want.Provider ||
+	if got.ContentType != want.ContentType || got.Provider != want.Provider ||
 		got.Model != want.Model || !got.Created.Equal(want.Created) {
 		g, w := *got, *want
 		g.Body, w.Body = nil, nil

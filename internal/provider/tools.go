@@ -2,31 +2,14 @@ package provider
 
 import (
 	"bytes"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"net/url"
 
 	"github.com/aigateway/gateway/internal/openai"
 )
 
-// Helpers the translators of non-OpenAI protocols share.
-
-// ValidBaseURL reports whether s is an absolute http(s) URL with a host, as
-// a configured base_url must be.
-func ValidBaseURL(s string) bool {
-	u, err := url.Parse(s)
-	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
-}
-
-// NewCompletionID returns a random OpenAI-style completion id, for upstreams
-// that send none.
-func NewCompletionID() string {
-	var b [12]byte
-	_, _ = rand.Read(b[:])
-	return "chatcmpl-" + hex.EncodeToString(b[:])
-}
+// Tool calls as the translators of non-OpenAI protocols map them: the
+// arguments each way, and the numbering of streamed calls.
 
 // ArgumentsObject reads a client's tool call arguments (a JSON object in a
 // string, as OpenAI sends them) for an upstream that wants the object:
