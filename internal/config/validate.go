@@ -58,7 +58,7 @@ func (c *Config) Validate() error {
 			if t.Model == "" {
 				bad("%s.targets[%d].model: required", k, j)
 			}
-			if !finite(t.Weight) {
+			if !nonNegativeFinite(t.Weight) {
 				bad("%s.targets[%d].weight: must be a finite number, not negative", k, j)
 			}
 		}
@@ -110,7 +110,7 @@ func (c *Config) Validate() error {
 		bad("auth.jwt_hs256_secret: must be at least 32 characters")
 	}
 	for m, p := range c.Pricing {
-		if !finite(p.Input) || !finite(p.Output) || (p.CachedInput != nil && !finite(*p.CachedInput)) {
+		if !nonNegativeFinite(p.Input) || !nonNegativeFinite(p.Output) || (p.CachedInput != nil && !nonNegativeFinite(*p.CachedInput)) {
 			bad("pricing.%s: prices must be finite numbers, not negative", m)
 		}
 	}
@@ -129,5 +129,6 @@ func (c *Config) providerModel(model string) bool {
 	return false
 }
 
-// finite reports a number that is neither negative, NaN nor infinite.
-func finite(x float64) bool { return x >= 0 && !math.IsInf(x, 1) }
+// nonNegativeFinite reports whether x is a usable weight or price: zero or
+// more, and neither NaN nor infinite (TOML accepts nan, inf and -inf).
+func nonNegativeFinite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) && x >= 0 }
