@@ -8,65 +8,18 @@ import (
 	"github.com/aigateway/gateway/internal/provider"
 )
 
-// envProviders is the default provider set, in failover order: OpenAI, Gemini,
-// then the rest. Each entry's key variable turns it on.
-var envProviders = []struct {
-	name, kind, keyVar, baseVar, defaultModel string
-}{
-	{"openai", "openai", "OPENAI_API_KEY", "OPENAI_BASE_URL", "gpt-4o-mini"},
-	{"gemini", "gemini", "GEMINI_API_KEY", "GEMINI_BASE_URL", "gemini-2.5-flash"},
-	{"anthropic", "anthropic", "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "claude-sonnet-4-5"},
-	{"azure", "azure", "AZURE_OPENAI_API_KEY", "AZURE_OPENAI_ENDPOINT", "gpt-4o-mini"},
-	{"groq", "groq", "GROQ_API_KEY", "GROQ_BASE_URL", "llama-3.3-70b-versatile"},
-	{"mistral", "mistral", "MISTRAL_API_KEY", "MISTRAL_BASE_URL", "mistral-small-latest"},
-	{"together", "together", "TOGETHER_API_KEY", "TOGETHER_BASE_URL", "meta-llama/Llama-3.3-70B-Instruct-Turbo"},
-	{"perplexity", "perplexity", "PERPLEXITY_API_KEY", "PERPLEXITY_BASE_URL", "sonar"},
-	{"deepseek", "deepseek", "DEEPSEEK_API_KEY", "DEEPSEEK_BASE_URL", "deepseek-chat"},
-	{"xai", "xai", "XAI_API_KEY", "XAI_BASE_URL", "grok-3-mini"},
-	{"cohere", "cohere", "COHERE_API_KEY", "COHERE_BASE_URL", "command-r-plus"},
-	{"ollama", "ollama", "", "OLLAMA_BASE_URL", "llama3.2"},
-	{"bedrock", "bedrock", "", "BEDROCK_BASE_URL", "anthropic.claude-3-5-haiku-20241022-v1:0"},
-}
-
 // FromEnv builds the configuration from the environment: one provider per
-// API key found (Ollama when OLLAMA_BASE_URL is set, Bedrock when
-// BEDROCK_ENABLED=true or BEDROCK_MODELS is set), each with a
-// <PROVIDER>_BASE_URL override and a <PROVIDER>_MODELS list. With no provider
-// at all the mock provider serves model mock-echo.
+// kind the environment turns on, in provider.Kinds order (usually by its API
+// key; Ollama by OLLAMA_BASE_URL, Bedrock by BEDROCK_ENABLED=true or
+// BEDROCK_MODELS), each with a <PROVIDER>_BASE_URL override and a
+// <PROVIDER>_MODELS list. With no provider at all the mock provider serves
+// model mock-echo.
 func FromEnv(getenv func(string) string) *Config {
 	c := &Config{Source: "environment"}
-	for _, e := range envProviders {
-		prefix := strings.ToUpper(e.name)
-		on := e.keyVar != "" && getenv(e.keyVar) != ""
-		switch e.kind {
-		case "ollama":
-			on = getenv("OLLAMA_BASE_URL") != ""
-		case "bedrock":
-			on = getenv("BEDROCK_ENABLED") == "true" || getenv("BEDROCK_MODELS") != ""
-		case "azure":
-			on = on && getenv("AZURE_OPENAI_ENDPOINT") != ""
+	for _, k := range provider.Kinds() {
+		if p, ok := envProvider(k, getenv); ok {
+			c.Providers = append(c.Providers, p)
 		}
-		if e.kind == "gemini" && !on && getenv("GOOGLE_API_KEY") != "" {
-			on = true
-			e.keyVar = "GOOGLE_API_KEY"
-		}
-		if !on {
-			continue
-		}
-		p := Provider{Name: e.name, Kind: e.kind, BaseURL: getenv(e.baseVar), Models: []string{e.defaultModel}}
-		if e.keyVar != "" {
-			p.APIKey = provider.Secret(getenv(e.keyVar))
-		}
-		if ms := splitList(getenv(prefix + "_MODELS")); len(ms) > 0 {
-			p.Models = ms
-		}
-		if e.kind == "azure" {
-			p.APIVersion = getenv("AZURE_OPENAI_API_VERSION")
-		}
-		if e.kind == "bedrock" {
-			p.Region = getenv("BEDROCK_REGION")
-		}
-		c.Providers = append(c.Providers, p)
 	}
 	if len(c.Providers) == 0 {
 		c.Providers = []Provider{{Name: "mock", Kind: "mock", Models: []string{"mock-echo"}}}
@@ -75,6 +28,43 @@ func FromEnv(getenv func(string) string) *Config {
 	c.applyEnvState(getenv)
 	c.applyDefaults()
 	return c
+}
+
+// envProvider is kind k's provider when the environment turns it on.
+func envProvider(k provider.Kind, getenv func(string) string) (Provider, bool) {
+	key := ""
+	if k.KeyEnv != "" {
+		key = getenv(k.KeyEnv)
+	}
+	if key == "" && k.AltKeyEnv != "" {
+		key = getenv(k.AltKeyEnv)
+	}
+	var on bool
+	switch k.Env {
+	case provider.EnvKey:
+		on = key != ""
+	case provider.EnvKeyAndBaseURL:
+		on = key != "" && getenv(k.BaseURLEnv) != ""
+	case provider.EnvBaseURL:
+		on = getenv(k.BaseURLEnv) != ""
+	case provider.EnvEnabled:
+		on = getenv(k.EnabledEnv) == "true" || getenv(k.ModelsEnv) != ""
+	}
+	if !on {
+		return Provider{}, false
+	}
+	p := Provider{Name: k.Name, Kind: k.Name, APIKey: provider.Secret(key), BaseURL: getenv(k.BaseURLEnv),
+		Models: []string{k.DefaultModel}}
+	if ms := splitList(getenv(k.ModelsEnv)); len(ms) > 0 {
+		p.Models = ms
+	}
+	if k.APIVersionEnv != "" {
+		p.APIVersion = getenv(k.APIVersionEnv)
+	}
+	if k.RegionEnv != "" {
+		p.Region = getenv(k.RegionEnv)
+	}
+	return p, true
 }
 
 // applyEnvState reads the state, auth and cache settings of an

@@ -183,9 +183,17 @@ type Condition struct {
 	Targets  []Target          `toml:"targets" json:"targets"`
 }
 
-// Kinds lists every provider kind.
-var Kinds = []string{"openai", "azure", "groq", "mistral", "together", "perplexity", "ollama", "deepseek", "xai",
-	"openrouter", "fireworks", "custom", "anthropic", "gemini", "vertex", "bedrock", "cohere", "mock"}
+// Kinds lists every provider kind's name, in provider.Kinds order.
+var Kinds = kindNames()
+
+func kindNames() []string {
+	ks := provider.Kinds()
+	names := make([]string, len(ks))
+	for i, k := range ks {
+		names[i] = k.Name
+	}
+	return names
+}
 
 // ProviderConfig converts an entry for the provider constructors.
 func (p Provider) ProviderConfig(defaultTimeout time.Duration) provider.Config {

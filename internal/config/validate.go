@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/aigateway/gateway/internal/provider"
 	"github.com/aigateway/gateway/internal/router"
 )
 
@@ -20,7 +21,8 @@ func (c *Config) Validate() error {
 	}
 	for i, p := range c.Providers {
 		k := fmt.Sprintf("providers[%d]", i)
-		if !slices.Contains(Kinds, p.Kind) {
+		kind, known := provider.LookupKind(p.Kind)
+		if !known {
 			bad("%s.kind: %q is not one of %s", k, p.Kind, strings.Join(Kinds, ", "))
 		}
 		if names[p.Name] {
@@ -30,7 +32,7 @@ func (c *Config) Validate() error {
 			bad("%s.name: %q must not contain '/'", k, p.Name)
 		}
 		names[p.Name] = true
-		if (p.Kind == "custom" || p.Kind == "azure") && p.BaseURL == "" {
+		if kind.NeedsBaseURL() && p.BaseURL == "" {
 			bad("%s.base_url: required for kind %q", k, p.Kind)
 		}
 		if p.Kind == "vertex" && p.Project == "" {
