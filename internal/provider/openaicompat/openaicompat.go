@@ -1,6 +1,7 @@
 // Package openaicompat talks to every upstream that speaks the OpenAI protocol:
 // OpenAI itself, Groq, Mistral, Together, Perplexity, Ollama, DeepSeek, xAI,
-// Azure OpenAI and any custom OpenAI-compatible URL.
+// OpenRouter, Fireworks, Azure OpenAI and any custom OpenAI-compatible URL
+// (the kinds of family openaicompat in provider.Kinds).
 //
 // Requests are forwarded as the client sent them with only `model` (and, for
 // streams, `stream_options.include_usage`) patched in the raw bytes, so new
