@@ -688,7 +688,7 @@ func TestSecretRedacts(t *testing.T) {
 }
 
 func TestNonFiniteNumbersAreRejected(t *testing.T) {
-	for _, v := range []string{"nan", "inf", "-1.0"} {
+	for _, v := range []string{"nan", "inf", "-inf", "-1.0"} {
 		if _, err := config.Parse("[[providers]]\nkind=\"mock\"\nmodels=[\"m\"]\n[pricing.m]\ninput = "+v+"\noutput = 1.0\n", func(string) string { return "" }); err == nil || !strings.Contains(err.Error(), "pricing.m") {
 			t.Errorf("price %s: err = %v", v, err)
 		}

@@ -1,6 +1,7 @@
 // Package openaicompat talks to every upstream that speaks the OpenAI protocol:
 // OpenAI itself, Groq, Mistral, Together, Perplexity, Ollama, DeepSeek, xAI,
-// Azure OpenAI and any custom OpenAI-compatible URL.
+// OpenRouter, Fireworks, Azure OpenAI and any custom OpenAI-compatible URL
+// (the kinds of family openaicompat in provider.Kinds).
 //
 // Requests are forwarded as the client sent them with only `model` (and, for
 // streams, `stream_options.include_usage`) patched in the raw bytes, so new
@@ -23,29 +24,16 @@ import (
 	"github.com/aigateway/gateway/internal/sse"
 )
 
-// Kinds this package serves, with their default base URLs.
-var defaultBaseURLs = map[string]string{
-	"openai":     "https://api.openai.com/v1",
-	"groq":       "https://api.groq.com/openai/v1",
-	"mistral":    "https://api.mistral.ai/v1",
-	"together":   "https://api.together.xyz/v1",
-	"perplexity": "https://api.perplexity.ai",
-	"ollama":     "http://127.0.0.1:11434/v1",
-	"deepseek":   "https://api.deepseek.com/v1",
-	"xai":        "https://api.x.ai/v1",
-	"openrouter": "https://openrouter.ai/api/v1",
-	"fireworks":  "https://api.fireworks.ai/inference/v1",
-	"custom":     "",
-	"azure":      "",
+// lookupKind returns kind when this package serves it (provider.Kinds holds
+// each kind's default base URL and stream_options quirk).
+func lookupKind(kind string) (provider.Kind, bool) {
+	k, ok := provider.LookupKind(kind)
+	return k, ok && k.Family == provider.FamilyOpenAICompat
 }
-
-// Kinds that reject or ignore stream_options; they report usage in their last
-// chunk on their own.
-var noStreamOptions = map[string]bool{"mistral": true, "perplexity": true}
 
 // IsKind reports whether kind is served by this package.
 func IsKind(kind string) bool {
-	_, ok := defaultBaseURLs[kind]
+	_, ok := lookupKind(kind)
 	return ok
 }
 
@@ -65,13 +53,13 @@ type Provider struct {
 
 // New builds a provider of one of this package's kinds.
 func New(cfg provider.Config, deps provider.Deps) (*Provider, error) {
-	def, ok := defaultBaseURLs[cfg.Kind]
+	kind, ok := lookupKind(cfg.Kind)
 	if !ok {
 		return nil, fmt.Errorf("provider %q: kind %q is not an OpenAI-protocol kind", cfg.Name, cfg.Kind)
 	}
 	base := cfg.BaseURL
 	if base == "" {
-		base = def
+		base = kind.DefaultURL
 	}
 	if base == "" {
 		return nil, fmt.Errorf("provider %q: base_url is required for kind %q", cfg.Name, cfg.Kind)
@@ -86,7 +74,7 @@ func New(cfg provider.Config, deps provider.Deps) (*Provider, error) {
 		headers:     cfg.Header(),
 		apiVersion:  cfg.APIVersion,
 		deployments: cfg.Deployments,
-		streamOpts:  !noStreamOptions[cfg.Kind],
+		streamOpts:  !kind.OmitStreamOptions,
 	}
 	// Configured headers win over the key's (a custom Authorization, say).
 	if cfg.Kind == "azure" {
