@@ -13,38 +13,35 @@ import (
 	"github.com/aigateway/gateway/internal/provider/openaicompat"
 )
 
-// NewProvider builds one provider from its configuration: the one switch on
-// the provider kind.
+// NewProvider builds one provider from its configuration: the one switch
+// on the provider family (internal/provider/kinds.go maps kinds to families).
 func NewProvider(ctx context.Context, cfg provider.Config, deps provider.Deps) (provider.Provider, error) {
-	switch cfg.Kind {
-	case "anthropic":
-		return anthropic.New(cfg, deps)
-	case "gemini", "vertex":
-		return gemini.New(cfg, deps)
-	case "bedrock":
-		return bedrock.New(ctx, cfg, deps)
-	case "cohere":
-		return cohere.New(cfg, deps)
-	case "mock":
-		return mock.New(cfg), nil
-	default:
-		if openaicompat.IsKind(cfg.Kind) {
-			return openaicompat.New(cfg, deps)
-		}
+	k, ok := provider.LookupKind(cfg.Kind)
+	if !ok {
 		return nil, fmt.Errorf("provider %q: unknown kind %q", cfg.Name, cfg.Kind)
 	}
+	switch k.Family {
+	case provider.FamilyAnthropic:
+		return anthropic.New(cfg, deps)
+	case provider.FamilyGemini:
+		return gemini.New(cfg, deps)
+	case provider.FamilyBedrock:
+		return bedrock.New(ctx, cfg, deps)
+	case provider.FamilyCohere:
+		return cohere.New(cfg, deps)
+	case provider.FamilyMock:
+		return mock.New(cfg), nil
+	case provider.FamilyOpenAICompat:
+		return openaicompat.New(cfg, deps)
+	}
+	return nil, fmt.Errorf("provider %q: kind %q has no constructor for family %q", cfg.Name, cfg.Kind, k.Family)
 }
 
-// displayNames are the provider names POST /generate answers with.
-var displayNames = map[string]string{
-	"openai": "OpenAI", "gemini": "Gemini", "anthropic": "Anthropic", "azure": "Azure", "groq": "Groq",
-	"mistral": "Mistral", "together": "Together", "perplexity": "Perplexity", "ollama": "Ollama",
-	"deepseek": "DeepSeek", "xai": "xAI", "cohere": "Cohere", "bedrock": "Bedrock", "vertex": "Vertex", "mock": "Mock",
-}
-
+// displayName is the name POST /generate answers with: the display name of
+// the kind the provider is named after ("openai" → "OpenAI"), else its name.
 func displayName(p provider.Provider) string {
-	if d, ok := displayNames[p.Name()]; ok {
-		return d
+	if k, ok := provider.LookupKind(p.Name()); ok {
+		return k.Display
 	}
 	return p.Name()
 }
