@@ -5,7 +5,8 @@
 //
 //	stackName        the stack's name (default AiGateway)
 //	functionUrlAuth  NONE (default: the gateway checks its own keys) or AWS_IAM
-//	removalPolicy    RETAIN (default) or DESTROY, for the table, secret and logs
+//	removalPolicy    RETAIN (default) or DESTROY, for the table, secret and logs;
+//	                 DESTROY also turns the table's deletion protection off
 //	metricsNamespace CloudWatch namespace of the gateway's metrics (default AIGateway)
 //	alarmTopicArn    SNS topic the alarms notify (default: none)
 //	alarms           true (default) or false: the CloudWatch alarms

@@ -36,7 +36,8 @@ type GatewayStackProps struct {
 	// API and Stream size the two functions.
 	API, Stream FunctionProps
 	// RemovalPolicy applies to the table, the secret and the log groups;
-	// default RETAIN, so `cdk destroy` keeps state, keys and logs.
+	// default RETAIN, so `cdk destroy` keeps state, keys and logs. The table
+	// also has deletion protection on, except with DESTROY.
 	RemovalPolicy awscdk.RemovalPolicy
 	// FunctionURLAuth is the Function URL's auth type: NONE by default (the
 	// gateway checks its own virtual keys), AWS_IAM for SigV4-signed callers.
@@ -112,6 +113,10 @@ func NewGatewayStack(scope constructs.Construct, id string, props *GatewayStackP
 			PointInTimeRecoveryEnabled: jsii.Bool(true),
 		},
 		RemovalPolicy: removal,
+		// Deletion protection unless the stack is meant to go away with
+		// its state (RemovalPolicy DESTROY, dev stacks): a protected table
+		// would make `cdk destroy` fail.
+		DeletionProtection: jsii.Bool(removal != awscdk.RemovalPolicy_DESTROY),
 	})
 
 	secret := awssecretsmanager.NewSecret(stack, jsii.String("ProviderKeys"), &awssecretsmanager.SecretProps{

@@ -121,6 +121,7 @@ func TestTheTableIsOnDemandWithTTLAndPointInTimeRecovery(t *testing.T) {
 			"TimeToLiveSpecification":          map[string]any{"AttributeName": "ttl", "Enabled": true},
 			"PointInTimeRecoverySpecification": map[string]any{"PointInTimeRecoveryEnabled": true},
 			"ProvisionedThroughput":            assertions.Match_Absent(),
+			"DeletionProtectionEnabled":        true,
 		})
 	})
 	check(t, "retained by default", func() {
@@ -137,6 +138,12 @@ func TestTheRemovalPolicyPropReachesTableSecretAndLogs(t *testing.T) {
 			tmpl.AllResources(jsii.String(typ), map[string]any{"DeletionPolicy": "Delete"})
 		})
 	}
+	// A protected table would make the stack's deletion fail.
+	check(t, "no deletion protection", func() {
+		tmpl.HasResourceProperties(jsii.String("AWS::DynamoDB::Table"), map[string]any{
+			"DeletionProtectionEnabled": false,
+		})
+	})
 }
 
 func TestBothFunctionsAreArmAL2023WithTheirSizing(t *testing.T) {
