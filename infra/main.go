@@ -7,6 +7,8 @@
 //	functionUrlAuth  NONE (default: the gateway checks its own keys) or AWS_IAM
 //	removalPolicy    RETAIN (default) or DESTROY, for the table, secret and logs;
 //	                 DESTROY also turns the table's deletion protection off
+//	bedrock          false (default) or true: turn the Bedrock provider on and
+//	                 let the functions call it (bedrock:InvokeModel*)
 //	metricsNamespace CloudWatch namespace of the gateway's metrics (default AIGateway)
 //	alarmTopicArn    SNS topic the alarms notify (default: none)
 //	alarms           true (default) or false: the CloudWatch alarms
@@ -57,6 +59,7 @@ func main() {
 	default:
 		fail("context removalPolicy: %q is not RETAIN or DESTROY", rp)
 	}
+	props.Bedrock = contextBool(app, "bedrock", false)
 	props.Monitoring = MonitoringProps{
 		Namespace:        contextString(app, "metricsNamespace", ""),
 		AlarmTopicARN:    contextString(app, "alarmTopicArn", ""),

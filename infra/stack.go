@@ -47,9 +47,16 @@ type GatewayStackProps struct {
 	OpenAccess bool
 	// LogRetention for both functions' log groups (default one month).
 	LogRetention awslogs.RetentionDays
-	// Environment adds variables to both functions (e.g. BEDROCK_ENABLED,
-	// GATEWAY_CACHE). Provider keys belong in the secret, not here.
+	// Environment adds variables to both functions (e.g. GATEWAY_CACHE).
+	// Provider keys belong in the secret, not here.
 	Environment map[string]string
+	// Bedrock turns the Bedrock provider on (BEDROCK_ENABLED=true) and grants
+	// both functions bedrock:InvokeModel and InvokeModelWithResponseStream,
+	// the actions Converse and ConverseStream need. Without it the roles get
+	// no Bedrock action at all, unless Environment itself turns the provider
+	// on (BEDROCK_ENABLED=true or BEDROCK_MODELS). Turning Bedrock on only
+	// in the secret is not enough: its calls would be denied.
+	Bedrock bool
 	// Monitoring configures the CloudWatch dashboard, the alarms and the
 	// functions' metrics namespace (monitoring.go).
 	Monitoring MonitoringProps
@@ -147,20 +154,59 @@ func NewGatewayStack(scope constructs.Construct, id string, props *GatewayStackP
 	env["PROVIDER_SECRET_ARN"] = secret.SecretArn()
 	env[MetricsNamespaceEnv] = jsii.String(monitoring.Namespace)
 
-	bedrock := awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:     jsii.String("InvokeBedrockModels"),
-		Actions: jsii.Strings("bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"),
-		Resources: jsii.Strings(
-			"arn:"+*awscdk.Aws_PARTITION()+":bedrock:*::foundation-model/*",
-			"arn:"+*awscdk.Aws_PARTITION()+":bedrock:*:"+*awscdk.Aws_ACCOUNT_ID()+":inference-profile/*",
-		),
+	// What the roles may do is exactly what the code calls; tests in
+	// stack_test.go keep the lists in step with it.
+	//
+	// internal/state/dynamo: GetItem, PutItem, UpdateItem, BatchGetItem,
+	// Scan (listing keys) and TransactWriteItems, which IAM authorizes as
+	// the PutItem and DeleteItem of its items. No index, no stream.
+	dynamo := awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String("ReadWriteStateTable"),
+		Actions:   jsii.Strings(dynamoActions...),
+		Resources: &[]*string{table.TableArn()},
 	})
+	// internal/lambdafn/secret.go: one GetSecretValue per cold start.
+	secretRead := awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String("ReadProviderSecret"),
+		Actions:   jsii.Strings("secretsmanager:GetSecretValue"),
+		Resources: &[]*string{secret.SecretArn()},
+	})
+	// internal/provider/bedrock: Converse and ConverseStream, on foundation
+	// models in any region (cross-region inference profiles route to other
+	// regions) and on this account's inference profiles.
+	var bedrock awsiam.PolicyStatement
+	if props.Bedrock || props.Environment["BEDROCK_ENABLED"] == "true" || props.Environment["BEDROCK_MODELS"] != "" {
+		bedrock = awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:     jsii.String("InvokeBedrockModels"),
+			Actions: jsii.Strings("bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"),
+			Resources: jsii.Strings(
+				"arn:"+*awscdk.Aws_PARTITION()+":bedrock:*::foundation-model/*",
+				"arn:"+*awscdk.Aws_PARTITION()+":bedrock:*:"+*awscdk.Aws_ACCOUNT_ID()+":inference-profile/*",
+			),
+		})
+		if props.Bedrock {
+			env["BEDROCK_ENABLED"] = jsii.String("true")
+		}
+	}
 
 	function := func(name string, sizing FunctionProps, defTimeout float64) awslambda.Function {
 		logs := awslogs.NewLogGroup(stack, jsii.String(name+"Logs"), &awslogs.LogGroupProps{
 			Retention:     retention,
 			RemovalPolicy: removal,
 		})
+		// An own role rather than the one Function creates, which carries
+		// AWSLambdaBasicExecutionRole (logs on every log group): this one
+		// writes to its function's log group only.
+		role := awsiam.NewRole(stack, jsii.String(name+"Role"), &awsiam.RoleProps{
+			AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
+			Description: jsii.String("AI gateway: the " + name + " function"),
+		})
+		logs.GrantWrite(role)
+		role.AddToPrincipalPolicy(dynamo)
+		role.AddToPrincipalPolicy(secretRead)
+		if bedrock != nil {
+			role.AddToPrincipalPolicy(bedrock)
+		}
 		fp := &awslambda.FunctionProps{
 			Description:  jsii.String("AI gateway: " + name),
 			Runtime:      awslambda.Runtime_PROVIDED_AL2023(),
@@ -171,15 +217,12 @@ func NewGatewayStack(scope constructs.Construct, id string, props *GatewayStackP
 			Timeout:      awscdk.Duration_Seconds(jsii.Number(orDefault(sizing.TimeoutSeconds, defTimeout))),
 			Environment:  &env,
 			LogGroup:     logs,
+			Role:         role,
 		}
 		if sizing.ReservedConcurrency > 0 {
 			fp.ReservedConcurrentExecutions = jsii.Number(sizing.ReservedConcurrency)
 		}
-		fn := awslambda.NewFunction(stack, jsii.String(name), fp)
-		table.GrantReadWriteData(fn)
-		secret.GrantRead(fn, nil)
-		fn.AddToRolePolicy(bedrock)
-		return fn
+		return awslambda.NewFunction(stack, jsii.String(name), fp)
 	}
 	apiFn := function("Api", props.API, 30)
 	streamFn := function("Stream", props.Stream, 300)
@@ -209,6 +252,14 @@ func NewGatewayStack(scope constructs.Construct, id string, props *GatewayStackP
 	})
 	addMonitoring(stack, monitoring, map[string]awslambda.Function{"Api": apiFn, "Stream": streamFn})
 	return stack
+}
+
+// dynamoActions are the table actions the functions' roles get: the calls
+// of internal/state/dynamo (its API interface), TransactWriteItems as the
+// PutItem (Keys.Create) and DeleteItem (Keys.Delete) IAM checks it as.
+var dynamoActions = []string{
+	"dynamodb:BatchGetItem", "dynamodb:DeleteItem", "dynamodb:GetItem",
+	"dynamodb:PutItem", "dynamodb:Scan", "dynamodb:UpdateItem",
 }
 
 // fnDir maps a construct name to its folder under AssetDir.

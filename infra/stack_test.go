@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -349,71 +348,4 @@ func statementsOf(t *testing.T, j map[string]any) map[string][]statement {
 		}
 	}
 	return byRole
-}
-
-func TestIAMIsLeastPrivilege(t *testing.T) {
-	_, j := defaults(t)
-	table, secret := only(t, j, "AWS::DynamoDB::Table"), only(t, j, "AWS::SecretsManager::Secret")
-	roles := statementsOf(t, j)
-	if len(roles) != 2 {
-		t.Fatalf("%d roles with policies, want one per function: %v", len(roles), roles)
-	}
-	for role, stmts := range roles {
-		var dynamo, bedrock, secrets []string
-		for _, s := range stmts {
-			for _, r := range s.resources {
-				if r == "*" {
-					t.Errorf("%s: %v on every resource", role, s.actions)
-				}
-			}
-			for _, a := range s.actions {
-				service, _, _ := strings.Cut(a, ":")
-				switch {
-				case strings.HasSuffix(a, ":*"):
-					t.Errorf("%s: wildcard action %s", role, a)
-				case service == "dynamodb":
-					dynamo = append(dynamo, a)
-					for _, r := range s.resources {
-						if !strings.Contains(r, table) && r != "map[Ref:AWS::NoValue]" {
-							t.Errorf("%s: %s on %s, not the table", role, a, r)
-						}
-					}
-				case service == "bedrock":
-					bedrock = append(bedrock, a)
-					for _, r := range s.resources {
-						if !strings.Contains(r, ":foundation-model/*") && !strings.Contains(r, ":inference-profile/*") {
-							t.Errorf("%s: %s on %s", role, a, r)
-						}
-					}
-				case service == "secretsmanager":
-					secrets = append(secrets, a)
-					for _, r := range s.resources {
-						if r != fmt.Sprint(map[string]any{"Ref": secret}) {
-							t.Errorf("%s: %s on %s, not the provider secret", role, a, r)
-						}
-					}
-				default:
-					t.Errorf("%s: unexpected action %s", role, a)
-				}
-			}
-		}
-		for _, a := range []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
-			"dynamodb:Query", "dynamodb:BatchWriteItem"} {
-			if !slices.Contains(dynamo, a) {
-				t.Errorf("%s: no %s on the table (has %v)", role, a, dynamo)
-			}
-		}
-		for _, a := range []string{"dynamodb:DeleteTable", "dynamodb:CreateTable", "dynamodb:UpdateTable"} {
-			if slices.Contains(dynamo, a) {
-				t.Errorf("%s: %s is more than the gateway needs", role, a)
-			}
-		}
-		slices.Sort(bedrock)
-		if !slices.Equal(bedrock, []string{"bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"}) {
-			t.Errorf("%s: bedrock actions %v", role, bedrock)
-		}
-		if !slices.Contains(secrets, "secretsmanager:GetSecretValue") {
-			t.Errorf("%s: cannot read the provider secret (has %v)", role, secrets)
-		}
-	}
 }
