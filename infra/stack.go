@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+	"math"
 	"path/filepath"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -17,7 +19,8 @@ import (
 
 // FunctionProps size one Lambda function. Zero values take the defaults.
 type FunctionProps struct {
-	// MemoryMB is the memory size (default 512; CPU scales with it).
+	// MemoryMB is the memory size, a whole number from 128 to 10240
+	// (default DefaultMemoryMB; Lambda's CPU share scales with it).
 	MemoryMB float64
 	// Timeout in seconds (api default 30, the HTTP API's own limit; stream
 	// default 300, long completions).
@@ -75,6 +78,21 @@ const (
 // without any plain text in the template. Replace the secret's value with
 // your provider keys, e.g. {"GATEWAY_ADMIN_KEY":"...","OPENAI_API_KEY":"sk-..."}.
 const SecretPlaceholderKey = "GATEWAY_ADMIN_KEY"
+
+// DefaultMemoryMB is both functions' memory size. Peak RSS was 18 MB for a
+// 10 s stream (Lambda runs one request per execution environment at a time),
+// so memory is not the limit: CPU is. Lambda gives a function a CPU share in
+// proportion to memory (one vCPU at 1769 MB), and the gateway spends nearly
+// all of a request waiting on the model: its own work is well under a
+// millisecond of one core per request (about 320 µs added per hop when
+// measured on a full core), a few ms at 256 MB's ~1/7 vCPU. 256 MB halves the
+// GB-seconds billed while waiting compared with 512, and keeps headroom over
+// the 18 MB for 5 MB request bodies and their decoded copies. 128 MB would
+// halve the bill again but leaves ~1/14 vCPU for TLS handshakes and large
+// bodies, which shows in cold starts and time to first byte; raise it with
+// FunctionProps.MemoryMB (context memoryMB) if your `make bench` figures or
+// Lambda's Duration say so.
+const DefaultMemoryMB = 256
 
 func orDefault(v, def float64) float64 {
 	if v == 0 {
@@ -213,7 +231,7 @@ func NewGatewayStack(scope constructs.Construct, id string, props *GatewayStackP
 			Architecture: awslambda.Architecture_ARM_64(),
 			Handler:      jsii.String("bootstrap"),
 			Code:         awslambda.Code_FromAsset(jsii.String(filepath.Join(assetDir, fnDir[name])), nil),
-			MemorySize:   jsii.Number(orDefault(sizing.MemoryMB, 512)),
+			MemorySize:   jsii.Number(memoryMB(name, sizing.MemoryMB)),
 			Timeout:      awscdk.Duration_Seconds(jsii.Number(orDefault(sizing.TimeoutSeconds, defTimeout))),
 			Environment:  &env,
 			LogGroup:     logs,
@@ -252,6 +270,16 @@ func NewGatewayStack(scope constructs.Construct, id string, props *GatewayStackP
 	})
 	addMonitoring(stack, monitoring, map[string]awslambda.Function{"Api": apiFn, "Stream": streamFn})
 	return stack
+}
+
+// memoryMB is a function's memory size: mb, or DefaultMemoryMB when 0. It
+// panics, as CDK constructs do, on a size Lambda refuses.
+func memoryMB(name string, mb float64) float64 {
+	mb = orDefault(mb, DefaultMemoryMB)
+	if mb < 128 || mb > 10240 || mb != math.Trunc(mb) {
+		panic(fmt.Sprintf("%s function: memory %v MB is not a whole number from 128 to 10240", name, mb))
+	}
+	return mb
 }
 
 // dynamoActions are the table actions the functions' roles get: the calls

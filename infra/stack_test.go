@@ -156,7 +156,7 @@ func TestBothFunctionsAreArmAL2023WithTheirSizing(t *testing.T) {
 				"Runtime":       "provided.al2023",
 				"Architectures": []any{"arm64"},
 				"Handler":       "bootstrap",
-				"MemorySize":    512,
+				"MemorySize":    DefaultMemoryMB,
 				"Timeout":       timeout,
 				"Environment": map[string]any{"Variables": map[string]any{
 					"TABLE_NAME":          map[string]any{"Ref": table},
@@ -172,6 +172,36 @@ func TestBothFunctionsAreArmAL2023WithTheirSizing(t *testing.T) {
 				}},
 			})
 		})
+	}
+}
+
+func TestTheDefaultMemoryIs256MB(t *testing.T) {
+	if DefaultMemoryMB != 256 {
+		t.Errorf("DefaultMemoryMB %d: say why in its comment and in infra/README.md, then change this test", DefaultMemoryMB)
+	}
+	tmpl, _ := defaults(t)
+	check(t, "256 MB, arm64", func() {
+		tmpl.AllResourcesProperties(jsii.String("AWS::Lambda::Function"), map[string]any{
+			"MemorySize": 256, "Architectures": []any{"arm64"},
+		})
+	})
+}
+
+func TestMemoryOutsideLambdasRangeIsRefused(t *testing.T) {
+	for _, mb := range []float64{64, 127, 10241, 256.5, -1} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("memory %v MB accepted", mb)
+				}
+			}()
+			memoryMB("Api", mb)
+		}()
+	}
+	for in, want := range map[float64]float64{0: DefaultMemoryMB, 128: 128, 10240: 10240, 1769: 1769} {
+		if got := memoryMB("Api", in); got != want {
+			t.Errorf("memoryMB(%v) = %v, want %v", in, got, want)
+		}
 	}
 }
 
