@@ -15,7 +15,11 @@
 //	apiReservedConcurrency, streamReservedConcurrency
 //	                 reserved concurrent executions per function (default none)
 //	metricsNamespace CloudWatch namespace of the gateway's metrics (default AIGateway)
-//	alarmTopicArn    SNS topic the alarms notify (default: none)
+//	alarmTopicArn    existing SNS topic the alarms notify (default: none)
+//	alarmEmail       address subscribed to the alarm topic; without
+//	                 alarmTopicArn the stack creates the topic (default: none)
+//	durationTimeoutPercent
+//	                 duration alarm threshold in percent of the timeout (default 90)
 //	alarms           true (default) or false: the CloudWatch alarms
 //	errorRatePercent 5xx-rate alarm threshold in percent (default 5)
 //	latencyP99Ms     p99 latency alarm threshold in milliseconds (default 30000)
@@ -90,8 +94,11 @@ func propsFromContext(app awscdk.App) (string, *GatewayStackProps) {
 	props.Monitoring = MonitoringProps{
 		Namespace:        contextString(app, "metricsNamespace", ""),
 		AlarmTopicARN:    contextString(app, "alarmTopicArn", ""),
+		AlarmEmail:       contextString(app, "alarmEmail", ""),
 		ErrorRatePercent: contextNumber(app, "errorRatePercent"),
 		LatencyP99Ms:     contextNumber(app, "latencyP99Ms"),
+
+		DurationTimeoutPercent: contextNumber(app, "durationTimeoutPercent"),
 	}
 	props.Monitoring.DisableAlarms = !contextBool(app, "alarms", true)
 	return name, props

@@ -24,7 +24,13 @@ func TestContextValuesReachTheProps(t *testing.T) {
 	_, p := propsFromContext(appWith(map[string]any{
 		"memoryMB": "512", "streamMemoryMB": "1024", "apiReservedConcurrency": "3",
 		"streamReservedConcurrency": "10", "bedrock": "true",
+		"alarmEmail": "ops@example.com", "alarmTopicArn": "arn:aws:sns:eu-west-1:123456789012:t",
+		"durationTimeoutPercent": "80",
 	}))
+	if m := p.Monitoring; m.AlarmEmail != "ops@example.com" || m.AlarmTopicARN != "arn:aws:sns:eu-west-1:123456789012:t" ||
+		m.DurationTimeoutPercent != 80 {
+		t.Errorf("monitoring context: %+v", m)
+	}
 	if p.API.MemoryMB != 512 || p.Stream.MemoryMB != 1024 {
 		t.Errorf("memory: api %v, stream %v, want 512 and 1024", p.API.MemoryMB, p.Stream.MemoryMB)
 	}

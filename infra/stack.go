@@ -242,8 +242,8 @@ func NewGatewayStack(scope constructs.Construct, id string, props *GatewayStackP
 		}
 		return awslambda.NewFunction(stack, jsii.String(name), fp)
 	}
-	apiFn := function("Api", props.API, 30)
-	streamFn := function("Stream", props.Stream, 300)
+	apiFn := function("Api", props.API, apiTimeout)
+	streamFn := function("Stream", props.Stream, streamTimeout)
 
 	url := streamFn.AddFunctionUrl(&awslambda.FunctionUrlOptions{
 		AuthType:   urlAuth,
@@ -268,9 +268,24 @@ func NewGatewayStack(scope constructs.Construct, id string, props *GatewayStackP
 	awscdk.NewCfnOutput(stack, jsii.String(OutputSecretName), &awscdk.CfnOutputProps{
 		Value: secret.SecretName(), Description: jsii.String("Put provider keys here as JSON"),
 	})
-	addMonitoring(stack, monitoring, map[string]awslambda.Function{"Api": apiFn, "Stream": streamFn})
+	addMonitoring(stack, monitoring, monitored{
+		fns: map[string]awslambda.Function{"Api": apiFn, "Stream": streamFn},
+		timeoutSeconds: map[string]float64{
+			"Api": orDefault(props.API.TimeoutSeconds, apiTimeout), "Stream": orDefault(props.Stream.TimeoutSeconds, streamTimeout),
+		},
+		url:     "Stream",
+		httpAPI: httpAPI,
+		table:   table,
+	})
 	return stack
 }
+
+// Default timeouts in seconds: the HTTP API's own limit, and long
+// completions.
+const (
+	apiTimeout    = 30
+	streamTimeout = 300
+)
 
 // memoryMB is a function's memory size: mb, or DefaultMemoryMB when 0. It
 // panics, as CDK constructs do, on a size Lambda refuses.
