@@ -257,6 +257,19 @@ func NewGatewayStack(scope constructs.Construct, id string, props *GatewayStackP
 				PayloadFormatVersion: awsapigatewayv2.PayloadFormatVersion_VERSION_2_0(),
 			}),
 	})
+	// Access logs: one JSON line per request, also for the requests that
+	// never reach the function or end in API Gateway's own error (its 30 s
+	// timeout, throttling), which write no gateway log or EMF line. HTTP
+	// APIs log through API Gateway's service-linked role: no grant here.
+	accessLogs := awslogs.NewLogGroup(stack, jsii.String("HttpApiAccessLogs"), &awslogs.LogGroupProps{
+		Retention:     retention,
+		RemovalPolicy: removal,
+	})
+	httpAPI.DefaultStage().Node().DefaultChild().(awsapigatewayv2.CfnStage).SetAccessLogSettings(
+		&awsapigatewayv2.CfnStage_AccessLogSettingsProperty{
+			DestinationArn: accessLogs.LogGroupArn(),
+			Format:         jsii.String(HTTPAPIAccessLogFormat),
+		})
 
 	awscdk.NewCfnOutput(stack, jsii.String(OutputFunctionURL), &awscdk.CfnOutputProps{
 		Value: url.Url(), Description: jsii.String("Streaming endpoint (OpenAI base_url: this URL + v1)"),
@@ -296,6 +309,15 @@ func memoryMB(name string, mb float64) float64 {
 	}
 	return mb
 }
+
+// HTTPAPIAccessLogFormat is the HTTP API's access log line: no headers, no
+// body, no key.
+const HTTPAPIAccessLogFormat = `{"requestId":"$context.requestId","ip":"$context.identity.sourceIp",` +
+	`"requestTime":"$context.requestTime","method":"$context.httpMethod","path":"$context.path",` +
+	`"status":"$context.status","protocol":"$context.protocol","responseLength":"$context.responseLength",` +
+	`"responseLatency":"$context.responseLatency","integrationStatus":"$context.integrationStatus",` +
+	`"integrationLatency":"$context.integrationLatency","integrationError":"$context.integrationErrorMessage",` +
+	`"error":"$context.error.message"}`
 
 // dynamoActions are the table actions the functions' roles get: the calls
 // of internal/state/dynamo (its API interface), TransactWriteItems as the

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -294,6 +295,37 @@ func TestTheHTTPAPIProxiesEverythingToTheAPIFunctionWithPayload2(t *testing.T) {
 	})
 }
 
+func TestTheHTTPAPIWritesAccessLogs(t *testing.T) {
+	tmpl, j := defaults(t)
+	var logs string
+	for id := range resources(j, "AWS::Logs::LogGroup") {
+		if strings.HasPrefix(id, "HttpApiAccessLogs") {
+			logs = id
+		}
+	}
+	if logs == "" {
+		t.Fatal("no access log group")
+	}
+	check(t, "stage access logs", func() {
+		tmpl.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Stage"), map[string]any{
+			"StageName": "$default",
+			"AccessLogSettings": map[string]any{
+				"DestinationArn": map[string]any{"Fn::GetAtt": []any{logs, "Arn"}},
+				"Format":         HTTPAPIAccessLogFormat,
+			},
+		})
+	})
+	// API Gateway needs the request id in every line; a JSON line is what
+	// Logs Insights parses by itself.
+	var line map[string]string
+	if err := json.Unmarshal([]byte(HTTPAPIAccessLogFormat), &line); err != nil {
+		t.Fatalf("access log format is not a JSON object of strings: %v", err)
+	}
+	if line["requestId"] != "$context.requestId" || line["status"] != "$context.status" {
+		t.Errorf("access log format lacks the request id or the status: %v", line)
+	}
+}
+
 func TestTheProviderSecretStartsAsAJSONObject(t *testing.T) {
 	tmpl, _ := defaults(t)
 	check(t, "one secret", func() { tmpl.ResourceCountIs(jsii.String("AWS::SecretsManager::Secret"), jsii.Number(1)) })
@@ -310,7 +342,9 @@ func TestTheProviderSecretStartsAsAJSONObject(t *testing.T) {
 
 func TestLogGroupsKeepLogsForAMonth(t *testing.T) {
 	tmpl, _ := defaults(t)
-	check(t, "two log groups", func() { tmpl.ResourceCountIs(jsii.String("AWS::Logs::LogGroup"), jsii.Number(2)) })
+	check(t, "one log group per function and the HTTP API's access logs", func() {
+		tmpl.ResourceCountIs(jsii.String("AWS::Logs::LogGroup"), jsii.Number(3))
+	})
 	check(t, "retention", func() {
 		tmpl.AllResourcesProperties(jsii.String("AWS::Logs::LogGroup"), map[string]any{"RetentionInDays": 30})
 	})
