@@ -48,7 +48,8 @@ type GatewayStackProps struct {
 	// OpenAccess turns the gateway's own key check off (GATEWAY_AUTH=false).
 	// Leave it false for any URL reachable from the internet.
 	OpenAccess bool
-	// LogRetention for both functions' log groups (default one month).
+	// LogRetention for the functions' and the HTTP API's log groups
+	// (default one month).
 	LogRetention awslogs.RetentionDays
 	// Environment adds variables to both functions (e.g. GATEWAY_CACHE).
 	// Provider keys belong in the secret, not here.
@@ -83,9 +84,9 @@ const SecretPlaceholderKey = "GATEWAY_ADMIN_KEY"
 // 10 s stream (Lambda runs one request per execution environment at a time),
 // so memory is not the limit: CPU is. Lambda gives a function a CPU share in
 // proportion to memory (one vCPU at 1769 MB), and the gateway spends nearly
-// all of a request waiting on the model: its own work is well under a
-// millisecond of one core per request (about 320 µs added per hop when
-// measured on a full core), a few ms at 256 MB's ~1/7 vCPU. 256 MB halves the
+// all of a request waiting on the model: its own work is under a millisecond
+// of a core per request (it added ~320 µs p50 per request in the local
+// benchmark on a 2-core machine), a few ms at 256 MB's ~1/7 vCPU. 256 MB halves the
 // GB-seconds billed while waiting compared with 512, and keeps headroom over
 // the 18 MB for 5 MB request bodies and their decoded copies. 128 MB would
 // halve the bill again but leaves ~1/14 vCPU for TLS handshakes and large
@@ -172,8 +173,8 @@ func NewGatewayStack(scope constructs.Construct, id string, props *GatewayStackP
 	env["PROVIDER_SECRET_ARN"] = secret.SecretArn()
 	env[MetricsNamespaceEnv] = jsii.String(monitoring.Namespace)
 
-	// What the roles may do is exactly what the code calls; tests in
-	// stack_test.go keep the lists in step with it.
+	// What the roles may do is exactly what the code calls; iam_test.go
+	// reads the calls from the source and keeps the lists in step.
 	//
 	// internal/state/dynamo: GetItem, PutItem, UpdateItem, BatchGetItem,
 	// Scan (listing keys) and TransactWriteItems, which IAM authorizes as
