@@ -5,9 +5,21 @@
 //
 //	stackName        the stack's name (default AiGateway)
 //	functionUrlAuth  NONE (default: the gateway checks its own keys) or AWS_IAM
-//	removalPolicy    RETAIN (default) or DESTROY, for the table, secret and logs
+//	removalPolicy    RETAIN (default) or DESTROY, for the table, secret and logs;
+//	                 DESTROY also turns the table's deletion protection off
+//	bedrock          false (default) or true: turn the Bedrock provider on and
+//	                 let the functions call it (bedrock:InvokeModel*)
+//	memoryMB         both functions' memory in MB (default 256, see DefaultMemoryMB)
+//	apiMemoryMB      the Api function's memory, over memoryMB
+//	streamMemoryMB   the Stream function's memory, over memoryMB
+//	apiReservedConcurrency, streamReservedConcurrency
+//	                 reserved concurrent executions per function (default none)
 //	metricsNamespace CloudWatch namespace of the gateway's metrics (default AIGateway)
-//	alarmTopicArn    SNS topic the alarms notify (default: none)
+//	alarmTopicArn    existing SNS topic the alarms notify (default: none)
+//	alarmEmail       address subscribed to the alarm topic; without
+//	                 alarmTopicArn the stack creates the topic (default: none)
+//	durationTimeoutPercent
+//	                 duration alarm threshold in percent of the timeout (default 90)
 //	alarms           true (default) or false: the CloudWatch alarms
 //	errorRatePercent 5xx-rate alarm threshold in percent (default 5)
 //	latencyP99Ms     p99 latency alarm threshold in milliseconds (default 30000)
@@ -28,6 +40,19 @@ import (
 func main() {
 	defer jsii.Close()
 	app := awscdk.NewApp(nil)
+	name, props := propsFromContext(app)
+	for _, fn := range []string{"api", "stream"} {
+		if _, err := os.Stat(filepath.Join(props.AssetDir, fn, "bootstrap")); err != nil {
+			fail("%s/%s/bootstrap is missing: run `make build` first", props.AssetDir, fn)
+		}
+	}
+	NewGatewayStack(app, name, props)
+	app.Synth(nil)
+}
+
+// propsFromContext reads the context values above into the stack's name and
+// props; it exits on a value it cannot use.
+func propsFromContext(app awscdk.App) (string, *GatewayStackProps) {
 	props := &GatewayStackProps{
 		StackProps: awscdk.StackProps{
 			Description: jsii.String("AI gateway: OpenAI-compatible endpoint on Lambda and DynamoDB"),
@@ -56,20 +81,27 @@ func main() {
 	default:
 		fail("context removalPolicy: %q is not RETAIN or DESTROY", rp)
 	}
+	props.Bedrock = contextBool(app, "bedrock", false)
+	memory := contextNumber(app, "memoryMB")
+	props.API = FunctionProps{
+		MemoryMB:            orDefault(contextNumber(app, "apiMemoryMB"), memory),
+		ReservedConcurrency: contextNumber(app, "apiReservedConcurrency"),
+	}
+	props.Stream = FunctionProps{
+		MemoryMB:            orDefault(contextNumber(app, "streamMemoryMB"), memory),
+		ReservedConcurrency: contextNumber(app, "streamReservedConcurrency"),
+	}
 	props.Monitoring = MonitoringProps{
 		Namespace:        contextString(app, "metricsNamespace", ""),
 		AlarmTopicARN:    contextString(app, "alarmTopicArn", ""),
+		AlarmEmail:       contextString(app, "alarmEmail", ""),
 		ErrorRatePercent: contextNumber(app, "errorRatePercent"),
 		LatencyP99Ms:     contextNumber(app, "latencyP99Ms"),
+
+		DurationTimeoutPercent: contextNumber(app, "durationTimeoutPercent"),
 	}
 	props.Monitoring.DisableAlarms = !contextBool(app, "alarms", true)
-	for _, fn := range []string{"api", "stream"} {
-		if _, err := os.Stat(filepath.Join(props.AssetDir, fn, "bootstrap")); err != nil {
-			fail("%s/%s/bootstrap is missing: run `make build` first", props.AssetDir, fn)
-		}
-	}
-	NewGatewayStack(app, name, props)
-	app.Synth(nil)
+	return name, props
 }
 
 func contextString(app awscdk.App, key, def string) string {

@@ -7,10 +7,14 @@ import (
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/interfaces/interfacesawscloudwatch"
 	"github.com/aws/jsii-runtime-go"
 )
@@ -60,8 +64,11 @@ type MonitoringProps struct {
 
 	// DisableAlarms turns every alarm off; the dashboard stays.
 	DisableAlarms bool
-	// Turn single alarms off.
-	DisableErrorRateAlarm, DisableLatencyAlarm, DisableThrottleAlarms, DisableBreakerAlarm bool
+	// Turn single alarms off. The first four read the gateway's EMF lines;
+	// the others AWS's own metrics, which a function that fails before it
+	// writes a line (init failure, crash, timeout) still moves.
+	DisableErrorRateAlarm, DisableLatencyAlarm, DisableThrottleAlarms, DisableBreakerAlarm                bool
+	DisableLambdaErrorAlarms, DisableDurationAlarms, DisableFrontDoor5xxAlarms, DisableTableThrottleAlarm bool
 
 	// ErrorRatePercent: the 5xx-rate alarm fires when 100*Errors/Requests is
 	// above it for ErrorRatePeriods periods in a row. Defaults 5 and 3.
@@ -71,9 +78,18 @@ type MonitoringProps struct {
 	// row. Defaults 30000 (the HTTP API's own limit) and 3.
 	LatencyP99Ms, LatencyPeriods float64
 
+	// DurationTimeoutPercent: a function's duration alarm fires when its
+	// longest invocation in a period reached this share of its timeout
+	// (Lambda kills it at 100 %, writing no EMF line). Default 90.
+	DurationTimeoutPercent float64
+
 	// AlarmTopicARN is an SNS topic every alarm notifies when it fires and
 	// when it recovers. None by default (the alarms only change state).
 	AlarmTopicARN string
+	// AlarmEmail subscribes an address to the alarm topic: the one of
+	// AlarmTopicARN, or else a topic the stack creates (output
+	// AlarmTopicArn). SNS mails a confirmation link first.
+	AlarmEmail string
 }
 
 // Defaults of MonitoringProps.
@@ -83,15 +99,20 @@ const (
 	DefaultErrorRatePeriods     = 3
 	DefaultLatencyP99Ms         = 30000
 	DefaultLatencyPeriods       = 3
+	DefaultDurationPercent      = 90
 )
 
 // Names of the monitoring outputs.
 const (
 	OutputDashboardName = "DashboardName"
 	OutputDashboardURL  = "DashboardUrl"
+	OutputAlarmTopicARN = "AlarmTopicArn"
 )
 
-var namespaceRE = regexp.MustCompile(`^[0-9A-Za-z._\-/#: ]{1,255}$`)
+var (
+	namespaceRE = regexp.MustCompile(`^[0-9A-Za-z._\-/#: ]{1,255}$`)
+	emailRE     = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
+)
 
 // resolve fills in the defaults and panics (as CDK constructs do) on values
 // CloudWatch would refuse at deploy time.
@@ -118,6 +139,13 @@ func (m MonitoringProps) resolve(stackName string) MonitoringProps {
 	if m.LatencyP99Ms < 0 {
 		panic(fmt.Sprintf("monitoring: latency threshold %v ms is negative", m.LatencyP99Ms))
 	}
+	m.DurationTimeoutPercent = orDefault(m.DurationTimeoutPercent, DefaultDurationPercent)
+	if m.DurationTimeoutPercent <= 0 || m.DurationTimeoutPercent > 100 {
+		panic(fmt.Sprintf("monitoring: duration threshold %v%% of the timeout is not within (0, 100]", m.DurationTimeoutPercent))
+	}
+	if m.AlarmEmail != "" && !emailRE.MatchString(m.AlarmEmail) {
+		panic(fmt.Sprintf("monitoring: alarm e-mail %q is not an address", m.AlarmEmail))
+	}
 	m.ErrorRatePeriods = orDefault(m.ErrorRatePeriods, DefaultErrorRatePeriods)
 	m.LatencyPeriods = orDefault(m.LatencyPeriods, DefaultLatencyPeriods)
 	for _, n := range []float64{m.ErrorRatePeriods, m.LatencyPeriods} {
@@ -128,9 +156,20 @@ func (m MonitoringProps) resolve(stackName string) MonitoringProps {
 	return m
 }
 
+// monitored is what the stack's alarms and graphs watch besides the
+// gateway's own metrics.
+type monitored struct {
+	fns            map[string]awslambda.Function // by construct name: Api, Stream
+	timeoutSeconds map[string]float64            // of each function
+	url            string                        // the function behind the Function URL
+	httpAPI        awsapigatewayv2.HttpApi
+	table          awsdynamodb.Table
+}
+
 // addMonitoring adds the dashboard, the alarms and their outputs. m is
 // resolved.
-func addMonitoring(stack awscdk.Stack, m MonitoringProps, fns map[string]awslambda.Function) {
+func addMonitoring(stack awscdk.Stack, m MonitoringProps, on monitored) {
+	fns := on.fns
 	period := awscdk.Duration_Seconds(jsii.Number(m.PeriodSeconds))
 	gw := func(name, stat, label string) awscloudwatch.Metric {
 		return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
@@ -156,6 +195,37 @@ func addMonitoring(stack awscdk.Stack, m MonitoringProps, fns map[string]awslamb
 			Label:  jsii.String("${PROP('Dim." + dimProvider + "')}"), // one series per provider, named after it
 		})
 	}
+	// rate is 100 * errors / requests of two Sum metrics: AWS's own 5xx
+	// rate of a front door.
+	rate := func(errors, requests awscloudwatch.IMetric, label string) awscloudwatch.MathExpression {
+		return awscloudwatch.NewMathExpression(&awscloudwatch.MathExpressionProps{
+			Expression:   jsii.String("100 * errors / requests"),
+			UsingMetrics: &map[string]awscloudwatch.IMetric{"errors": errors, "requests": requests},
+			Period:       period,
+			Label:        jsii.String(label),
+		})
+	}
+	sum := &awscloudwatch.MetricOptions{Statistic: jsii.String("Sum"), Period: period}
+	urlFn := fns[on.url]
+	url5xx := urlFn.Metric(jsii.String("Url5xxCount"), &awscloudwatch.MetricOptions{
+		Statistic: jsii.String("Sum"), Period: period, Label: jsii.String("Function URL 5xx"),
+	})
+	urlRequests := urlFn.Metric(jsii.String("UrlRequestCount"), sum)
+	api5xx := on.httpAPI.MetricServerError(&awscloudwatch.MetricOptions{
+		Statistic: jsii.String("Sum"), Period: period, Label: jsii.String("HTTP API 5xx"),
+	})
+	apiRequests := on.httpAPI.MetricCount(sum)
+	// Throttled reads and writes of the table (SDK retries hide them from
+	// the gateway's own metrics until they run out).
+	tableThrottles := awscloudwatch.NewMathExpression(&awscloudwatch.MathExpressionProps{
+		Expression: jsii.String("FILL(reads, 0) + FILL(writes, 0)"),
+		UsingMetrics: &map[string]awscloudwatch.IMetric{
+			"reads":  on.table.Metric(jsii.String("ReadThrottleEvents"), sum),
+			"writes": on.table.Metric(jsii.String("WriteThrottleEvents"), sum),
+		},
+		Period: period,
+		Label:  jsii.String("throttled reads + writes"),
+	})
 	fnOrder := []string{"Api", "Stream"}
 	lambdaMetrics := func(f func(fn awslambda.Function, o *awscloudwatch.MetricOptions) awscloudwatch.Metric,
 		stat string) []awscloudwatch.IMetric {
@@ -206,10 +276,45 @@ func addMonitoring(stack awscdk.Stack, m MonitoringProps, fns map[string]awslamb
 				gw(metricBreakerOpen, "Sum", "Breaker opens"), 1, 1,
 				awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD)
 		}
+		// The gateway answers its own errors as HTTP responses: a Lambda
+		// error is an init failure, a crash or a timeout, none of which
+		// writes an EMF line.
+		if !m.DisableLambdaErrorAlarms {
+			for _, name := range fnOrder {
+				alarm(name+"ErrorsAlarm", fmt.Sprintf("AI gateway: the %s function failed (Lambda Errors >= 1 in %s: "+
+					"init failure, crash or timeout)", name, every),
+					fns[name].MetricErrors(sum), 1, 1,
+					awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD)
+			}
+		}
+		if !m.DisableDurationAlarms {
+			for _, name := range fnOrder {
+				ms := math.Round(on.timeoutSeconds[name] * 1000 * m.DurationTimeoutPercent / 100)
+				alarm(name+"DurationAlarm", fmt.Sprintf("AI gateway: an invocation of the %s function ran at least %v ms, "+
+					"%v%% of its %v s timeout (Lambda Duration Maximum in %s)",
+					name, ms, m.DurationTimeoutPercent, on.timeoutSeconds[name], every),
+					fns[name].MetricDuration(&awscloudwatch.MetricOptions{Statistic: jsii.String("Maximum"), Period: period}),
+					ms, 1, awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD)
+			}
+		}
+		if !m.DisableFrontDoor5xxAlarms {
+			alarm("FunctionUrl5xxAlarm", fmt.Sprintf("AI gateway: more than %v%% of Function URL requests answered 5xx "+
+				"(AWS/Lambda Url5xxCount/UrlRequestCount) for %v periods of %s", m.ErrorRatePercent, m.ErrorRatePeriods, every),
+				rate(url5xx, urlRequests, "Function URL 5xx rate (%)"), m.ErrorRatePercent, m.ErrorRatePeriods,
+				awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD)
+			alarm("HttpApi5xxAlarm", fmt.Sprintf("AI gateway: more than %v%% of HTTP API requests answered 5xx "+
+				"(AWS/ApiGateway 5xx/Count) for %v periods of %s", m.ErrorRatePercent, m.ErrorRatePeriods, every),
+				rate(api5xx, apiRequests, "HTTP API 5xx rate (%)"), m.ErrorRatePercent, m.ErrorRatePeriods,
+				awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD)
+		}
+		if !m.DisableTableThrottleAlarm {
+			alarm("TableThrottlesAlarm", fmt.Sprintf("AI gateway: DynamoDB throttled the state table "+
+				"(ReadThrottleEvents + WriteThrottleEvents > 0 in %s)", every),
+				tableThrottles, 0, 1, awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD)
+		}
 	}
-	if m.AlarmTopicARN != "" && len(alarms) > 0 {
-		action := awscloudwatchactions.NewSnsAction(
-			awssns.Topic_FromTopicArn(stack, jsii.String("AlarmTopic"), jsii.String(m.AlarmTopicARN)))
+	if topic := alarmTopic(stack, m, len(alarms) > 0); topic != nil {
+		action := awscloudwatchactions.NewSnsAction(topic)
 		for _, a := range alarms {
 			a.AddAlarmAction(action)
 			a.AddOkAction(action)
@@ -270,6 +375,10 @@ func addMonitoring(stack awscdk.Stack, m MonitoringProps, fns map[string]awslamb
 				return fn.Metric(jsii.String("ConcurrentExecutions"), o)
 			}, "Maximum")...),
 	)
+	dashboard.AddWidgets(
+		graph("Front-door 5xx (AWS metrics)", "count", 12, url5xx, api5xx),
+		graph("DynamoDB throttled events", "count", 12, tableThrottles),
+	)
 
 	awscdk.NewCfnOutput(stack, jsii.String(OutputDashboardName), &awscdk.CfnOutputProps{
 		Value: dashboard.DashboardName(),
@@ -281,4 +390,45 @@ func addMonitoring(stack awscdk.Stack, m MonitoringProps, fns map[string]awslamb
 		}),
 		Description: jsii.String("CloudWatch dashboard: gateway metrics, Lambda metrics and alarms"),
 	})
+}
+
+// alarmTopic is the SNS topic the alarms notify: AlarmTopicARN's, or one
+// created for AlarmEmail, which is subscribed to either; nil without both or
+// without alarms.
+func alarmTopic(stack awscdk.Stack, m MonitoringProps, haveAlarms bool) awssns.ITopic {
+	if !haveAlarms || (m.AlarmTopicARN == "" && m.AlarmEmail == "") {
+		return nil
+	}
+	var topic awssns.ITopic
+	if m.AlarmTopicARN != "" {
+		topic = awssns.Topic_FromTopicArn(stack, jsii.String("AlarmTopic"), jsii.String(m.AlarmTopicARN))
+	} else {
+		created := awssns.NewTopic(stack, jsii.String("AlarmTopic"), &awssns.TopicProps{
+			DisplayName: jsii.String("AI gateway alarms"),
+			EnforceSSL:  jsii.Bool(true),
+		})
+		// A topic policy replaces SNS's default one: let this account's
+		// alarms publish explicitly.
+		created.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:        jsii.String("AllowThisAccountsAlarms"),
+			Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("cloudwatch.amazonaws.com"), nil)},
+			Actions:    jsii.Strings("sns:Publish"),
+			Resources:  &[]*string{created.TopicArn()},
+			Conditions: &map[string]any{
+				"StringEquals": map[string]any{"aws:SourceAccount": awscdk.Aws_ACCOUNT_ID()},
+				"ArnLike": map[string]any{"aws:SourceArn": awscdk.Fn_Join(jsii.String(""), &[]*string{
+					jsii.String("arn:"), awscdk.Aws_PARTITION(), jsii.String(":cloudwatch:"), awscdk.Aws_REGION(),
+					jsii.String(":"), awscdk.Aws_ACCOUNT_ID(), jsii.String(":alarm:*"),
+				})},
+			},
+		}))
+		topic = created
+	}
+	if m.AlarmEmail != "" {
+		topic.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(m.AlarmEmail), nil))
+	}
+	awscdk.NewCfnOutput(stack, jsii.String(OutputAlarmTopicARN), &awscdk.CfnOutputProps{
+		Value: topic.TopicArn(), Description: jsii.String("SNS topic the alarms notify"),
+	})
+	return topic
 }

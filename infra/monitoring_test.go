@@ -14,6 +14,11 @@ import (
 
 const alarmType = "AWS::CloudWatch::Alarm"
 
+// defaultAlarms is how many alarms the default stack has: 5xx rate, latency,
+// breaker (EMF), and per function throttles, errors and duration, the two
+// front doors' 5xx rates and the table's throttles (AWS metrics).
+const defaultAlarms = 3 + 2*3 + 2 + 1
+
 // The names the stack reads must be the names the functions write.
 func TestMetricNamesMatchTheEMFWriter(t *testing.T) {
 	pairs := [][2]string{
@@ -47,7 +52,7 @@ func TestMetricNamesMatchTheEMFWriter(t *testing.T) {
 func TestMonitoringDefaultsAndInvalidProps(t *testing.T) {
 	m := MonitoringProps{}.resolve("Stack")
 	want := MonitoringProps{Namespace: "AIGateway", DashboardName: "Stack", PeriodSeconds: 300,
-		ErrorRatePercent: 5, ErrorRatePeriods: 3, LatencyP99Ms: 30000, LatencyPeriods: 3}
+		ErrorRatePercent: 5, ErrorRatePeriods: 3, LatencyP99Ms: 30000, LatencyPeriods: 3, DurationTimeoutPercent: 90}
 	if m != want {
 		t.Errorf("defaults %+v, want %+v", m, want)
 	}
@@ -65,6 +70,9 @@ func TestMonitoringDefaultsAndInvalidProps(t *testing.T) {
 		"negative periods":     {LatencyPeriods: -2},
 		"namespace non-ASCII":  {Namespace: "Gateway\u00e9"},
 		"namespace with comma": {Namespace: "a,b"},
+		"duration percent 0":   {DurationTimeoutPercent: -1},
+		"duration percent 101": {DurationTimeoutPercent: 101},
+		"alarm e-mail":         {AlarmEmail: "ops at example.com"},
 	} {
 		func() {
 			defer func() {
@@ -204,6 +212,7 @@ func TestTheDashboardGraphsEveryGatewayAndLambdaMetric(t *testing.T) {
 		t.Errorf("the namespace is not in the dashboard body: %s", body)
 	}
 	api, stream := functionID(t, j, "Api"), functionID(t, j, "Stream")
+	httpAPI := only(t, j, "AWS::ApiGatewayV2::Api")
 	lambda := func(metric, stat string) []string {
 		return []string{
 			fmt.Sprintf("AWS/Lambda %s FunctionName <Ref %s> %s", metric, api, stat),
@@ -227,6 +236,11 @@ func TestTheDashboardGraphsEveryGatewayAndLambdaMetric(t *testing.T) {
 		"Lambda errors":                lambda("Errors", "Sum"),
 		"Lambda duration p99":          lambda("Duration", "p99"),
 		"Lambda concurrent executions": lambda("ConcurrentExecutions", "Maximum"),
+		"Front-door 5xx (AWS metrics)": {
+			fmt.Sprintf("AWS/Lambda Url5xxCount FunctionName <Ref %s> Sum", stream),
+			fmt.Sprintf("AWS/ApiGateway 5xx ApiId <Ref %s> Sum", httpAPI),
+		},
+		"DynamoDB throttled events": {"expr FILL(reads, 0) + FILL(writes, 0)"},
 	}
 	got := map[string][]string{}
 	var alarms []string
@@ -260,8 +274,8 @@ func TestTheDashboardGraphsEveryGatewayAndLambdaMetric(t *testing.T) {
 			t.Errorf("5xx rate inputs %q, want %q", inputs, w)
 		}
 	}
-	if len(alarms) != 5 {
-		t.Errorf("alarm status widget lists %d alarms, want 5: %v", len(alarms), alarms)
+	if len(alarms) != defaultAlarms {
+		t.Errorf("alarm status widget lists %d alarms, want %d: %v", len(alarms), defaultAlarms, alarms)
 	}
 }
 
@@ -316,6 +330,50 @@ func throttleAlarm(fn string, period int) map[string]any {
 	})
 }
 
+// lambdaAlarm is an alarm on one AWS/Lambda metric of one function.
+func lambdaAlarm(fn, metric, statistic string, threshold, period int, op string) map[string]any {
+	return alarmProps(threshold, 1, op, map[string]any{
+		"Namespace": "AWS/Lambda", "MetricName": metric, "Statistic": statistic, "Period": period,
+		"Dimensions": []any{map[string]any{"Name": "FunctionName", "Value": map[string]any{"Ref": fn}}},
+	})
+}
+
+// dimStat is one MetricStat entry of an alarm's Metrics with one dimension.
+func dimStat(id, namespace, name, dim, ref string, period int) map[string]any {
+	return map[string]any{
+		"Id": id, "ReturnData": false,
+		"MetricStat": map[string]any{
+			"Metric": map[string]any{"Namespace": namespace, "MetricName": name,
+				"Dimensions": []any{map[string]any{"Name": dim, "Value": map[string]any{"Ref": ref}}}},
+			"Stat": "Sum", "Period": period,
+		},
+	}
+}
+
+func functionURL5xxAlarm(fn string, percent, periods, period int) map[string]any {
+	return alarmProps(percent, periods, "GreaterThanThreshold", map[string]any{"Metrics": []any{
+		map[string]any{"Id": "expr_1", "Expression": "100 * errors / requests", "ReturnData": true},
+		dimStat("errors", "AWS/Lambda", "Url5xxCount", "FunctionName", fn, period),
+		dimStat("requests", "AWS/Lambda", "UrlRequestCount", "FunctionName", fn, period),
+	}})
+}
+
+func httpAPI5xxAlarm(api string, percent, periods, period int) map[string]any {
+	return alarmProps(percent, periods, "GreaterThanThreshold", map[string]any{"Metrics": []any{
+		map[string]any{"Id": "expr_1", "Expression": "100 * errors / requests", "ReturnData": true},
+		dimStat("errors", "AWS/ApiGateway", "5xx", "ApiId", api, period),
+		dimStat("requests", "AWS/ApiGateway", "Count", "ApiId", api, period),
+	}})
+}
+
+func tableThrottleAlarm(table string, period int) map[string]any {
+	return alarmProps(0, 1, "GreaterThanThreshold", map[string]any{"Metrics": []any{
+		map[string]any{"Id": "expr_1", "Expression": "FILL(reads, 0) + FILL(writes, 0)", "ReturnData": true},
+		dimStat("reads", "AWS/DynamoDB", "ReadThrottleEvents", "TableName", table, period),
+		dimStat("writes", "AWS/DynamoDB", "WriteThrottleEvents", "TableName", table, period),
+	}})
+}
+
 func hasAlarm(t *testing.T, tmpl assertions.Template, what string, props map[string]any) {
 	t.Helper()
 	check(t, what, func() { tmpl.HasResourceProperties(jsii.String(alarmType), props) })
@@ -345,7 +403,7 @@ func TestTheBreakerAlarmFiresOnTheFirstOpen(t *testing.T) {
 
 func TestAlarmsHaveNoActionsWithoutATopic(t *testing.T) {
 	tmpl, _ := defaults(t)
-	check(t, "five alarms", func() { tmpl.ResourceCountIs(jsii.String(alarmType), jsii.Number(5)) })
+	check(t, "all alarms", func() { tmpl.ResourceCountIs(jsii.String(alarmType), jsii.Number(defaultAlarms)) })
 	check(t, "no actions", func() {
 		tmpl.AllResourcesProperties(jsii.String(alarmType), map[string]any{
 			"AlarmActions": assertions.Match_Absent(), "OKActions": assertions.Match_Absent(),
@@ -373,7 +431,7 @@ func TestMonitoringPropsSetNamespaceThresholdsPeriodAndTheSNSAction(t *testing.T
 	for _, fn := range []string{"Api", "Stream"} {
 		hasAlarm(t, tmpl, fn+" throttles in 60 s", throttleAlarm(functionID(t, j, fn), 60))
 	}
-	check(t, "five alarms", func() { tmpl.ResourceCountIs(jsii.String(alarmType), jsii.Number(5)) })
+	check(t, "all alarms", func() { tmpl.ResourceCountIs(jsii.String(alarmType), jsii.Number(defaultAlarms)) })
 	check(t, "every alarm notifies the topic when it fires and when it recovers", func() {
 		tmpl.AllResourcesProperties(jsii.String(alarmType), map[string]any{
 			"AlarmActions": []any{customProps.AlarmTopicARN},
@@ -381,6 +439,10 @@ func TestMonitoringPropsSetNamespaceThresholdsPeriodAndTheSNSAction(t *testing.T
 		})
 	})
 	check(t, "no topic is created", func() { tmpl.ResourceCountIs(jsii.String("AWS::SNS::Topic"), jsii.Number(0)) })
+	check(t, "no subscription", func() { tmpl.ResourceCountIs(jsii.String("AWS::SNS::Subscription"), jsii.Number(0)) })
+	check(t, "topic output", func() {
+		tmpl.HasOutput(jsii.String(OutputAlarmTopicARN), map[string]any{"Value": customProps.AlarmTopicARN})
+	})
 }
 
 func TestAlarmsCanBeTurnedOffAllOrOneByOne(t *testing.T) {
@@ -397,17 +459,25 @@ func TestAlarmsCanBeTurnedOffAllOrOneByOne(t *testing.T) {
 		}
 	}
 
-	some := synth(t, &GatewayStackProps{Monitoring: MonitoringProps{DisableLatencyAlarm: true, DisableThrottleAlarms: true}})
-	check(t, "two alarms left", func() { some.ResourceCountIs(jsii.String(alarmType), jsii.Number(2)) })
+	some := synth(t, &GatewayStackProps{Monitoring: MonitoringProps{DisableLatencyAlarm: true, DisableThrottleAlarms: true,
+		DisableLambdaErrorAlarms: true, DisableDurationAlarms: true, DisableFrontDoor5xxAlarms: true}})
+	check(t, "three alarms left", func() { some.ResourceCountIs(jsii.String(alarmType), jsii.Number(3)) })
 	hasAlarm(t, some, "5xx rate kept", errorRateAlarm("AIGateway", 5, 3, 300))
 	hasAlarm(t, some, "breaker kept", breakerAlarm("AIGateway", 300))
+	hasAlarm(t, some, "table throttles kept", tableThrottleAlarm(only(t, *some.ToJSON(), "AWS::DynamoDB::Table"), 300))
 
-	other := synth(t, &GatewayStackProps{Monitoring: MonitoringProps{DisableErrorRateAlarm: true, DisableBreakerAlarm: true}})
-	check(t, "three alarms left", func() { other.ResourceCountIs(jsii.String(alarmType), jsii.Number(3)) })
+	other := synth(t, &GatewayStackProps{Monitoring: MonitoringProps{DisableErrorRateAlarm: true, DisableBreakerAlarm: true,
+		DisableTableThrottleAlarm: true}})
+	check(t, "nine alarms left", func() { other.ResourceCountIs(jsii.String(alarmType), jsii.Number(9)) })
 	hasAlarm(t, other, "latency kept", latencyAlarm("AIGateway", 30000, 3, 300))
-	check(t, "throttles kept", func() {
-		other.ResourcePropertiesCountIs(jsii.String(alarmType), map[string]any{"MetricName": "Throttles"}, jsii.Number(2))
-	})
+	for _, metric := range []string{"Throttles", "Errors", "Duration"} {
+		check(t, metric+" kept", func() {
+			other.ResourcePropertiesCountIs(jsii.String(alarmType), map[string]any{"MetricName": metric}, jsii.Number(2))
+		})
+	}
+	oj := *other.ToJSON()
+	hasAlarm(t, other, "URL 5xx kept", functionURL5xxAlarm(functionID(t, oj, "Stream"), 5, 3, 300))
+	hasAlarm(t, other, "HTTP API 5xx kept", httpAPI5xxAlarm(only(t, oj, "AWS::ApiGatewayV2::Api"), 5, 3, 300))
 }
 
 func TestTheOutputsNameTheDashboardAndItsURL(t *testing.T) {
@@ -422,4 +492,82 @@ func TestTheOutputsNameTheDashboardAndItsURL(t *testing.T) {
 			map[string]any{"Ref": "AWS::Region"}, "#dashboards/dashboard/", map[string]any{"Ref": dash},
 		}}}})
 	})
+}
+
+// Init failures, crashes and timeouts write no EMF line: these alarms read
+// AWS's own metrics.
+func TestAlarmsThatDoNotNeedTheGatewaysMetrics(t *testing.T) {
+	tmpl, j := defaults(t)
+	for name, timeout := range map[string]int{"Api": 30, "Stream": 300} {
+		fn := functionID(t, j, name)
+		hasAlarm(t, tmpl, name+" Lambda Errors >= 1",
+			lambdaAlarm(fn, "Errors", "Sum", 1, 300, "GreaterThanOrEqualToThreshold"))
+		hasAlarm(t, tmpl, name+" Duration Maximum >= 90% of the timeout",
+			lambdaAlarm(fn, "Duration", "Maximum", timeout*900, 300, "GreaterThanOrEqualToThreshold"))
+	}
+	hasAlarm(t, tmpl, "Function URL 5xx rate", functionURL5xxAlarm(functionID(t, j, "Stream"), 5, 3, 300))
+	hasAlarm(t, tmpl, "HTTP API 5xx rate", httpAPI5xxAlarm(only(t, j, "AWS::ApiGatewayV2::Api"), 5, 3, 300))
+	hasAlarm(t, tmpl, "table throttles", tableThrottleAlarm(only(t, j, "AWS::DynamoDB::Table"), 300))
+
+	// The duration alarm follows the timeout and the percent.
+	custom := synth(t, &GatewayStackProps{Stream: FunctionProps{TimeoutSeconds: 900},
+		Monitoring: MonitoringProps{DurationTimeoutPercent: 50}})
+	hasAlarm(t, custom, "Stream Duration >= 50% of 900 s",
+		lambdaAlarm(functionID(t, *custom.ToJSON(), "Stream"), "Duration", "Maximum", 450000, 300,
+			"GreaterThanOrEqualToThreshold"))
+}
+
+func TestAnAlarmEmailCreatesATopicEveryAlarmNotifies(t *testing.T) {
+	tmpl := synth(t, &GatewayStackProps{Monitoring: MonitoringProps{AlarmEmail: "ops@example.com"}})
+	j := *tmpl.ToJSON()
+	check(t, "one topic", func() { tmpl.ResourceCountIs(jsii.String("AWS::SNS::Topic"), jsii.Number(1)) })
+	topic := only(t, j, "AWS::SNS::Topic")
+	check(t, "e-mail subscription", func() {
+		tmpl.HasResourceProperties(jsii.String("AWS::SNS::Subscription"), map[string]any{
+			"Protocol": "email", "Endpoint": "ops@example.com", "TopicArn": map[string]any{"Ref": topic},
+		})
+	})
+	check(t, "every alarm notifies the topic", func() {
+		tmpl.AllResourcesProperties(jsii.String(alarmType), map[string]any{
+			"AlarmActions": []any{map[string]any{"Ref": topic}},
+			"OKActions":    []any{map[string]any{"Ref": topic}},
+		})
+	})
+	check(t, "all alarms", func() { tmpl.ResourceCountIs(jsii.String(alarmType), jsii.Number(defaultAlarms)) })
+	check(t, "TLS only, and this account's alarms may publish", func() {
+		tmpl.HasResourceProperties(jsii.String("AWS::SNS::TopicPolicy"), map[string]any{
+			"Topics": []any{map[string]any{"Ref": topic}},
+			"PolicyDocument": map[string]any{"Statement": assertions.Match_ArrayWith(&[]any{
+				assertions.Match_ObjectLike(&map[string]any{
+					"Effect": "Deny", "Action": "sns:Publish",
+					"Condition": map[string]any{"Bool": map[string]any{"aws:SecureTransport": "false"}},
+				}),
+				assertions.Match_ObjectLike(&map[string]any{
+					"Effect": "Allow", "Action": "sns:Publish",
+					"Principal": map[string]any{"Service": "cloudwatch.amazonaws.com"},
+					"Resource":  map[string]any{"Ref": topic},
+					"Condition": assertions.Match_ObjectLike(&map[string]any{
+						"StringEquals": map[string]any{"aws:SourceAccount": map[string]any{"Ref": "AWS::AccountId"}},
+					}),
+				}),
+			})},
+		})
+	})
+	check(t, "topic output", func() {
+		tmpl.HasOutput(jsii.String(OutputAlarmTopicARN), map[string]any{"Value": map[string]any{"Ref": topic}})
+	})
+
+	// With an existing topic as well, the address is subscribed to that one.
+	both := synth(t, &GatewayStackProps{Monitoring: MonitoringProps{AlarmEmail: "ops@example.com",
+		AlarmTopicARN: customProps.AlarmTopicARN}})
+	check(t, "no topic created", func() { both.ResourceCountIs(jsii.String("AWS::SNS::Topic"), jsii.Number(0)) })
+	check(t, "subscription on the existing topic", func() {
+		both.HasResourceProperties(jsii.String("AWS::SNS::Subscription"), map[string]any{
+			"Protocol": "email", "Endpoint": "ops@example.com", "TopicArn": customProps.AlarmTopicARN,
+		})
+	})
+
+	// No alarms, no topic.
+	off := synth(t, &GatewayStackProps{Monitoring: MonitoringProps{AlarmEmail: "ops@example.com", DisableAlarms: true}})
+	check(t, "no topic without alarms", func() { off.ResourceCountIs(jsii.String("AWS::SNS::Topic"), jsii.Number(0)) })
 }

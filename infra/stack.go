@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+	"math"
 	"path/filepath"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -17,7 +19,8 @@ import (
 
 // FunctionProps size one Lambda function. Zero values take the defaults.
 type FunctionProps struct {
-	// MemoryMB is the memory size (default 512; CPU scales with it).
+	// MemoryMB is the memory size, a whole number from 128 to 10240
+	// (default DefaultMemoryMB; Lambda's CPU share scales with it).
 	MemoryMB float64
 	// Timeout in seconds (api default 30, the HTTP API's own limit; stream
 	// default 300, long completions).
@@ -36,7 +39,8 @@ type GatewayStackProps struct {
 	// API and Stream size the two functions.
 	API, Stream FunctionProps
 	// RemovalPolicy applies to the table, the secret and the log groups;
-	// default RETAIN, so `cdk destroy` keeps state, keys and logs.
+	// default RETAIN, so `cdk destroy` keeps state, keys and logs. The table
+	// also has deletion protection on, except with DESTROY.
 	RemovalPolicy awscdk.RemovalPolicy
 	// FunctionURLAuth is the Function URL's auth type: NONE by default (the
 	// gateway checks its own virtual keys), AWS_IAM for SigV4-signed callers.
@@ -44,11 +48,19 @@ type GatewayStackProps struct {
 	// OpenAccess turns the gateway's own key check off (GATEWAY_AUTH=false).
 	// Leave it false for any URL reachable from the internet.
 	OpenAccess bool
-	// LogRetention for both functions' log groups (default one month).
+	// LogRetention for the functions' and the HTTP API's log groups
+	// (default one month).
 	LogRetention awslogs.RetentionDays
-	// Environment adds variables to both functions (e.g. BEDROCK_ENABLED,
-	// GATEWAY_CACHE). Provider keys belong in the secret, not here.
+	// Environment adds variables to both functions (e.g. GATEWAY_CACHE).
+	// Provider keys belong in the secret, not here.
 	Environment map[string]string
+	// Bedrock turns the Bedrock provider on (BEDROCK_ENABLED=true) and grants
+	// both functions bedrock:InvokeModel and InvokeModelWithResponseStream,
+	// the actions Converse and ConverseStream need. Without it the roles get
+	// no Bedrock action at all, unless Environment itself turns the provider
+	// on (BEDROCK_ENABLED=true or BEDROCK_MODELS). Turning Bedrock on only
+	// in the secret is not enough: its calls would be denied.
+	Bedrock bool
 	// Monitoring configures the CloudWatch dashboard, the alarms and the
 	// functions' metrics namespace (monitoring.go).
 	Monitoring MonitoringProps
@@ -67,6 +79,21 @@ const (
 // without any plain text in the template. Replace the secret's value with
 // your provider keys, e.g. {"GATEWAY_ADMIN_KEY":"...","OPENAI_API_KEY":"sk-..."}.
 const SecretPlaceholderKey = "GATEWAY_ADMIN_KEY"
+
+// DefaultMemoryMB is both functions' memory size. Peak RSS was 18 MB for a
+// 10 s stream (Lambda runs one request per execution environment at a time),
+// so memory is not the limit: CPU is. Lambda gives a function a CPU share in
+// proportion to memory (one vCPU at 1769 MB), and the gateway spends nearly
+// all of a request waiting on the model: its own work is under a millisecond
+// of a core per request (it added ~320 µs p50 per request in the local
+// benchmark on a 2-core machine), a few ms at 256 MB's ~1/7 vCPU. 256 MB halves the
+// GB-seconds billed while waiting compared with 512, and keeps headroom over
+// the 18 MB for 5 MB request bodies and their decoded copies. 128 MB would
+// halve the bill again but leaves ~1/14 vCPU for TLS handshakes and large
+// bodies, which shows in cold starts and time to first byte; raise it with
+// FunctionProps.MemoryMB (context memoryMB) if your `make bench` figures or
+// Lambda's Duration say so.
+const DefaultMemoryMB = 256
 
 func orDefault(v, def float64) float64 {
 	if v == 0 {
@@ -112,6 +139,10 @@ func NewGatewayStack(scope constructs.Construct, id string, props *GatewayStackP
 			PointInTimeRecoveryEnabled: jsii.Bool(true),
 		},
 		RemovalPolicy: removal,
+		// Deletion protection unless the stack is meant to go away with
+		// its state (RemovalPolicy DESTROY, dev stacks): a protected table
+		// would make `cdk destroy` fail.
+		DeletionProtection: jsii.Bool(removal != awscdk.RemovalPolicy_DESTROY),
 	})
 
 	secret := awssecretsmanager.NewSecret(stack, jsii.String("ProviderKeys"), &awssecretsmanager.SecretProps{
@@ -142,42 +173,78 @@ func NewGatewayStack(scope constructs.Construct, id string, props *GatewayStackP
 	env["PROVIDER_SECRET_ARN"] = secret.SecretArn()
 	env[MetricsNamespaceEnv] = jsii.String(monitoring.Namespace)
 
-	bedrock := awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:     jsii.String("InvokeBedrockModels"),
-		Actions: jsii.Strings("bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"),
-		Resources: jsii.Strings(
-			"arn:"+*awscdk.Aws_PARTITION()+":bedrock:*::foundation-model/*",
-			"arn:"+*awscdk.Aws_PARTITION()+":bedrock:*:"+*awscdk.Aws_ACCOUNT_ID()+":inference-profile/*",
-		),
+	// What the roles may do is exactly what the code calls; iam_test.go
+	// reads the calls from the source and keeps the lists in step.
+	//
+	// internal/state/dynamo: GetItem, PutItem, UpdateItem, BatchGetItem,
+	// Scan (listing keys) and TransactWriteItems, which IAM authorizes as
+	// the PutItem and DeleteItem of its items. No index, no stream.
+	dynamo := awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String("ReadWriteStateTable"),
+		Actions:   jsii.Strings(dynamoActions...),
+		Resources: &[]*string{table.TableArn()},
 	})
+	// internal/lambdafn/secret.go: one GetSecretValue per cold start.
+	secretRead := awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String("ReadProviderSecret"),
+		Actions:   jsii.Strings("secretsmanager:GetSecretValue"),
+		Resources: &[]*string{secret.SecretArn()},
+	})
+	// internal/provider/bedrock: Converse and ConverseStream, on foundation
+	// models in any region (cross-region inference profiles route to other
+	// regions) and on this account's inference profiles.
+	var bedrock awsiam.PolicyStatement
+	if props.Bedrock || props.Environment["BEDROCK_ENABLED"] == "true" || props.Environment["BEDROCK_MODELS"] != "" {
+		bedrock = awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:     jsii.String("InvokeBedrockModels"),
+			Actions: jsii.Strings("bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"),
+			Resources: jsii.Strings(
+				"arn:"+*awscdk.Aws_PARTITION()+":bedrock:*::foundation-model/*",
+				"arn:"+*awscdk.Aws_PARTITION()+":bedrock:*:"+*awscdk.Aws_ACCOUNT_ID()+":inference-profile/*",
+			),
+		})
+		if props.Bedrock {
+			env["BEDROCK_ENABLED"] = jsii.String("true")
+		}
+	}
 
 	function := func(name string, sizing FunctionProps, defTimeout float64) awslambda.Function {
 		logs := awslogs.NewLogGroup(stack, jsii.String(name+"Logs"), &awslogs.LogGroupProps{
 			Retention:     retention,
 			RemovalPolicy: removal,
 		})
+		// An own role rather than the one Function creates, which carries
+		// AWSLambdaBasicExecutionRole (logs on every log group): this one
+		// writes to its function's log group only.
+		role := awsiam.NewRole(stack, jsii.String(name+"Role"), &awsiam.RoleProps{
+			AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
+			Description: jsii.String("AI gateway: the " + name + " function"),
+		})
+		logs.GrantWrite(role)
+		role.AddToPrincipalPolicy(dynamo)
+		role.AddToPrincipalPolicy(secretRead)
+		if bedrock != nil {
+			role.AddToPrincipalPolicy(bedrock)
+		}
 		fp := &awslambda.FunctionProps{
 			Description:  jsii.String("AI gateway: " + name),
 			Runtime:      awslambda.Runtime_PROVIDED_AL2023(),
 			Architecture: awslambda.Architecture_ARM_64(),
 			Handler:      jsii.String("bootstrap"),
 			Code:         awslambda.Code_FromAsset(jsii.String(filepath.Join(assetDir, fnDir[name])), nil),
-			MemorySize:   jsii.Number(orDefault(sizing.MemoryMB, 512)),
+			MemorySize:   jsii.Number(memoryMB(name, sizing.MemoryMB)),
 			Timeout:      awscdk.Duration_Seconds(jsii.Number(orDefault(sizing.TimeoutSeconds, defTimeout))),
 			Environment:  &env,
 			LogGroup:     logs,
+			Role:         role,
 		}
 		if sizing.ReservedConcurrency > 0 {
 			fp.ReservedConcurrentExecutions = jsii.Number(sizing.ReservedConcurrency)
 		}
-		fn := awslambda.NewFunction(stack, jsii.String(name), fp)
-		table.GrantReadWriteData(fn)
-		secret.GrantRead(fn, nil)
-		fn.AddToRolePolicy(bedrock)
-		return fn
+		return awslambda.NewFunction(stack, jsii.String(name), fp)
 	}
-	apiFn := function("Api", props.API, 30)
-	streamFn := function("Stream", props.Stream, 300)
+	apiFn := function("Api", props.API, apiTimeout)
+	streamFn := function("Stream", props.Stream, streamTimeout)
 
 	url := streamFn.AddFunctionUrl(&awslambda.FunctionUrlOptions{
 		AuthType:   urlAuth,
@@ -191,6 +258,19 @@ func NewGatewayStack(scope constructs.Construct, id string, props *GatewayStackP
 				PayloadFormatVersion: awsapigatewayv2.PayloadFormatVersion_VERSION_2_0(),
 			}),
 	})
+	// Access logs: one JSON line per request, also for the requests that
+	// never reach the function or end in API Gateway's own error (its 30 s
+	// timeout, throttling), which write no gateway log or EMF line. HTTP
+	// APIs log through API Gateway's service-linked role: no grant here.
+	accessLogs := awslogs.NewLogGroup(stack, jsii.String("HttpApiAccessLogs"), &awslogs.LogGroupProps{
+		Retention:     retention,
+		RemovalPolicy: removal,
+	})
+	httpAPI.DefaultStage().Node().DefaultChild().(awsapigatewayv2.CfnStage).SetAccessLogSettings(
+		&awsapigatewayv2.CfnStage_AccessLogSettingsProperty{
+			DestinationArn: accessLogs.LogGroupArn(),
+			Format:         jsii.String(HTTPAPIAccessLogFormat),
+		})
 
 	awscdk.NewCfnOutput(stack, jsii.String(OutputFunctionURL), &awscdk.CfnOutputProps{
 		Value: url.Url(), Description: jsii.String("Streaming endpoint (OpenAI base_url: this URL + v1)"),
@@ -202,8 +282,50 @@ func NewGatewayStack(scope constructs.Construct, id string, props *GatewayStackP
 	awscdk.NewCfnOutput(stack, jsii.String(OutputSecretName), &awscdk.CfnOutputProps{
 		Value: secret.SecretName(), Description: jsii.String("Put provider keys here as JSON"),
 	})
-	addMonitoring(stack, monitoring, map[string]awslambda.Function{"Api": apiFn, "Stream": streamFn})
+	addMonitoring(stack, monitoring, monitored{
+		fns: map[string]awslambda.Function{"Api": apiFn, "Stream": streamFn},
+		timeoutSeconds: map[string]float64{
+			"Api": orDefault(props.API.TimeoutSeconds, apiTimeout), "Stream": orDefault(props.Stream.TimeoutSeconds, streamTimeout),
+		},
+		url:     "Stream",
+		httpAPI: httpAPI,
+		table:   table,
+	})
 	return stack
+}
+
+// Default timeouts in seconds: the HTTP API's own limit, and long
+// completions.
+const (
+	apiTimeout    = 30
+	streamTimeout = 300
+)
+
+// memoryMB is a function's memory size: mb, or DefaultMemoryMB when 0. It
+// panics, as CDK constructs do, on a size Lambda refuses.
+func memoryMB(name string, mb float64) float64 {
+	mb = orDefault(mb, DefaultMemoryMB)
+	if mb < 128 || mb > 10240 || mb != math.Trunc(mb) {
+		panic(fmt.Sprintf("%s function: memory %v MB is not a whole number from 128 to 10240", name, mb))
+	}
+	return mb
+}
+
+// HTTPAPIAccessLogFormat is the HTTP API's access log line: no headers, no
+// body, no key.
+const HTTPAPIAccessLogFormat = `{"requestId":"$context.requestId","ip":"$context.identity.sourceIp",` +
+	`"requestTime":"$context.requestTime","method":"$context.httpMethod","path":"$context.path",` +
+	`"status":"$context.status","protocol":"$context.protocol","responseLength":"$context.responseLength",` +
+	`"responseLatency":"$context.responseLatency","integrationStatus":"$context.integrationStatus",` +
+	`"integrationLatency":"$context.integrationLatency","integrationError":"$context.integrationErrorMessage",` +
+	`"error":"$context.error.message"}`
+
+// dynamoActions are the table actions the functions' roles get: the calls
+// of internal/state/dynamo (its API interface), TransactWriteItems as the
+// PutItem (Keys.Create) and DeleteItem (Keys.Delete) IAM checks it as.
+var dynamoActions = []string{
+	"dynamodb:BatchGetItem", "dynamodb:DeleteItem", "dynamodb:GetItem",
+	"dynamodb:PutItem", "dynamodb:Scan", "dynamodb:UpdateItem",
 }
 
 // fnDir maps a construct name to its folder under AssetDir.

@@ -1,0 +1,43 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+)
+
+func appWith(ctx map[string]any) awscdk.App {
+	return awscdk.NewApp(&awscdk.AppProps{Context: &ctx})
+}
+
+// Context values arrive as strings from -c key=value.
+func TestContextValuesReachTheProps(t *testing.T) {
+	_, none := propsFromContext(appWith(map[string]any{}))
+	if none.API.MemoryMB != 0 || none.Stream.MemoryMB != 0 || none.Bedrock ||
+		none.API.ReservedConcurrency != 0 || none.Stream.ReservedConcurrency != 0 {
+		t.Errorf("without context: %+v %+v bedrock=%v, want the stack's defaults", none.API, none.Stream, none.Bedrock)
+	}
+	_, both := propsFromContext(appWith(map[string]any{"memoryMB": "512"}))
+	if both.API.MemoryMB != 512 || both.Stream.MemoryMB != 512 {
+		t.Errorf("memoryMB=512: api %v, stream %v", both.API.MemoryMB, both.Stream.MemoryMB)
+	}
+	_, p := propsFromContext(appWith(map[string]any{
+		"memoryMB": "512", "streamMemoryMB": "1024", "apiReservedConcurrency": "3",
+		"streamReservedConcurrency": "10", "bedrock": "true",
+		"alarmEmail": "ops@example.com", "alarmTopicArn": "arn:aws:sns:eu-west-1:123456789012:t",
+		"durationTimeoutPercent": "80",
+	}))
+	if m := p.Monitoring; m.AlarmEmail != "ops@example.com" || m.AlarmTopicARN != "arn:aws:sns:eu-west-1:123456789012:t" ||
+		m.DurationTimeoutPercent != 80 {
+		t.Errorf("monitoring context: %+v", m)
+	}
+	if p.API.MemoryMB != 512 || p.Stream.MemoryMB != 1024 {
+		t.Errorf("memory: api %v, stream %v, want 512 and 1024", p.API.MemoryMB, p.Stream.MemoryMB)
+	}
+	if p.API.ReservedConcurrency != 3 || p.Stream.ReservedConcurrency != 10 {
+		t.Errorf("reserved concurrency: api %v, stream %v", p.API.ReservedConcurrency, p.Stream.ReservedConcurrency)
+	}
+	if !p.Bedrock {
+		t.Error("bedrock=true did not turn Bedrock on")
+	}
+}
