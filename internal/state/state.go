@@ -123,12 +123,36 @@ type SpendTotals struct {
 	MonthMicros int64
 }
 
+// SpendAmounts are micro-dollars per budget period: the key's total, the UTC
+// day and the UTC month of a moment. As caps, 0 means no cap.
+type SpendAmounts struct {
+	Total, Day, Month int64
+}
+
+// ErrOverBudget is returned by Reserve when a capped period's spend has
+// reached its cap; the error names the period ("total", "daily", "monthly").
+var ErrOverBudget = errors.New("over budget")
+
+// OverBudget is the error Reserve returns; errors.Is(err, ErrOverBudget).
+type OverBudget struct{ Period string }
+
+func (e *OverBudget) Error() string        { return e.Period + " budget reached" }
+func (e *OverBudget) Is(target error) bool { return target == ErrOverBudget }
+
 // Spend records what each key spent.
 type Spend interface {
 	// Add adds micros to the key's total, its UTC day and its UTC month, atomically per counter.
 	Add(ctx context.Context, keyID string, at time.Time, micros int64) error
 	// Get returns the key's totals for the day and month containing at.
 	Get(ctx context.Context, keyID string, at time.Time) (SpendTotals, error)
+	// Reserve adds micros to every period that has a cap, each atomically and
+	// only while that period's spend is below its cap, before a call whose
+	// cost is not known yet. When a capped period is at or over its cap the
+	// others are given back and the error is an *OverBudget. It returns what
+	// it reserved per period, for Adjust to settle to the real cost.
+	Reserve(ctx context.Context, keyID string, at time.Time, micros int64, caps SpendAmounts) (SpendAmounts, error)
+	// Adjust adds each non-zero amount (negative ones give back) to its period.
+	Adjust(ctx context.Context, keyID string, at time.Time, d SpendAmounts) error
 }
 
 // CacheEntry is a cached response.

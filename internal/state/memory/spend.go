@@ -56,25 +56,8 @@ func MonthExpiry(month time.Time) time.Time {
 }
 
 // Add implements state.Spend.
-func (s *Spend) Add(_ context.Context, keyID string, at time.Time, micros int64) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.now()
-	s.sweep(now)
-	ks := s.keys[keyID]
-	if ks == nil {
-		ks = &keySpend{days: map[string]int64{}, months: map[string]int64{}}
-		s.keys[keyID] = ks
-	}
-	ks.total += micros
-	// A period already expired is not stored: it would read as zero anyway.
-	if now.Before(DayExpiry(at)) {
-		ks.days[at.UTC().Format(DayLayout)] += micros
-	}
-	if now.Before(MonthExpiry(at)) {
-		ks.months[at.UTC().Format(MonthLayout)] += micros
-	}
-	return nil
+func (s *Spend) Add(ctx context.Context, keyID string, at time.Time, micros int64) error {
+	return s.Adjust(ctx, keyID, at, state.SpendAmounts{Total: micros, Day: micros, Month: micros})
 }
 
 // Get implements state.Spend.
@@ -114,4 +97,62 @@ func (s *Spend) sweep(now time.Time) {
 			}
 		}
 	}
+}
+
+// Reserve implements state.Spend.
+func (s *Spend) Reserve(_ context.Context, keyID string, at time.Time, micros int64, caps state.SpendAmounts) (state.SpendAmounts, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ks := s.keySpend(keyID)
+	day, month := at.UTC().Format(DayLayout), at.UTC().Format(MonthLayout)
+	switch {
+	case caps.Total > 0 && ks.total >= caps.Total:
+		return state.SpendAmounts{}, &state.OverBudget{Period: "total"}
+	case caps.Day > 0 && ks.days[day] >= caps.Day:
+		return state.SpendAmounts{}, &state.OverBudget{Period: "daily"}
+	case caps.Month > 0 && ks.months[month] >= caps.Month:
+		return state.SpendAmounts{}, &state.OverBudget{Period: "monthly"}
+	}
+	var r state.SpendAmounts
+	if caps.Total > 0 {
+		ks.total += micros
+		r.Total = micros
+	}
+	if caps.Day > 0 {
+		ks.days[day] += micros
+		r.Day = micros
+	}
+	if caps.Month > 0 {
+		ks.months[month] += micros
+		r.Month = micros
+	}
+	return r, nil
+}
+
+// Adjust implements state.Spend.
+// A period already expired is not stored: it would read as zero anyway.
+func (s *Spend) Adjust(_ context.Context, keyID string, at time.Time, d state.SpendAmounts) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	s.sweep(now)
+	ks := s.keySpend(keyID)
+	ks.total += d.Total
+	if d.Day != 0 && now.Before(DayExpiry(at)) {
+		ks.days[at.UTC().Format(DayLayout)] += d.Day
+	}
+	if d.Month != 0 && now.Before(MonthExpiry(at)) {
+		ks.months[at.UTC().Format(MonthLayout)] += d.Month
+	}
+	return nil
+}
+
+// keySpend is keyID's counters, created when absent; s.mu must be held.
+func (s *Spend) keySpend(keyID string) *keySpend {
+	ks := s.keys[keyID]
+	if ks == nil {
+		ks = &keySpend{days: map[string]int64{}, months: map[string]int64{}}
+		s.keys[keyID] = ks
+	}
+	return ks
 }
