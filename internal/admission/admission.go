@@ -36,7 +36,14 @@ type Settings struct {
 	RouteCacheTTL map[string]time.Duration
 	// TargetLimits are a provider's own requests and tokens per minute.
 	TargetLimits map[string]TargetLimit
+	// DefaultMaxOutputTokens is the output a budget reservation assumes for a
+	// request that sets no maximum.
+	DefaultMaxOutputTokens int64
 }
+
+// DefaultMaxOutputTokens is the output assumed when neither the request nor
+// the configuration bounds it.
+const DefaultMaxOutputTokens = 4096
 
 // TargetLimit is one provider's per-minute limits (0 is unlimited).
 type TargetLimit struct {

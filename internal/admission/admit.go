@@ -24,8 +24,10 @@ type Request struct {
 	Plan *router.Plan
 	// Body is the JSON the cache key reads (after guardrails).
 	Body []byte
-	// Estimate is the tokens reserved up front: prompt estimate + maximum output.
-	Estimate int64
+	// PromptTokens is the prompt's estimated size and MaxOutputTokens the
+	// answer's limit the client set (0: none); token limits reserve their sum,
+	// budgets its price.
+	PromptTokens, MaxOutputTokens int64
 	// NoCache is set when the client asked to bypass the cache.
 	NoCache bool
 }
@@ -38,7 +40,16 @@ func (a *Admitter) Admit(ctx context.Context, req Request) (*Ticket, error) {
 	if err := a.allowed(req.Key, req.Model, req.Plan); err != nil {
 		return nil, err
 	}
-	t := &Ticket{a: a, key: req.Key, estimate: req.Estimate, header: http.Header{}}
+	estimate := int64(clampTokens(req.PromptTokens)) + int64(clampTokens(req.MaxOutputTokens))
+	t := &Ticket{a: a, key: req.Key, estimate: estimate, header: http.Header{}}
+	caps := budgetCaps(req.Key)
+	var cost int64
+	if caps != (state.SpendAmounts{}) {
+		var err error
+		if cost, err = a.reservationMicros(req); err != nil {
+			return nil, err
+		}
+	}
 	if a.set.CacheEnabled && req.Endpoint.Cacheable && req.Body != nil {
 		ttl := a.set.CacheTTL
 		if rt, ok := a.set.RouteCacheTTL[req.Plan.Route]; ok {
@@ -54,7 +65,8 @@ func (a *Admitter) Admit(ctx context.Context, req Request) (*Ticket, error) {
 		}
 	}
 	now := a.now()
-	wins := keyWindows(req.Key, req.Estimate)
+	t.at = now
+	wins := keyWindows(req.Key, estimate)
 	var wg sync.WaitGroup
 	errs := make([]error, len(wins))
 	for i := range wins {
@@ -63,10 +75,9 @@ func (a *Admitter) Admit(ctx context.Context, req Request) (*Ticket, error) {
 			wins[i].res, errs[i] = a.store.Limits.Take(ctx, wins[i].w, now, wins[i].n, wins[i].limit)
 		})
 	}
-	var spent state.SpendTotals
 	var spendErr error
-	if hasBudget(req.Key) {
-		wg.Go(func() { spent, spendErr = a.store.Spend.Get(ctx, req.Key.ID, now) })
+	if caps != (state.SpendAmounts{}) {
+		wg.Go(func() { t.spendReserved, spendErr = a.store.Spend.Reserve(ctx, req.Key.ID, now, cost, caps) })
 	}
 	if t.mode == CacheMiss {
 		wg.Go(func() {
@@ -88,6 +99,7 @@ func (a *Admitter) Admit(ctx context.Context, req Request) (*Ticket, error) {
 			a.log.Warn("rate limit store failed", "error", errs[i].Error(), "fail_closed", a.set.FailClosed)
 			if a.set.FailClosed {
 				a.refund(ctx, wins)
+				t.giveBackSpend(ctx)
 				return nil, t.refusal(&openai.Error{Code: openai.CodeUnavailable, Message: "rate limits cannot be checked right now; try again shortly"})
 			}
 			continue
@@ -103,6 +115,7 @@ func (a *Admitter) Admit(ctx context.Context, req Request) (*Ticket, error) {
 	}
 	if full != nil {
 		a.refund(ctx, wins)
+		t.giveBackSpend(ctx)
 		return nil, t.refusal(refused(*full))
 	}
 	for i := range wins {
@@ -110,14 +123,17 @@ func (a *Admitter) Admit(ctx context.Context, req Request) (*Ticket, error) {
 			t.reserved = append(t.reserved, wins[i])
 		}
 	}
-	if hasBudget(req.Key) {
-		if spendErr != nil {
-			a.count.spendErrors.Add(1)
-			a.log.Warn("spend lookup failed", "error", spendErr.Error())
-		} else if e := overBudget(req.Key.Budget, spent); e != nil {
-			a.refund(ctx, t.reserved)
-			return nil, t.refusal(e)
-		}
+	var ob *state.OverBudget
+	switch {
+	case errors.As(spendErr, &ob):
+		a.refund(ctx, t.reserved)
+		return nil, t.refusal(overBudget(req.Key, ob.Period))
+	case spendErr != nil:
+		// The budget could not be checked: the request runs, charged in full
+		// at settlement.
+		a.count.spendErrors.Add(1)
+		a.log.Warn("budget reservation failed", "error", spendErr.Error())
+		t.spendReserved = state.SpendAmounts{}
 	}
 	if t.cached != nil {
 		t.mode = CacheHit

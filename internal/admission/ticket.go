@@ -27,8 +27,12 @@ type Ticket struct {
 	mode     CacheMode
 	header   http.Header
 
+	at            time.Time          // when the reservations were made
+	spendReserved state.SpendAmounts // the estimated cost added to each capped budget period
+
 	usage   openai.Usage
 	micros  int64
+	priced  bool
 	settled sync.Once
 }
 
@@ -77,22 +81,34 @@ func (t *Ticket) Wrap(fn router.Attempt) router.Attempt {
 }
 
 // Charge prices the usage of the model that answered and records it for
-// Settle. It returns the cost in US dollars (0 for a model without a price,
-// which is counted).
-func (t *Ticket) Charge(model string, u openai.Usage) float64 {
+// Settle. It returns the cost in US dollars and whether the model has a
+// price (an unpriced answer costs 0 and is counted).
+func (t *Ticket) Charge(model string, u openai.Usage) (usd float64, priced bool) {
 	usd, ok := t.a.prices.Cost(model, u)
 	if !ok {
 		t.a.count.unpriced.Add(1)
 		usd = 0
 	}
-	t.usage, t.micros = u, pricing.Micros(usd)
-	return usd
+	t.usage, t.micros, t.priced = u, pricing.Micros(usd), ok
+	return usd, ok
 }
 
-// Settle runs once after the response: token reservations are corrected to
-// the charged usage (zero when nothing was charged, which refunds them), the
-// cost is added to the key's spend, and entry, a complete answer, is stored
-// in the cache on a miss. Failures are logged and counted, never returned:
+// giveBackSpend returns a refused request's budget reservation.
+func (t *Ticket) giveBackSpend(ctx context.Context) {
+	if t.spendReserved == (state.SpendAmounts{}) {
+		return
+	}
+	neg := state.SpendAmounts{Total: -t.spendReserved.Total, Day: -t.spendReserved.Day, Month: -t.spendReserved.Month}
+	if err := t.a.store.Spend.Adjust(context.WithoutCancel(ctx), t.key.ID, t.at, neg); err != nil {
+		t.a.count.spendErrors.Add(1)
+	}
+	t.spendReserved = state.SpendAmounts{}
+}
+
+// Settle runs once after the response, or after the request failed:
+// token reservations and the budget reservation are corrected to the charged
+// usage and cost (zero when nothing was charged, which gives them back), and
+// entry, a complete answer, is stored in the cache on a miss. Failures are logged and counted, never returned:
 // the client already has its answer.
 func (t *Ticket) Settle(ctx context.Context, entry *state.CacheEntry) {
 	t.settled.Do(func() { t.settle(context.WithoutCancel(ctx), entry) })
@@ -112,9 +128,14 @@ func (t *Ticket) settle(ctx context.Context, entry *state.CacheEntry) {
 			}
 		})
 	}
-	if t.key != nil && t.micros > 0 {
+	r := t.spendReserved
+	if d := (state.SpendAmounts{Total: t.micros - r.Total, Day: t.micros - r.Day, Month: t.micros - r.Month}); t.key != nil && d != (state.SpendAmounts{}) {
+		at := t.at
+		if r == (state.SpendAmounts{}) {
+			at = a.now()
+		}
 		wg.Go(func() {
-			if err := a.store.Spend.Add(ctx, t.key.ID, a.now(), t.micros); err != nil {
+			if err := a.store.Spend.Adjust(ctx, t.key.ID, at, d); err != nil {
 				a.count.spendErrors.Add(1)
 				a.log.Warn("spend update failed", "error", err.Error())
 			}

@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/aigateway/gateway/internal/admission"
+	"github.com/tidwall/gjson"
+
 	"github.com/aigateway/gateway/internal/openai"
 	"github.com/aigateway/gateway/internal/pricing"
 	"github.com/aigateway/gateway/internal/provider"
@@ -96,14 +98,15 @@ func (g *Gateway) chat(w http.ResponseWriter, r *http.Request, rec *record) erro
 		return err
 	}
 	rec.stream = req.Stream
-	estimate := int64(pricing.EstimatePromptTokens(&req) + req.MaxOutputTokens())
 	ad, err := g.admit(w, r, rec, incoming{endpoint: admission.Chat, model: req.Model, user: req.User, body: body,
-		estimate: estimate, guard: func(profile string) ([]byte, error) {
+		prompt: int64(pricing.EstimatePromptTokens(&req)), maxOutput: int64(req.MaxOutputTokens()),
+		guard: func(profile string) ([]byte, error) {
 			return g.Guard.CheckChatBody(profile, &req, body)
 		}})
 	if err != nil {
 		return err
 	}
+	defer ad.ticket.Settle(r.Context(), nil) // a request that failed gives its reservations back
 	if g.Config.Server.LogPrompts && len(req.Messages) > 0 {
 		rec.prompt = req.Messages[len(req.Messages)-1].Content.AllText()
 	}
@@ -216,11 +219,13 @@ func (g *Gateway) streamChat(w http.ResponseWriter, r *http.Request, rec *record
 	var usage openai.Usage
 	var streamErr error
 	complete := false
+	relayed := 0 // bytes of answer text and tool arguments the client was sent
 	c := first
 	for {
 		if c.Usage != nil {
 			usage = *c.Usage
 		}
+		relayed += deltaBytes(c.Data)
 		if acc != nil {
 			acc.Add(c.Data)
 		}
@@ -253,6 +258,11 @@ func (g *Gateway) streamChat(w http.ResponseWriter, r *http.Request, rec *record
 		_ = out.Done()
 	}
 	res.Done(streamErr)
+	if usage == (openai.Usage{}) {
+		// The stream ended (or the client left) before the upstream reported
+		// usage; the upstream still bills what it produced.
+		usage = estimatedUsage(req, relayed)
+	}
 	charge(w, rec, ad.ticket, res.Target.Model, usage)
 	var entry *state.CacheEntry
 	if complete && acc != nil && acc.Valid {
@@ -263,4 +273,28 @@ func (g *Gateway) streamChat(w http.ResponseWriter, r *http.Request, rec *record
 	// Usage is settled even when the client left: nothing accepted is lost.
 	ad.ticket.Settle(r.Context(), entry)
 	return nil
+}
+
+// deltaBytes counts the answer text and tool-call arguments in one chunk.
+func deltaBytes(chunk []byte) int {
+	n := 0
+	gjson.GetBytes(chunk, "choices").ForEach(func(_, ch gjson.Result) bool {
+		d := ch.Get("delta")
+		n += len(d.Get("content").Str) + len(d.Get("reasoning_content").Str)
+		d.Get("tool_calls").ForEach(func(_, tc gjson.Result) bool {
+			n += len(tc.Get("function.arguments").Str) + len(tc.Get("function.name").Str)
+			return true
+		})
+		return true
+	})
+	return n
+}
+
+// estimatedUsage is the usage of a stream that ended without the upstream's
+// own figures: the prompt estimate, and the relayed text at about four bytes
+// a token (at least one token once anything was relayed).
+func estimatedUsage(req *openai.ChatRequest, relayed int) openai.Usage {
+	u := openai.Usage{PromptTokens: pricing.EstimatePromptTokens(req), CompletionTokens: (relayed + 3) / 4}
+	u.TotalTokens = u.PromptTokens + u.CompletionTokens
+	return u
 }

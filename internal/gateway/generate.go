@@ -63,7 +63,7 @@ func (g *Gateway) generate(w http.ResponseWriter, r *http.Request, rec *record) 
 	}
 	in.model = req.Model
 	in.body, _ = json.Marshal(&req)
-	in.estimate = int64(pricing.EstimatePromptTokens(&req))
+	in.prompt = int64(pricing.EstimatePromptTokens(&req))
 	in.guard = func(profile string) ([]byte, error) {
 		p, err := g.Guard.CheckPrompt(profile, gr.Prompt)
 		if err != nil {
@@ -76,6 +76,7 @@ func (g *Gateway) generate(w http.ResponseWriter, r *http.Request, rec *record) 
 	if err != nil {
 		return err
 	}
+	defer ad.ticket.Settle(r.Context(), nil) // a request that failed gives its reservations back
 	if e := ad.ticket.Cached(); e != nil {
 		rec.cached = true
 		ad.ticket.Settle(r.Context(), nil)

@@ -114,8 +114,9 @@ func TestHotPathIsOneConcurrentDynamoDBRoundTrip(t *testing.T) {
 	for _, c := range calls {
 		ops[c.op]++
 	}
-	// rpm, rph, tpm takes + budget read + cache lookup, and no key lookup.
-	if ops["UpdateItem"] != 3 || ops["BatchGetItem"] != 1 || ops["GetItem"] != 1 || len(calls) != 5 {
+	// rpm, rph, tpm takes + the daily budget's reservation + cache lookup, and
+	// no key lookup.
+	if ops["UpdateItem"] != 4 || ops["GetItem"] != 1 || len(calls) != 5 {
 		t.Fatalf("calls before the upstream: %v", ops)
 	}
 	// One round: every call started before the first one ended.

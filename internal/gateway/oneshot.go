@@ -118,6 +118,7 @@ func (g *Gateway) oneShot(w http.ResponseWriter, r *http.Request, rec *record, i
 	if err != nil {
 		return err
 	}
+	defer ad.ticket.Settle(r.Context(), nil) // a request that failed gives its reservations back
 	var capable []*router.Target
 	for _, t := range ad.plan.Targets {
 		if in.endpoint.Serves == nil || in.endpoint.Serves(t.Provider) {

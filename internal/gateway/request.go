@@ -88,7 +88,9 @@ type incoming struct {
 	model    string
 	user     string
 	body     []byte // the JSON the cache key and field conditions read
-	estimate int64  // reserved tokens: prompt estimate + max output
+	// prompt is the prompt's estimated tokens and maxOutput the answer's limit
+	// the client set (0: none): limits and budgets reserve them up front.
+	prompt, maxOutput int64
 	// pin names the provider the client chose (POST /generate's provider);
 	// "" reads the x-gateway-provider header.
 	pin string
@@ -144,7 +146,7 @@ func (g *Gateway) admit(w http.ResponseWriter, r *http.Request, rec *record, in 
 	}
 	rec.route = plan.Route
 	t, err := g.Admission.Admit(ctx, admission.Request{Key: key, Endpoint: in.endpoint, Model: in.model, Plan: plan,
-		Body: in.body, Estimate: in.estimate, NoCache: noCache(r)})
+		Body: in.body, PromptTokens: in.prompt, MaxOutputTokens: in.maxOutput, NoCache: noCache(r)})
 	if err != nil {
 		return nil, err
 	}
@@ -161,11 +163,17 @@ func noCache(r *http.Request) bool {
 }
 
 // charge prices the answer, puts the cost on the response (a trailer once a
-// stream has started) and in the log record.
+// stream has started; "unpriced" for a model without a price, never a
+// silent 0) and in the log record.
 func charge(w http.ResponseWriter, rec *record, t *admission.Ticket, model string, u openai.Usage) {
 	rec.usage = u
-	rec.costUSD = t.Charge(model, u)
-	w.Header().Set("X-Gateway-Cost-Usd", pricing.FormatUSD(rec.costUSD))
+	usd, priced := t.Charge(model, u)
+	rec.costUSD = usd
+	cost := pricing.FormatUSD(usd)
+	if !priced {
+		cost = "unpriced"
+	}
+	w.Header().Set("X-Gateway-Cost-Usd", cost)
 }
 
 // servedFromCache marks a cached answer on the response and the record.

@@ -25,6 +25,7 @@ const (
 	CodeUnauthorized     Code = "invalid_api_key"
 	CodeForbidden        Code = "forbidden"
 	CodeRateLimited      Code = "rate_limit_exceeded"
+	CodeQuotaExceeded    Code = "insufficient_quota"
 	CodeUpstreamError    Code = "upstream_error"
 	CodeUpstreamAuth     Code = "upstream_auth_error"
 	CodeUpstreamTimeout  Code = "upstream_timeout"
@@ -50,6 +51,7 @@ var codes = map[Code]codeInfo{
 	CodeUnauthorized:     {http.StatusUnauthorized, "authentication_error"},
 	CodeForbidden:        {http.StatusForbidden, "permission_error"},
 	CodeRateLimited:      {http.StatusTooManyRequests, "rate_limit_error"},
+	CodeQuotaExceeded:    {http.StatusTooManyRequests, "insufficient_quota"},
 	CodeUpstreamError:    {http.StatusBadGateway, "api_error"},
 	CodeUpstreamAuth:     {http.StatusBadGateway, "api_error"},
 	CodeUpstreamTimeout:  {http.StatusGatewayTimeout, "timeout_error"},
