@@ -31,8 +31,10 @@ type Settings struct {
 	FailClosed bool
 	// CacheEnabled turns the response cache on; CacheTTL is its default entry
 	// lifetime and RouteCacheTTL overrides it per route (0 turns it off there).
-	CacheEnabled  bool
-	CacheTTL      time.Duration
+	CacheEnabled bool
+	CacheTTL     time.Duration
+	// CacheGlobal shares entries between keys (default: each key its own).
+	CacheGlobal   bool
 	RouteCacheTTL map[string]time.Duration
 	// TargetLimits are a provider's own requests and tokens per minute.
 	TargetLimits map[string]TargetLimit

@@ -56,7 +56,7 @@ func (a *Admitter) Admit(ctx context.Context, req Request) (*Ticket, error) {
 			ttl = rt
 		}
 		if ttl > 0 {
-			if k, ok := cacheKey(req.Endpoint.Name, req.Plan.CacheTarget(), req.Body); ok {
+			if k, ok := cacheKey(req.Endpoint.Name, a.cacheScope(req), req.Body); ok {
 				t.mode, t.cacheKey, t.cacheTTL = CacheMiss, k, ttl
 				if req.NoCache {
 					t.mode = CacheBypass
@@ -174,4 +174,20 @@ func keep(ts []*router.Target, ok func(*router.Target) bool) []*router.Target {
 		}
 	}
 	return out
+}
+
+// cacheScope is what a cache entry is shared by besides the request itself:
+// the target the plan tries first (provider and upstream model: the arm an
+// A/B test chose, the rule a conditional route matched, what the key's
+// allow-lists left), within the route; and, unless the cache is global, the
+// caller's key, so that one key's answers are never another's.
+func (a *Admitter) cacheScope(req Request) string {
+	scope := req.Plan.CacheTarget()
+	if len(req.Plan.Targets) > 0 {
+		scope += "\x00" + req.Plan.Targets[0].Key()
+	}
+	if !a.set.CacheGlobal && req.Key != nil {
+		scope += "\x00key:" + req.Key.ID
+	}
+	return scope
 }

@@ -115,8 +115,9 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 func admissionSettings(cfg *config.Config) admission.Settings {
 	s := admission.Settings{
 		AuthEnabled: cfg.Auth.Enabled, KeyCacheTTL: cfg.Auth.KeyCacheTTL, FailClosed: cfg.Limits.FailClosed,
-		CacheEnabled: cfg.Cache.Enabled, CacheTTL: cfg.Cache.TTL, DefaultMaxOutputTokens: admission.DefaultMaxOutputTokens,
-		RouteCacheTTL: map[string]time.Duration{}, TargetLimits: map[string]admission.TargetLimit{},
+		CacheEnabled: cfg.Cache.Enabled, CacheTTL: cfg.Cache.TTL, CacheGlobal: cfg.Cache.Scope == config.CacheScopeGlobal,
+		DefaultMaxOutputTokens: admission.DefaultMaxOutputTokens,
+		RouteCacheTTL:          map[string]time.Duration{}, TargetLimits: map[string]admission.TargetLimit{},
 	}
 	for _, p := range cfg.Providers {
 		if p.RPM > 0 || p.TPM > 0 {

@@ -60,6 +60,9 @@ func (c *Config) applyDefaults() {
 	if c.Cache.TTL == 0 {
 		c.Cache.TTL = time.Hour
 	}
+	if c.Cache.Scope == "" {
+		c.Cache.Scope = CacheScopeKey
+	}
 	if c.Cache.MaxEntries == 0 {
 		c.Cache.MaxEntries = 10_000
 	}

@@ -88,6 +88,7 @@ func (c *Config) applyEnvState(getenv func(string) string) {
 	if d, err := time.ParseDuration(getenv("GATEWAY_CACHE_TTL")); err == nil {
 		c.Cache.TTL = d
 	}
+	c.Cache.Scope = getenv("GATEWAY_CACHE_SCOPE")
 	c.Limits.FailClosed = getenv("GATEWAY_LIMITS_FAIL_CLOSED") == "true"
 	c.Metrics.Namespace = getenv("GATEWAY_METRICS_NAMESPACE")
 	if n, err := strconv.ParseInt(getenv("GATEWAY_MAX_BODY_BYTES"), 10, 64); err == nil && n > 0 {

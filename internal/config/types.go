@@ -110,7 +110,17 @@ type Cache struct {
 	// MaxEntries and MaxBytes bound the in-process LRU in front of the store.
 	MaxEntries int   `toml:"max_entries" json:"max_entries"`
 	MaxBytes   int64 `toml:"max_bytes" json:"max_bytes"`
+	// Scope is who shares an entry: "key" (default) keeps each virtual key's
+	// answers its own; "global" shares them between keys (a hit then tells a
+	// key that another sent the same request).
+	Scope string `toml:"scope" json:"scope"`
 }
+
+// Cache scopes.
+const (
+	CacheScopeKey    = "key"
+	CacheScopeGlobal = "global"
+)
 
 // Limits configures rate-limit behaviour.
 type Limits struct {

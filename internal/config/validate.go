@@ -102,6 +102,9 @@ func (c *Config) Validate() error {
 			bad("aliases.%s: points at unknown model %q", alias, target)
 		}
 	}
+	if c.Cache.Scope != CacheScopeKey && c.Cache.Scope != CacheScopeGlobal {
+		bad("cache.scope: %q is not key or global", c.Cache.Scope)
+	}
 	if c.Store.Kind != "memory" && c.Store.Kind != "dynamodb" {
 		bad("store.kind: %q is not memory or dynamodb", c.Store.Kind)
 	}

@@ -132,3 +132,18 @@ func TestPermitsGrantsWhatAnUnpinnedRequestCouldReach(t *testing.T) {
 		}
 	}
 }
+
+func TestSequentialUserIDsSplitEvenlyAcrossABArms(t *testing.T) {
+	for _, prefix := range []string{"customer_", "user-", "u"} {
+		inA := 0
+		const n = 100
+		for i := range n {
+			if unitHash("route\x00"+fmt.Sprintf("%s%d", prefix, 1000+i)) < 0.5 {
+				inA++
+			}
+		}
+		if inA < 40 || inA > 60 {
+			t.Errorf("%s1000…%s%d: %d of %d in arm A of a 50/50 split, want 40–60", prefix, prefix, 1000+n-1, inA, n)
+		}
+	}
+}

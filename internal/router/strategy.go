@@ -148,5 +148,17 @@ func pickWeighted(cands []WeightedTarget, u float64) int {
 func unitHash(s string) float64 {
 	h := fnv.New64a()
 	h.Write([]byte(s))
-	return float64(h.Sum64()>>11) / float64(1<<53)
+	return float64(mix64(h.Sum64())>>11) / float64(1<<53)
+}
+
+// mix64 is MurmurHash3's 64-bit finalizer: FNV-1a alone barely moves its top
+// bits when only the last characters change (customer_1000 … customer_1099
+// all landed in one arm of a 50/50 split), and unitHash reads the top bits.
+func mix64(h uint64) uint64 {
+	h ^= h >> 33
+	h *= 0xff51afd7ed558ccd
+	h ^= h >> 33
+	h *= 0xc4ceb9fe1a85ec53
+	h ^= h >> 33
+	return h
 }
