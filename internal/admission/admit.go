@@ -191,3 +191,10 @@ func (a *Admitter) cacheScope(req Request) string {
 	}
 	return scope
 }
+
+// MayUse reports whether key k's allow-lists leave any target of plan (the
+// plan is not changed): /v1/models lists only what a key may call.
+func (a *Admitter) MayUse(k *state.Key, model string, plan *router.Plan) bool {
+	cp := *plan
+	return a.allowed(k, model, &cp) == nil
+}

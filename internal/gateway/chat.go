@@ -248,6 +248,7 @@ func (g *Gateway) streamChat(w http.ResponseWriter, r *http.Request, rec *record
 				break
 			}
 			streamErr = err
+			rec.cut = true
 			e := openai.AsError(err)
 			rec.errMsg = e.Error()
 			_ = out.Data(e.JSON())

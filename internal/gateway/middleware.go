@@ -40,14 +40,20 @@ type record struct {
 	usage        openai.Usage
 	errMsg       string
 	prompt       string
+	// cut is set when the upstream broke off a stream already under way.
+	cut bool
 }
 
 // routed records which target answered and how many tries it took.
 func (rec *record) routed(plan *router.Plan, res *router.Result) {
 	rec.route = plan.Route
 	rec.attempts, rec.failovers = res.Attempts, res.Failovers
+	if t := res.Tried; t != nil {
+		// The target that answered, or on a failure the last one tried:
+		// metrics and the log line name the provider that failed.
+		rec.provider, rec.model, rec.metricsModel = t.Provider.Name(), t.Model, t.MetricsModel()
+	}
 	if res.Target != nil {
-		rec.provider, rec.model, rec.metricsModel = res.Target.Provider.Name(), res.Target.Model, res.Target.MetricsModel()
 		if rec.stream {
 			rec.ttfb = res.Latency
 		} else {
@@ -193,15 +199,20 @@ func (g *Gateway) logRequest(r *http.Request, status int, d time.Duration, rec *
 	if g.Config.Server.LogPrompts && rec.prompt != "" {
 		attrs = append(attrs, slog.String("prompt", rec.prompt))
 	}
-	g.Metrics.Record(metrics.Event{
-		Time: time.Now(), Endpoint: rec.endpoint, Route: rec.route, Provider: rec.provider, Model: rec.metricsModel, KeyID: rec.keyID,
-		Status: status, Stream: rec.stream, Latency: d, UpstreamLatency: rec.upstream, TimeToFirstByte: rec.ttfb,
-		InputTokens: rec.usage.PromptTokens, OutputTokens: rec.usage.CompletionTokens, CostUSD: rec.costUSD,
-		CacheHit: rec.cached, RateLimited: status == http.StatusTooManyRequests, Failovers: rec.failovers,
-	})
+	if !isOps(r.URL.Path) {
+		g.Metrics.Record(metrics.Event{
+			Time: time.Now(), Endpoint: rec.endpoint, Route: rec.route, Provider: rec.provider, Model: rec.metricsModel, KeyID: rec.keyID,
+			Status: status, Stream: rec.stream, Latency: d, UpstreamLatency: rec.upstream, TimeToFirstByte: rec.ttfb,
+			InputTokens: rec.usage.PromptTokens, OutputTokens: rec.usage.CompletionTokens, CostUSD: rec.costUSD,
+			CacheHit: rec.cached, RateLimited: status == http.StatusTooManyRequests, Failovers: rec.failovers,
+		})
+	}
 	level := slog.LevelInfo
-	if status >= 500 {
+	switch {
+	case status >= 500:
 		level = slog.LevelError
+	case rec.cut:
+		level = slog.LevelWarn
 	}
 	g.Logger.LogAttrs(r.Context(), level, "request", attrs...)
 }
@@ -292,4 +303,15 @@ func newID() string {
 	var b [12]byte
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:])
+}
+
+// isOps reports whether path is an operator's endpoint (health checks,
+// metrics and dashboard polls, the admin API): logged, but not counted as
+// traffic in the metrics.
+func isOps(path string) bool {
+	switch path {
+	case "/health", "/metrics", "/metrics/prometheus", "/dashboard":
+		return true
+	}
+	return strings.HasPrefix(path, "/admin/")
 }

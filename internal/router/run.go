@@ -35,6 +35,9 @@ type Attempt func(ctx context.Context, t *Target) error
 type Result struct {
 	// Target is the target that answered.
 	Target *Target
+	// Tried is the last target called (the one that answered, or the last
+	// that failed); nil when none was.
+	Tried *Target
 	// Attempts counts every try, retries included.
 	Attempts int
 	// Failovers counts moves to another target.
@@ -89,6 +92,7 @@ func (r *Router) Run(ctx context.Context, plan *Plan, fn Attempt) (*Result, erro
 			res.Failovers++
 		}
 		tried++
+		res.Tried = t
 		over, err := r.tryTarget(ctx, plan.Retry, t, fn, res)
 		if over {
 			return res, err
