@@ -16,18 +16,13 @@ import (
 
 	"github.com/aigateway/gateway/internal/config"
 	"github.com/aigateway/gateway/internal/lambdafn"
+	"github.com/aigateway/gateway/internal/runtimeapi"
 )
 
 // eventsDir holds the sam-style sample events: events/api/*.json are API
 // Gateway HTTP API (payload 2.0) events for functions/api, events/stream/*.json
 // are Function URL events for functions/stream.
 const eventsDir = "../../events"
-
-// testBodyLimit is the body limit the event tests run with. The deployed
-// default (10 MiB) is above Lambda's 6 MB invoke payload limit, so an event
-// that crossed it could not be invoked at all: events/*/oversized-body.json
-// carries about 6 KB and the tests lower the limit instead.
-const testBodyLimit = 4 << 10
 
 // eventWant is what the gateway must answer to one sample event, the same for
 // both functions.
@@ -49,24 +44,38 @@ var eventWants = map[string]eventWant{
 		`"content":"one "`, `"finish_reason":"stop"`, `"usage":{`}, true},
 	"embeddings": {200, "application/json", []string{`"object":"embedding"`, `"index":1`}, false},
 	"generate":   {200, "application/json", []string{`"provider":"Mock"`, `"output":"echo: Say hi"`}, false},
-	// No Authorization header. Authentication (issue #3) is off in this
-	// configuration (config.FromEnv without GATEWAY_AUTH), so the request is
-	// served, as by `make run`. The deployed functions run with
-	// GATEWAY_AUTH=true: TestMissingKeyEventIsRefusedWhenAuthIsOn expects 401
-	// for the same event.
-	"missing-key": {200, "application/json", []string{`"object":"chat.completion"`}, false},
+	// No Authorization header; its .env file turns authentication on, as the
+	// deployed functions run.
+	"missing-key": {401, "application/json", []string{`"type":"authentication_error"`}, false},
 	"bad-json": {400, "application/json", []string{`"type":"invalid_request_error"`, "not valid JSON"},
 		false},
+	// About 6 KB; its .env file lowers the body limit to 4 KiB (the deployed
+	// default, 10 MiB, is above Lambda's 6 MB invoke payload limit, so an
+	// event over it could not be invoked at all).
 	"oversized-body": {413, "application/json", []string{`"code":"request_too_large"`}, false},
 }
 
-// eventGateway is the core both handlers run in these tests: the mock
-// provider (an empty environment serves model mock-echo), a small body limit.
-func eventGateway(t *testing.T) *config.Config {
+// eventHandlers are the two functions' handlers over the core an event runs
+// with: the mock provider (an empty environment serves model mock-echo) and
+// the event's own .env settings, as `make invoke` applies them.
+func eventHandlers(t *testing.T, eventPath string) (api func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error),
+	stream func(context.Context, *events.LambdaFunctionURLRequest) (*events.LambdaFunctionURLStreamingResponse, error)) {
 	t.Helper()
-	cfg := config.FromEnv(func(string) string { return "" })
-	cfg.Server.MaxBodyBytes = testBodyLimit
-	return cfg
+	env, err := runtimeapi.EventEnv(eventPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vars := map[string]string{}
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		vars[k] = v
+	}
+	cfg := config.FromEnv(func(k string) string { return vars[k] })
+	h, err := lambdafn.Build(context.Background(), cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return lambdafn.API(h), lambdafn.Stream(h)
 }
 
 type eventResponse struct {
@@ -79,21 +88,21 @@ type eventResponse struct {
 // through the handler its function runs: lambdafn.API (aws-lambda-go-api-proxy)
 // for events/api, lambdafn.Stream (lambdaurl) for events/stream.
 func TestEveryEventFileGetsItsAnswer(t *testing.T) {
-	cfg := eventGateway(t)
-	h, err := lambdafn.Build(context.Background(), cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	api, stream := lambdafn.API(h), lambdafn.Stream(h)
 	seen := map[string]map[string]bool{"api": {}, "stream": {}}
-	err = filepath.WalkDir(eventsDir, func(path string, d fs.DirEntry, err error) error {
+	err := filepath.WalkDir(eventsDir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}
 		rel, _ := filepath.Rel(eventsDir, path)
 		fn, file := filepath.Dir(rel), filepath.Base(rel)
+		if filepath.Ext(file) == ".env" {
+			if _, err := os.Stat(strings.TrimSuffix(path, ".env") + ".json"); err != nil {
+				t.Errorf("%s: an .env file belongs beside its event", rel)
+			}
+			return nil
+		}
 		if filepath.Ext(file) != ".json" {
-			t.Errorf("%s: events/ holds only .json sample events", rel)
+			t.Errorf("%s: events/ holds only .json sample events and their .env settings", rel)
 			return nil
 		}
 		name := strings.TrimSuffix(file, ".json")
@@ -107,6 +116,7 @@ func TestEveryEventFileGetsItsAnswer(t *testing.T) {
 			return err
 		}
 		t.Run(filepath.ToSlash(rel), func(t *testing.T) {
+			api, stream := eventHandlers(t, path)
 			var got eventResponse
 			switch fn {
 			case "api":

@@ -4,8 +4,10 @@
 // `make invoke FN=<function> EVENT=events/<function>/<file>.json` runs.
 //
 // The process inherits this environment (so OPENAI_API_KEY and friends
-// configure the gateway as with `make run`) plus AWS_LAMBDA_RUNTIME_API and
-// the usual AWS_LAMBDA_* variables.
+// configure the gateway as with `make run`), then the event's own settings
+// from the .env file beside it when there is one (events/api/missing-key.env
+// turns authentication on), plus AWS_LAMBDA_RUNTIME_API and the usual
+// AWS_LAMBDA_* variables.
 package main
 
 import (
@@ -55,6 +57,14 @@ func run() error {
 		return fmt.Errorf("%s is not valid JSON", flag.Arg(0))
 	}
 
+	eventEnv, err := runtimeapi.EventEnv(flag.Arg(0))
+	if err != nil {
+		return err
+	}
+	for _, kv := range eventEnv {
+		fmt.Fprintln(os.Stderr, "invoke: with", kv, "(from the event's .env file)")
+	}
+
 	api, err := runtimeapi.Start()
 	if err != nil {
 		return err
@@ -63,7 +73,7 @@ func run() error {
 	api.Timeout = *timeout
 
 	cmd := exec.Command(*bootstrap)
-	cmd.Env = append(os.Environ(),
+	cmd.Env = append(append(os.Environ(), eventEnv...),
 		"AWS_LAMBDA_RUNTIME_API="+api.Addr(),
 		"AWS_LAMBDA_FUNCTION_NAME="+filepath.Base(filepath.Dir(*bootstrap)),
 		"AWS_LAMBDA_FUNCTION_VERSION=$LATEST",
