@@ -54,7 +54,7 @@ func envProvider(k provider.Kind, getenv func(string) string) (Provider, bool) {
 		return Provider{}, false
 	}
 	p := Provider{Name: k.Name, Kind: k.Name, APIKey: provider.Secret(key), BaseURL: getenv(k.BaseURLEnv),
-		Models: []string{k.DefaultModel}}
+		Models: append([]string{k.DefaultModel}, k.ModelFamilies...)}
 	if ms := splitList(getenv(k.ModelsEnv)); len(ms) > 0 {
 		p.Models = ms
 	}

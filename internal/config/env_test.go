@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/aigateway/gateway/internal/config"
+	"github.com/aigateway/gateway/internal/provider"
 )
 
 // environmentProviders is the environment-only provider set, in failover order,
@@ -63,8 +64,10 @@ func TestEveryEnvironmentProviderKeepsItsVariablesAndDefaults(t *testing.T) {
 			if p.BaseURL != vars[e.baseVar] {
 				t.Errorf("base_url = %q, want %s's %q", p.BaseURL, e.baseVar, vars[e.baseVar])
 			}
-			if !slices.Equal(p.Models, []string{e.model}) {
-				t.Errorf("models = %v, want [%s]", p.Models, e.model)
+			// The default model, then the kind's model families (wildcards).
+			k, _ := provider.LookupKind(e.name)
+			if want := append([]string{e.model}, k.ModelFamilies...); !slices.Equal(p.Models, want) {
+				t.Errorf("models = %v, want %v", p.Models, want)
 			}
 
 			vars[e.modelsVar] = "m1, m2"

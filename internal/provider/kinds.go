@@ -71,6 +71,12 @@ type Kind struct {
 	RegionEnv string
 	// DefaultModel is the model served when ModelsEnv is unset.
 	DefaultModel string
+	// ModelFamilies are the wildcard patterns an environment-only provider
+	// also serves when ModelsEnv is unset, so that everyday model names
+	// (gpt-4.1, claude-3-5-haiku-latest, gemini-2.0-flash) route without a
+	// configuration file. Only the kind's own namespaces: families of kinds
+	// earlier in the table win when two match.
+	ModelFamilies []string
 }
 
 // NeedsBaseURL reports whether a configuration of this kind must set base_url.
@@ -81,13 +87,14 @@ func (k Kind) NeedsBaseURL() bool { return k.Family == FamilyOpenAICompat && k.D
 var kinds = []Kind{
 	{Name: "openai", Display: "OpenAI", Family: FamilyOpenAICompat, DefaultURL: "https://api.openai.com/v1",
 		Env: EnvKey, KeyEnv: "OPENAI_API_KEY", BaseURLEnv: "OPENAI_BASE_URL", ModelsEnv: "OPENAI_MODELS",
-		DefaultModel: "gpt-4o-mini"},
+		DefaultModel: "gpt-4o-mini", ModelFamilies: []string{"gpt-*", "chatgpt-*", "o1*", "o3*", "o4*", "text-embedding-3-*", "text-embedding-ada-*",
+			"dall-e-*", "gpt-image-*", "whisper-*", "tts-*", "omni-moderation-*", "text-moderation-*", "codex-*"}},
 	{Name: "gemini", Display: "Gemini", Family: FamilyGemini,
 		Env: EnvKey, KeyEnv: "GEMINI_API_KEY", AltKeyEnv: "GOOGLE_API_KEY", BaseURLEnv: "GEMINI_BASE_URL", ModelsEnv: "GEMINI_MODELS",
-		DefaultModel: "gemini-2.5-flash"},
+		DefaultModel: "gemini-2.5-flash", ModelFamilies: []string{"gemini-*", "text-embedding-00*", "imagen-*"}},
 	{Name: "anthropic", Display: "Anthropic", Family: FamilyAnthropic,
 		Env: EnvKey, KeyEnv: "ANTHROPIC_API_KEY", BaseURLEnv: "ANTHROPIC_BASE_URL", ModelsEnv: "ANTHROPIC_MODELS",
-		DefaultModel: "claude-sonnet-4-5"},
+		DefaultModel: "claude-sonnet-4-5", ModelFamilies: []string{"claude-*"}},
 	{Name: "azure", Display: "Azure", Family: FamilyOpenAICompat,
 		Env: EnvKeyAndBaseURL, KeyEnv: "AZURE_OPENAI_API_KEY", BaseURLEnv: "AZURE_OPENAI_ENDPOINT", ModelsEnv: "AZURE_MODELS",
 		APIVersionEnv: "AZURE_OPENAI_API_VERSION", DefaultModel: "gpt-4o-mini"},
@@ -96,22 +103,23 @@ var kinds = []Kind{
 		DefaultModel: "llama-3.3-70b-versatile"},
 	{Name: "mistral", Display: "Mistral", Family: FamilyOpenAICompat, DefaultURL: "https://api.mistral.ai/v1", OmitStreamOptions: true,
 		Env: EnvKey, KeyEnv: "MISTRAL_API_KEY", BaseURLEnv: "MISTRAL_BASE_URL", ModelsEnv: "MISTRAL_MODELS",
-		DefaultModel: "mistral-small-latest"},
+		DefaultModel: "mistral-small-latest", ModelFamilies: []string{"mistral-*", "open-mistral-*", "codestral-*", "pixtral-*",
+			"ministral-*", "magistral-*", "devstral-*"}},
 	{Name: "together", Display: "Together", Family: FamilyOpenAICompat, DefaultURL: "https://api.together.xyz/v1",
 		Env: EnvKey, KeyEnv: "TOGETHER_API_KEY", BaseURLEnv: "TOGETHER_BASE_URL", ModelsEnv: "TOGETHER_MODELS",
 		DefaultModel: "meta-llama/Llama-3.3-70B-Instruct-Turbo"},
 	{Name: "perplexity", Display: "Perplexity", Family: FamilyOpenAICompat, DefaultURL: "https://api.perplexity.ai", OmitStreamOptions: true,
 		Env: EnvKey, KeyEnv: "PERPLEXITY_API_KEY", BaseURLEnv: "PERPLEXITY_BASE_URL", ModelsEnv: "PERPLEXITY_MODELS",
-		DefaultModel: "sonar"},
+		DefaultModel: "sonar", ModelFamilies: []string{"sonar*"}},
 	{Name: "deepseek", Display: "DeepSeek", Family: FamilyOpenAICompat, DefaultURL: "https://api.deepseek.com/v1",
 		Env: EnvKey, KeyEnv: "DEEPSEEK_API_KEY", BaseURLEnv: "DEEPSEEK_BASE_URL", ModelsEnv: "DEEPSEEK_MODELS",
-		DefaultModel: "deepseek-chat"},
+		DefaultModel: "deepseek-chat", ModelFamilies: []string{"deepseek-*"}},
 	{Name: "xai", Display: "xAI", Family: FamilyOpenAICompat, DefaultURL: "https://api.x.ai/v1",
 		Env: EnvKey, KeyEnv: "XAI_API_KEY", BaseURLEnv: "XAI_BASE_URL", ModelsEnv: "XAI_MODELS",
-		DefaultModel: "grok-3-mini"},
+		DefaultModel: "grok-3-mini", ModelFamilies: []string{"grok-*"}},
 	{Name: "cohere", Display: "Cohere", Family: FamilyCohere,
 		Env: EnvKey, KeyEnv: "COHERE_API_KEY", BaseURLEnv: "COHERE_BASE_URL", ModelsEnv: "COHERE_MODELS",
-		DefaultModel: "command-r-plus"},
+		DefaultModel: "command-r-plus", ModelFamilies: []string{"command-*", "embed-*", "c4ai-*"}},
 	{Name: "ollama", Display: "Ollama", Family: FamilyOpenAICompat, DefaultURL: "http://127.0.0.1:11434/v1",
 		Env: EnvBaseURL, BaseURLEnv: "OLLAMA_BASE_URL", ModelsEnv: "OLLAMA_MODELS",
 		DefaultModel: "llama3.2"},

@@ -1,6 +1,7 @@
 package provider_test
 
 import (
+	"reflect"
 	"slices"
 	"testing"
 
@@ -81,7 +82,7 @@ func TestKindNamesAreUniqueAndLookUp(t *testing.T) {
 			t.Errorf("kind %q is listed twice", k.Name)
 		}
 		seen[k.Name] = true
-		if got, ok := provider.LookupKind(k.Name); !ok || got != k {
+		if got, ok := provider.LookupKind(k.Name); !ok || !reflect.DeepEqual(got, k) {
 			t.Errorf("LookupKind(%q) = %+v, %v", k.Name, got, ok)
 		}
 	}
