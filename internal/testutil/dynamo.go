@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/aigateway/gateway/internal/state/dynamo"
+	"github.com/aigateway/gateway/internal/state/statetest"
 )
 
 // Bounds of the DynamoDB set-up.
@@ -46,17 +47,10 @@ func SkipDynamoIfAsked(t testing.TB) {
 
 // DynamoEndpoint returns DynamoDB Local's endpoint from DYNAMODB_ENDPOINT.
 // Without it the test fails and says how to start it, unless
-// GATEWAY_SKIP_DYNAMODB=1 asks to skip.
+// GATEWAY_SKIP_DYNAMODB=1 asks to skip (statetest.Endpoint, the one copy).
 func DynamoEndpoint(t testing.TB) string {
 	t.Helper()
-	if ep, ok := LookupDynamoEndpoint(); ok {
-		return ep
-	}
-	SkipDynamoIfAsked(t)
-	t.Fatal("DYNAMODB_ENDPOINT is not set: run `make test`, which starts DynamoDB Local " +
-		"(or start it with `localstack/dynamodb-local.sh start` and export the DYNAMODB_ENDPOINT it prints); " +
-		"set GATEWAY_SKIP_DYNAMODB=1 to skip these tests")
-	return ""
+	return statetest.Endpoint(t)
 }
 
 // DynamoClient returns a client of the DynamoDB at endpoint (as the gateway
