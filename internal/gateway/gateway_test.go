@@ -159,7 +159,7 @@ func errorOf(t *testing.T, rec *httptest.ResponseRecorder) openai.ErrorDetail {
 
 const hello = `{"model":"shared","messages":[{"role":"user","content":"hello"}]}`
 
-func TestHealthAnswersTheSeedText(t *testing.T) {
+func TestHealthAnswersThatTheGatewayIsHealthy(t *testing.T) {
 	a := newUpstream(t, okChat("a"))
 	g, _ := newGateway(t, twoProviders, a, a)
 	rec := do(t, g, "GET", "/health", "")
@@ -451,7 +451,7 @@ func TestClientDisconnectCancelsTheUpstreamRequest(t *testing.T) {
 	}
 }
 
-func TestGenerateKeepsTheSeedContract(t *testing.T) {
+func TestGenerateAnswersWithTheProviderTheOutputAndWhetherItWasCached(t *testing.T) {
 	a := newUpstream(t, status(500, "down"))
 	b := newUpstream(t, okChat("b"))
 	g, _ := newGateway(t, twoProviders, a, b)
