@@ -50,10 +50,9 @@ func (a *Admitter) reservationMicros(req Request) (int64, error) {
 	if out <= 0 {
 		out = a.set.DefaultMaxOutputTokens
 	}
-	u := openai.Usage{PromptTokens: clampTokens(req.PromptTokens), CompletionTokens: clampTokens(out)}
 	var dearest float64
 	priced := keep(req.Plan.Targets, func(t *router.Target) bool {
-		usd, ok := a.prices.Cost(t.Model, u)
+		usd, ok := a.prices.EstimateCost(t.Model, clampTokens(req.PromptTokens), clampTokens(out))
 		if ok && usd > dearest {
 			dearest = usd
 		}
@@ -61,7 +60,7 @@ func (a *Admitter) reservationMicros(req Request) (int64, error) {
 	})
 	if len(priced) == 0 {
 		return 0, &openai.Error{Code: openai.CodeForbidden, Param: "model",
-			Message: fmt.Sprintf("model %q has no price, and this API key has a budget: the gateway cannot meter it (an operator can add [pricing.%q])", req.Model, req.Plan.Targets[0].Model)}
+			Message: fmt.Sprintf("model %q has no price, and this API key has a budget: the gateway cannot meter it (an operator can add [pricing.%q], or a default price as [pricing.\"*\"])", req.Model, req.Plan.Targets[0].Model)}
 	}
 	req.Plan.Targets = priced
 	return pricing.Micros(dearest), nil

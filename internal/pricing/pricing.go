@@ -234,7 +234,8 @@ func (t *Table) Models() []string {
 }
 
 // Lookup finds a model's price (with CachedInput filled in) and the table key
-// that matched; ok is false for an unknown model.
+// that matched (DefaultKey when only the operator's default price applies);
+// ok is false for an unknown model without a default.
 func (t *Table) Lookup(model string) (p Price, key string, ok bool) {
 	cands := candidates(normalize(model))
 	for _, c := range cands {
@@ -247,8 +248,15 @@ func (t *Table) Lookup(model string) (p Price, key string, ok bool) {
 			return t.prices[k], k, true
 		}
 	}
+	if p, ok := t.prices[DefaultKey]; ok {
+		return p, DefaultKey, true
+	}
 	return Price{}, "", false
 }
+
+// DefaultKey names the operator's default price (`[pricing."*"]`): the price
+// of every model the table does not know, so none is metered as free.
+const DefaultKey = "*"
 
 // Cost prices a usage report for model; an unknown model costs 0 with ok=false.
 func (t *Table) Cost(model string, u openai.Usage) (usd float64, ok bool) {

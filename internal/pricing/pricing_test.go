@@ -420,3 +420,17 @@ func TestDefaultTableIsSafeToShareBetweenGoroutines(t *testing.T) {
 		}
 	}
 }
+
+func TestTheOperatorsDefaultPricePricesEveryUnknownModel(t *testing.T) {
+	tbl := Default().WithOverrides(map[string]Price{DefaultKey: {Input: 1, Output: 2}})
+	usd, ok := tbl.Cost("a-model-nobody-priced", openai.Usage{PromptTokens: 1_000_000, CompletionTokens: 1_000_000})
+	if !ok || usd != 3 {
+		t.Fatalf("cost %v %v, want the default price", usd, ok)
+	}
+	if p, key, _ := tbl.Lookup("gpt-4o"); key == DefaultKey || p.Input == 1 {
+		t.Fatal("a model the table knows took the default price")
+	}
+	if _, ok := Default().Cost("a-model-nobody-priced", openai.Usage{PromptTokens: 1}); ok {
+		t.Fatal("without a default an unknown model is priced")
+	}
+}
