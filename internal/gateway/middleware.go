@@ -90,7 +90,7 @@ func (g *Gateway) endpoint(h handlerFunc) http.Handler {
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rec := &record{id: r.Header.Get("X-Request-Id")}
-	if rec.id == "" || len(rec.id) > 128 {
+	if !validRequestID(rec.id) {
 		rec.id = newID()
 	}
 	tw := track(w)
@@ -298,6 +298,20 @@ func (w *trackingWriter) Flush() {
 
 // Unwrap lets http.ResponseController reach the underlying writer.
 func (w *trackingWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// validRequestID accepts a client's request id for echoing in headers and
+// logs: 1 to 128 printable ASCII characters, no spaces.
+func validRequestID(id string) bool {
+	if id == "" || len(id) > 128 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if id[i] <= ' ' || id[i] > '~' {
+			return false
+		}
+	}
+	return true
+}
 
 func newID() string {
 	var b [12]byte

@@ -119,3 +119,17 @@ func lastLine(s string) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	return lines[len(lines)-1]
 }
+
+func TestAClientsRequestIDIsEchoedOnlyWhenItIsSafe(t *testing.T) {
+	a := newUpstream(t, okChat("a"))
+	g, logs := newGateway(t, twoProviders, a, a)
+	for id, kept := range map[string]bool{"req-123_abc:1": true, "has space": false, "tab\tin": false, "ünï": false, strings.Repeat("x", 129): false} {
+		rec := do(t, g, "GET", "/health", "", "X-Request-Id", id)
+		if got := rec.Header().Get("X-Request-Id"); (got == id) != kept || got == "" {
+			t.Errorf("X-Request-Id %q answered %q", id, got)
+		}
+	}
+	if strings.Contains(logs.String(), "tab\\tin") {
+		t.Error("an unsafe request id reached the log")
+	}
+}
