@@ -1,25 +1,14 @@
 package gateway_test
 
 import (
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/aigateway/gateway/internal/gateway"
+	"github.com/aigateway/gateway/internal/testutil"
 )
-
-func sseHandler(events int, then func(w http.ResponseWriter)) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/event-stream")
-		w.WriteHeader(http.StatusOK)
-		for range events {
-			_, _ = io.WriteString(w, "data: {\"n\":1}\n\n")
-		}
-		then(w)
-	}
-}
 
 func TestRecoverTurnsAPanicBeforeTheFirstByteIntoA500(t *testing.T) {
 	for _, p := range []any{"boom", http.ErrAbortHandler} {
@@ -33,7 +22,7 @@ func TestRecoverTurnsAPanicBeforeTheFirstByteIntoA500(t *testing.T) {
 }
 
 func TestRecoverEndsAStreamThatPanicsWithAnErrorEventAndDone(t *testing.T) {
-	h := gateway.Recover(sseHandler(2, func(http.ResponseWriter) { panic("mid-stream") }), true, nil)
+	h := gateway.Recover(testutil.SSEHandler(2, func(http.ResponseWriter) { panic("mid-stream") }), true, nil)
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/v1/chat/completions", nil))
 	want := "data: {\"n\":1}\n\ndata: {\"n\":1}\n\n" +

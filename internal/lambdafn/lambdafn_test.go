@@ -16,6 +16,7 @@ import (
 
 	"github.com/aigateway/gateway/internal/gateway"
 	"github.com/aigateway/gateway/internal/lambdafn"
+	"github.com/aigateway/gateway/internal/testutil"
 )
 
 func TestParseSecretAcceptsAnObjectOfStrings(t *testing.T) {
@@ -114,23 +115,12 @@ func TestWithoutASecretARNNoAWSCallIsMade(t *testing.T) {
 	}
 }
 
-func sseHandler(events int, then func(w http.ResponseWriter)) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/event-stream")
-		w.WriteHeader(http.StatusOK)
-		for range events {
-			_, _ = io.WriteString(w, "data: {\"n\":1}\n\n")
-		}
-		then(w)
-	}
-}
-
 // TestStreamSurvivesAPanicInLambdaurlsGoroutine runs the panic through the
 // real Function URL adapter and the core's recovery as Lambda builds it:
 // lambdaurl serves the handler on a goroutine of its own, where an
 // unrecovered panic would end the process.
 func TestStreamSurvivesAPanicInLambdaurlsGoroutine(t *testing.T) {
-	h := lambdafn.Stream(gateway.Recover(sseHandler(1, func(http.ResponseWriter) { panic(http.ErrAbortHandler) }), true, nil))
+	h := lambdafn.Stream(gateway.Recover(testutil.SSEHandler(1, func(http.ResponseWriter) { panic(http.ErrAbortHandler) }), true, nil))
 	resp, err := h(context.Background(), &events.LambdaFunctionURLRequest{
 		RequestContext: events.LambdaFunctionURLRequestContext{
 			DomainName: "x.lambda-url.us-east-1.on.aws",

@@ -8,6 +8,8 @@ package testutil
 import (
 	"bytes"
 	"errors"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
@@ -65,4 +67,17 @@ func RepoRoot(t testing.TB) string {
 		t.Fatal(err)
 	}
 	return dir
+}
+
+// SSEHandler answers as an SSE stream of events `data: {"n":1}` events, then
+// calls then (which may panic, to test recovery mid-stream).
+func SSEHandler(events int, then func(w http.ResponseWriter)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		w.WriteHeader(http.StatusOK)
+		for range events {
+			_, _ = io.WriteString(w, "data: {\"n\":1}\n\n")
+		}
+		then(w)
+	}
 }
