@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -10,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/aigateway/gateway/internal/app"
+	"github.com/aigateway/gateway/internal/config"
 	"github.com/aigateway/gateway/internal/openai"
 	"github.com/aigateway/gateway/internal/state/dynamo"
 	"github.com/aigateway/gateway/internal/testutil"
@@ -744,5 +747,33 @@ func TestResponsesErrorsHaveOpenAIsShape(t *testing.T) {
 	}
 	if calls.Load() != 1 || b.calls.Load() != 0 {
 		t.Errorf("upstream calls: native %d, chat %d; only the refused request may reach one", calls.Load(), b.calls.Load())
+	}
+}
+
+// TestTheREADMEsResponsesExamplesRunOnTheMockProvider pins the README's curl
+// examples: a response, its stream, a follow-up, GET and DELETE on mock-echo.
+func TestTheREADMEsResponsesExamplesRunOnTheMockProvider(t *testing.T) {
+	cfg := config.FromEnv(func(string) string { return "" })
+	g, err := app.New(context.Background(), cfg, app.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := responseOf(t, do(t, g, "POST", "/v1/responses", `{"model":"mock-echo","input":"hello"}`))
+	if first.text() != "echo: hello" {
+		t.Fatalf("first = %+v", first)
+	}
+	evs := respEvents(t, do(t, g, "POST", "/v1/responses", `{"model":"mock-echo","input":"hello","stream":true}`).Body.String())
+	if last := evs[len(evs)-1]; last.Type != "response.completed" || last.Response.text() != "echo: hello" {
+		t.Fatalf("stream %s", eventTypes(evs))
+	}
+	next := responseOf(t, do(t, g, "POST", "/v1/responses", `{"model":"mock-echo","previous_response_id":"`+first.ID+`","input":"and again"}`))
+	if next.text() != "echo: and again" || *next.PreviousResponseID != first.ID {
+		t.Fatalf("follow-up = %+v", next)
+	}
+	if rec := do(t, g, "GET", "/v1/responses/"+first.ID, ""); rec.Code != 200 {
+		t.Fatalf("GET: %d", rec.Code)
+	}
+	if rec := do(t, g, "DELETE", "/v1/responses/"+first.ID, ""); rec.Code != 200 {
+		t.Fatalf("DELETE: %d", rec.Code)
 	}
 }
