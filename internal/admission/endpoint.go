@@ -19,6 +19,7 @@ type Endpoint struct {
 // The endpoints the gateway serves.
 var (
 	Chat           = Endpoint{Name: "chat", What: "chat completions", Cacheable: true}
+	Responses      = Endpoint{Name: "responses", What: "the Responses API", Cacheable: true}
 	Generate       = Endpoint{Name: "generate", What: "generate", Cacheable: true}
 	Embeddings     = Endpoint{Name: "embeddings", What: "embeddings", Cacheable: true, Serves: can[provider.Embedder]}
 	Images         = Endpoint{Name: "image generation", What: "image generation", Serves: can[provider.ImageGenerator]}

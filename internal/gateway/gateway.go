@@ -76,6 +76,8 @@ func New(d Deps) *Gateway {
 	for _, prefix := range []string{"/v1", ""} {
 		g.handle(http.MethodGet, prefix+"/models", g.endpoint(g.models))
 		g.handle(http.MethodPost, prefix+"/chat/completions", g.endpoint(g.chat))
+		g.handle(http.MethodPost, prefix+"/responses", g.endpoint(g.createResponse))
+		g.handleResponseByID(prefix + "/responses/{id}")
 		g.handle(http.MethodPost, prefix+"/embeddings", g.endpoint(g.embeddings))
 		g.handle(http.MethodPost, prefix+"/images/generations", g.endpoint(g.images))
 		g.handle(http.MethodPost, prefix+"/audio/transcriptions", g.endpoint(g.transcriptions))

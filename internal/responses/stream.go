@@ -140,18 +140,25 @@ func (s *Stream) Fail(err error) []byte {
 	}
 	s.start("")
 	s.ended = true
-	e := openai.AsError(err)
 	if s.open >= 0 {
 		s.resp.Output[s.open].Status = StatusIncomplete
 		s.open, s.part = -1, -1
 	}
-	s.resp.Status = StatusFailed
-	s.resp.Error = &ResponseError{Code: errorCode(e), Message: e.Message}
 	s.resp.Usage = UsageFromChat(s.usage)
+	s.fail(err)
+	return s.flush()
+}
+
+// fail marks the response failed with err and sends the error event and
+// response.failed.
+func (s *Stream) fail(err error) {
+	e := openai.AsError(err)
+	s.resp.Status = StatusFailed
+	s.resp.CompletedAt = nil
+	s.resp.Error = &ResponseError{Code: errorCode(e), Message: e.Message}
 	body := e.Body().Error
 	s.emit("error", &errorEvent{Code: body.Code, Message: body.Message, Param: body.Param, Error: body})
 	s.lifecycle("response.failed")
-	return s.flush()
 }
 
 // Response is the response as streamed so far: after Finish or Fail, the

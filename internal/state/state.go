@@ -1,5 +1,6 @@
 // Package state defines the gateway's shared state: virtual keys, rate-limit
-// counters, spend and the response cache. Each concern has one interface and
+// counters, spend, the response cache and the Responses API's stored
+// responses. Each concern has one interface and
 // two implementations: state/memory (the embedded default of `make run`) and
 // state/dynamo (what a deployment uses). One conformance suite,
 // state/statetest, runs against both.
@@ -12,6 +13,7 @@
 //	counter   pk=RL#<counter-name>     sk=<window>  attribute `c` (N), conditional atomic ADD, ttl = window end + slack
 //	spend     pk=SPEND#<key-id>        sk=TOTAL | DAY#2026-11-25 | MONTH#2026-11  attribute `usd_micros` (N), ADD
 //	cache     pk=CACHE#<sha256-hex>    sk=CACHE     attribute `body` (B, gzip when large), `ct`, ttl
+//	response  pk=RESP#<response-id>    sk=RESP      attribute `owner` (S), `body` (B, gzip when large), ttl
 //
 // Expired items are ignored on read: DynamoDB's TTL deletion lags by up to
 // two days.
@@ -173,12 +175,29 @@ type Cache interface {
 	Put(ctx context.Context, key string, e *CacheEntry, ttl time.Duration) error
 }
 
-// Store bundles the four concerns.
+// Responses keeps the responses of POST /v1/responses that asked to be
+// stored (store: true), for GET /v1/responses/{id} and previous_response_id.
+// Each belongs to the key that created it: another key's id is not found.
+// The blob is opaque to the store.
+type Responses interface {
+	// Put stores blob under id for keyID ("" when authentication is off) for
+	// ttl, replacing what id held. A non-positive ttl stores nothing.
+	Put(ctx context.Context, keyID, id string, blob []byte, ttl time.Duration) error
+	// Get returns the blob; ErrNotFound when it is absent, expired or
+	// another key's.
+	Get(ctx context.Context, keyID, id string) ([]byte, error)
+	// Delete removes it; ErrNotFound when it is absent, expired or another
+	// key's (which keeps it).
+	Delete(ctx context.Context, keyID, id string) error
+}
+
+// Store bundles the five concerns.
 type Store struct {
-	Keys   Keys
-	Limits Limits
-	Spend  Spend
-	Cache  Cache
+	Keys      Keys
+	Limits    Limits
+	Spend     Spend
+	Cache     Cache
+	Responses Responses
 	// Name says which implementation this is ("memory", "dynamodb").
 	Name string
 }

@@ -77,6 +77,8 @@ func New(client API, table string, opts ...Option) *state.Store {
 		Spend:  &Spend{d},
 		Cache:  &Cache{d},
 		Name:   "dynamodb",
+		// Responses: stored responses of POST /v1/responses (responses.go).
+		Responses: &Responses{d},
 	}
 }
 

@@ -47,6 +47,8 @@ func NewWithOptions(o Options) *state.Store {
 		Spend:  NewSpend(now),
 		Cache:  NewCache(now, o.CacheMaxEntries, o.CacheMaxBytes),
 		Name:   "memory",
+		// Responses: stored responses of POST /v1/responses (responses.go).
+		Responses: NewResponses(now, 0),
 	}
 }
 

@@ -1,0 +1,865 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/tidwall/gjson"
+	"github.com/tidwall/sjson"
+
+	"github.com/aigateway/gateway/internal/admission"
+	"github.com/aigateway/gateway/internal/openai"
+	"github.com/aigateway/gateway/internal/pricing"
+	"github.com/aigateway/gateway/internal/provider"
+	"github.com/aigateway/gateway/internal/responses"
+	"github.com/aigateway/gateway/internal/router"
+	"github.com/aigateway/gateway/internal/sse"
+	"github.com/aigateway/gateway/internal/state"
+)
+
+// POST /v1/responses, GET and DELETE /v1/responses/{id}: OpenAI's Responses
+// API. OpenAI and Azure targets get the client's body natively (only model
+// patched); every other target gets it translated to a chat completion and
+// back (internal/responses). Either way the client sees the gateway's own
+// response ids, so failover between the two kinds, the cache and stored
+// responses keep one id space, and previous_response_id is resolved by the
+// gateway from its state store, never by an upstream.
+
+// responseTTL is how long a stored response can be read and continued:
+// OpenAI keeps stored responses for 30 days.
+const responseTTL = 30 * 24 * time.Hour
+
+// nativeResponder is a provider that serves the Responses API itself.
+type nativeResponder interface {
+	ServesResponses() bool
+	Responses(ctx context.Context, req *provider.RawRequest) (*provider.Response, error)
+	ResponsesStream(ctx context.Context, req *provider.RawRequest) (provider.Stream, error)
+}
+
+// nativeFor returns t's provider when it serves the Responses API natively.
+func nativeFor(t *router.Target) (nativeResponder, bool) {
+	n, ok := t.Provider.(nativeResponder)
+	return n, ok && n.ServesResponses()
+}
+
+// storedResponse is what the state store keeps under a response id.
+type storedResponse struct {
+	// Response is the response object as the client received it.
+	Response json.RawMessage `json:"response"`
+	// History is what a turn naming this response as its
+	// previous_response_id continues from (responses.NextHistory).
+	History []responses.Item `json:"history"`
+}
+
+// turn is one POST /v1/responses being served.
+type turn struct {
+	req     *responses.Request
+	history []responses.Item
+	// chat is the request translated for chat targets; chatErr why it
+	// cannot be (a built-in tool, say): then only native targets serve it.
+	chat    *openai.ChatRequest
+	chatErr error
+	// id is the gateway's id of the response this turn answers with.
+	id string
+}
+
+func (t *turn) translate() {
+	t.chat, t.chatErr = responses.ToChat(t.req, t.history)
+}
+
+// stores reports whether the response is to be kept (store defaults to true).
+func (t *turn) stores() bool { return t.req.Store == nil || *t.req.Store }
+
+// nativeBody is the body for a native target serving model: the client's
+// body with the model patched and any history the gateway holds inlined.
+func (t *turn) nativeBody(model string) ([]byte, error) {
+	b, err := t.req.NativeBody(model, t.history)
+	if err == nil && t.req.PreviousResponseID != "" && len(t.history) == 0 {
+		// The upstream never saw the gateway's ids, even with nothing to inline.
+		b, err = sjson.DeleteBytes(b, "previous_response_id")
+	}
+	if err != nil {
+		return nil, &openai.Error{Code: openai.CodeInvalidJSON, Message: "request body is not valid JSON"}
+	}
+	return b, nil
+}
+
+// cacheBody is what the cache key reads: the request with the history it
+// continues inlined, so equal conversations hit whatever ids they came by.
+func (t *turn) cacheBody() []byte {
+	b, err := t.nativeBody(t.req.Model)
+	if err != nil {
+		return t.req.Raw
+	}
+	return b
+}
+
+// estimate is the tokens reserved up front: the translation's prompt
+// estimate, or the body's size when there is none, plus the output cap.
+// estimate is the prompt's estimated tokens and the answer's limit the
+// client set (0: none), for the up-front reservations.
+func (t *turn) estimate() (prompt, maxOutput int64) {
+	if t.chat != nil {
+		return int64(pricing.EstimatePromptTokens(t.chat)), int64(t.chat.MaxOutputTokens())
+	}
+	n := len(t.req.Raw)
+	for _, it := range t.history {
+		if b, err := it.MarshalJSON(); err == nil {
+			n += len(b)
+		}
+	}
+	if t.req.MaxOutputTokens != nil {
+		maxOutput = int64(*t.req.MaxOutputTokens)
+	}
+	return int64((n + pricing.BytesPerToken - 1) / pricing.BytesPerToken), maxOutput
+}
+
+// lastText is the text of the turn's last input item, for the log line.
+func (t *turn) lastText() string {
+	items := t.req.Items()
+	if len(items) == 0 {
+		return ""
+	}
+	c := items[len(items)-1].Content
+	if !c.List {
+		return c.Text
+	}
+	var texts []string
+	for _, p := range c.Parts {
+		if p.Text != "" {
+			texts = append(texts, p.Text)
+		}
+	}
+	return strings.Join(texts, "\n")
+}
+
+func (g *Gateway) responsesStore() state.Responses { return g.Admission.Store().Responses }
+
+// loadResponse reads the stored response id of owner.
+func (g *Gateway) loadResponse(ctx context.Context, owner, id string) (*storedResponse, error) {
+	st := g.responsesStore()
+	if st == nil || id == "" {
+		return nil, state.ErrNotFound
+	}
+	blob, err := st.Get(ctx, owner, id)
+	if err != nil {
+		return nil, err
+	}
+	var s storedResponse
+	if err := json.Unmarshal(blob, &s); err != nil {
+		return nil, fmt.Errorf("stored response %s is unreadable: %w", id, err)
+	}
+	return &s, nil
+}
+
+// notFoundResponse is OpenAI's 404 for an unknown response id; param names
+// the field that held it.
+func notFoundResponse(id, param string) error {
+	return &openai.Error{Code: openai.CodeNotFound, Param: param,
+		Message: fmt.Sprintf("Response with id '%s' not found.", id)}
+}
+
+// storeError is the error of a store read that failed for a reason other
+// than a miss: the detail goes to the log, not to the client.
+func (g *Gateway) storeError(rec *record, err error) error {
+	g.Logger.Warn("responses store failed", "request_id", rec.id, "error", err.Error())
+	return &openai.Error{Code: openai.CodeUnavailable, Message: "stored responses cannot be read right now; try again shortly"}
+}
+
+// saveResponse keeps the turn's response, when it asked to be stored and
+// finished (completed or incomplete), before the client can see its id: a
+// follow-up sent the moment the answer arrives must find it. A failure is
+// logged; the answer still goes out.
+func (g *Gateway) saveResponse(ctx context.Context, rec *record, t *turn, a *answer) {
+	st := g.responsesStore()
+	if st == nil || !t.stores() || (a.status != responses.StatusCompleted && a.status != responses.StatusIncomplete) {
+		return
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	history := responses.NextHistory(t.history, t.req, &responses.Response{Output: a.output})
+	if err := enc.Encode(storedResponse{Response: a.body, History: history}); err != nil {
+		g.Logger.Warn("response not stored", "request_id", rec.id, "error", err.Error())
+		return
+	}
+	if err := st.Put(context.WithoutCancel(ctx), rec.keyID, t.id, bytes.TrimSuffix(buf.Bytes(), []byte("\n")), responseTTL); err != nil {
+		g.Logger.Warn("response not stored", "request_id", rec.id, "response_id", t.id, "error", err.Error())
+	}
+}
+
+// answer is a finished response: the object sent to the client, what the
+// next turn's history takes from it, and what it is billed.
+type answer struct {
+	body   []byte
+	output []responses.Item
+	status string
+	usage  openai.Usage
+}
+
+// cacheable reports whether the answer may answer an equal request again.
+func (a *answer) cacheable() bool {
+	return a.status == responses.StatusCompleted || a.status == responses.StatusIncomplete
+}
+
+// withGatewayID rewrites a native response object to the gateway's id and
+// the client's previous_response_id.
+func (t *turn) withGatewayID(obj []byte, path string) ([]byte, error) {
+	prefix := ""
+	if path != "" {
+		prefix = path + "."
+	}
+	out, err := sjson.SetBytes(obj, prefix+"id", t.id)
+	if err != nil {
+		return nil, err
+	}
+	if t.req.PreviousResponseID != "" {
+		return sjson.SetBytes(out, prefix+"previous_response_id", t.req.PreviousResponseID)
+	}
+	return sjson.SetRawBytes(out, prefix+"previous_response_id", []byte("null"))
+}
+
+// nativeAnswer reads a native upstream's response object.
+func (t *turn) nativeAnswer(providerName string, resp *provider.Response) (*answer, error) {
+	body, err := t.withGatewayID(resp.Body, "")
+	if err != nil {
+		return nil, provider.BadUpstreamBody(providerName, err)
+	}
+	var v struct {
+		Status string           `json:"status"`
+		Output []responses.Item `json:"output"`
+	}
+	if err := json.Unmarshal(body, &v); err != nil {
+		return nil, provider.BadUpstreamBody(providerName, err)
+	}
+	return &answer{body: body, output: v.Output, status: v.Status, usage: resp.Usage}, nil
+}
+
+// skipped marks a target that cannot serve the turn (a translated target for
+// a request only the Responses API itself carries): routing moves on, and
+// the reason is the error when no target serves it.
+type skipped struct{ err error }
+
+func (s skipped) Error() string   { return s.err.Error() }
+func (s skipped) Unwrap() []error { return []error{s.err, router.ErrSkipTarget} }
+
+// servable reports whether some target of plan can serve the turn.
+func (t *turn) servable(plan *router.Plan) bool {
+	if t.chatErr == nil {
+		return true
+	}
+	for _, tg := range plan.Targets {
+		if _, ok := nativeFor(tg); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// guard applies the content rules to the turn's own text (instructions and
+// input; the history was checked when it was sent) and returns the cache
+// key's body. Redacted text is written back into the body a native target
+// receives and into the translation.
+func (t *turn) guard(g *Gateway) func(profile string) ([]byte, error) {
+	return func(profile string) ([]byte, error) {
+		req := t.req
+		if err := singleKeys(req.Raw, "input", "instructions"); err != nil {
+			return nil, err
+		}
+		changed := false
+		check := func(param string, s *string) error {
+			out, err := g.Guard.CheckText(profile, param, *s)
+			if err == nil && out != *s {
+				*s, changed = out, true
+			}
+			return err
+		}
+		if req.Instructions != nil {
+			if err := check("instructions", req.Instructions); err != nil {
+				return nil, err
+			}
+		}
+		if req.Input.Set && !req.Input.List {
+			if err := check("input", &req.Input.Text); err != nil {
+				return nil, err
+			}
+		}
+		for i := range req.Input.Items {
+			it := &req.Input.Items[i]
+			param := fmt.Sprintf("input[%d]", i)
+			var c *responses.Content
+			switch it.Type {
+			case responses.TypeMessage:
+				c, param = &it.Content, param+".content"
+			case responses.TypeFunctionCallOutput:
+				c, param = &it.Output, param+".output"
+			default:
+				continue
+			}
+			if !c.List {
+				if err := check(param, &c.Text); err != nil {
+					return nil, err
+				}
+			}
+			for j := range c.Parts {
+				if p := &c.Parts[j]; p.Type == responses.PartInputText || p.Type == responses.PartOutputText {
+					if err := check(fmt.Sprintf("%s[%d].text", param, j), &p.Text); err != nil {
+						return nil, err
+					}
+				}
+			}
+		}
+		if changed {
+			raw, err := req.Raw, error(nil)
+			if req.Instructions != nil {
+				raw, err = sjson.SetBytes(raw, "instructions", *req.Instructions)
+			}
+			if req.Input.Set && err == nil {
+				var input []byte
+				if input, err = req.Input.MarshalJSON(); err == nil {
+					raw, err = sjson.SetRawBytes(raw, "input", input)
+				}
+			}
+			if err != nil {
+				return nil, openai.Errorf(openai.CodeInternal, "could not apply the content policy's redactions")
+			}
+			req.Raw = raw
+			t.translate()
+		}
+		return t.cacheBody(), nil
+	}
+}
+
+// singleKeys refuses a body that carries one of the named top-level keys
+// more than once or in another letter case: the policy reads the decoded
+// request, a native upstream the raw bytes, and parsers differ on which
+// duplicate wins.
+func singleKeys(raw []byte, names ...string) error {
+	seen := map[string]int{}
+	gjson.ParseBytes(raw).ForEach(func(k, _ gjson.Result) bool {
+		for _, n := range names {
+			if strings.EqualFold(k.Str, n) {
+				seen[n]++
+			}
+		}
+		return true
+	})
+	for _, n := range names {
+		if seen[n] > 1 {
+			return &openai.Error{Code: openai.CodeInvalidRequest, Param: n,
+				Message: fmt.Sprintf("the body holds %q more than once (or in another letter case)", n)}
+		}
+	}
+	return nil
+}
+
+// createResponse is POST /v1/responses.
+func (g *Gateway) createResponse(w http.ResponseWriter, r *http.Request, rec *record) error {
+	body, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	req, err := responses.Parse(body)
+	if err != nil {
+		return err
+	}
+	if req.Background != nil && *req.Background {
+		return &openai.Error{Code: openai.CodeInvalidRequest, Param: "background",
+			Message: "background mode is not supported by this gateway; send the request without it (stream: true keeps a long answer alive)"}
+	}
+	rec.stream = req.Stream
+	t := &turn{req: req, id: responses.NewID("resp")}
+	if req.PreviousResponseID != "" {
+		// The history is the caller's: read it with the caller's key.
+		key, err := g.Admission.Authenticate(r.Context(), r.Header)
+		if err != nil {
+			return err
+		}
+		owner := ""
+		if key != nil {
+			owner = key.ID
+		}
+		prev, err := g.loadResponse(r.Context(), owner, req.PreviousResponseID)
+		switch {
+		case errors.Is(err, state.ErrNotFound):
+			return &openai.Error{Code: openai.CodeNotFound, Param: "previous_response_id",
+				Message: fmt.Sprintf("Previous response with id '%s' not found.", req.PreviousResponseID)}
+		case err != nil:
+			return g.storeError(rec, err)
+		}
+		t.history = prev.History
+	}
+	t.translate()
+	prompt, maxOutput := t.estimate()
+	ad, err := g.admit(w, r, rec, incoming{endpoint: admission.Responses, model: req.Model, user: req.User,
+		body: t.cacheBody(), prompt: prompt, maxOutput: maxOutput, guard: t.guard(g)})
+	if err != nil {
+		return err
+	}
+	defer ad.ticket.Settle(r.Context(), nil) // a request that failed gives its reservations back
+	if g.Config.Server.LogPrompts {
+		rec.prompt = t.lastText()
+	}
+	if ad.ticket.Cached() != nil {
+		return g.responseFromCache(w, r, rec, ad, t)
+	}
+	if !t.servable(ad.plan) {
+		ad.ticket.Settle(r.Context(), nil)
+		return t.chatErr
+	}
+	if req.Stream {
+		return g.streamResponse(w, r, rec, ad, t)
+	}
+	var a *answer
+	res, err := g.Router.Run(r.Context(), ad.plan, ad.ticket.Wrap(func(ctx context.Context, tg *router.Target) error {
+		var err error
+		a, err = g.answerOnce(ctx, t, tg)
+		return err
+	}))
+	rec.routed(ad.plan, res)
+	if err != nil {
+		ad.ticket.Settle(r.Context(), nil)
+		return err
+	}
+	res.Done(nil)
+	setResultHeaders(w, res)
+	charge(w, rec, ad.ticket, res.Target.Model, a.usage)
+	g.saveResponse(r.Context(), rec, t, a)
+	writeBody(w, a.body, "application/json")
+	var entry *state.CacheEntry
+	if a.cacheable() {
+		entry = g.cacheEntry(a.body, "application/json", res.Target.Provider.Name(), res.Target.Model)
+	}
+	ad.ticket.Settle(r.Context(), entry)
+	return nil
+}
+
+// answerOnce asks one target for the whole response.
+func (g *Gateway) answerOnce(ctx context.Context, t *turn, tg *router.Target) (*answer, error) {
+	if n, ok := nativeFor(tg); ok {
+		body, err := t.nativeBody(tg.Model)
+		if err != nil {
+			return nil, err
+		}
+		resp, err := n.Responses(ctx, &provider.RawRequest{Model: tg.Model, Body: body})
+		if err != nil {
+			return nil, err
+		}
+		return t.nativeAnswer(tg.Provider.Name(), resp)
+	}
+	if t.chatErr != nil {
+		return nil, skipped{t.chatErr}
+	}
+	raw, err := json.Marshal(t.chat)
+	if err != nil {
+		return nil, openai.Errorf(openai.CodeInternal, "internal error")
+	}
+	resp, err := tg.Provider.Chat(ctx, &provider.ChatRequest{Model: tg.Model, Body: t.chat, Raw: raw})
+	if err != nil {
+		return nil, err
+	}
+	var cc openai.ChatCompletion
+	if err := json.Unmarshal(resp.Body, &cc); err != nil {
+		return nil, provider.BadUpstreamBody(tg.Provider.Name(), err)
+	}
+	out := responses.FromChat(t.req, &cc, responses.Meta{ID: t.id, Now: g.Now})
+	return &answer{body: out.JSON(), output: out.Output, status: out.Status, usage: resp.Usage}, nil
+}
+
+// responseFromCache answers with a cached response under a new id (and the
+// request's own previous_response_id, store, metadata and user, which the
+// cache key leaves out), as JSON or replayed as a stream, and stores it as
+// any other answer.
+func (g *Gateway) responseFromCache(w http.ResponseWriter, r *http.Request, rec *record, ad *admitted, t *turn) error {
+	e := ad.ticket.Cached()
+	servedFromCache(w, rec, ad)
+	defer ad.ticket.Settle(r.Context(), nil)
+	body, err := t.replayed(e.Body, g.Now())
+	if err != nil {
+		return openai.Errorf(openai.CodeInternal, "cached answer unreadable")
+	}
+	var resp responses.Response
+	if err := json.Unmarshal(body, &resp); err != nil {
+		return openai.Errorf(openai.CodeInternal, "cached answer unreadable")
+	}
+	g.saveResponse(r.Context(), rec, t, &answer{body: body, output: resp.Output, status: resp.Status})
+	if !t.req.Stream {
+		writeBody(w, body, "application/json")
+		return nil
+	}
+	sse.SetHeaders(w.Header())
+	w.WriteHeader(http.StatusOK)
+	_ = writeFrames(w, responses.Replay(&resp))
+	return nil
+}
+
+// replayed is a cached response object as this turn's answer.
+func (t *turn) replayed(cached []byte, now time.Time) ([]byte, error) {
+	b, err := t.withGatewayID(cached, "")
+	set := func(path string, v any) {
+		if err == nil {
+			b, err = sjson.SetBytes(b, path, v)
+		}
+	}
+	set("created_at", now.Unix())
+	if gjson.GetBytes(cached, "completed_at").Type == gjson.Number {
+		set("completed_at", now.Unix())
+	}
+	set("store", t.stores())
+	metadata := t.req.Metadata
+	if metadata == nil {
+		metadata = map[string]string{}
+	}
+	set("metadata", metadata)
+	if t.req.User != "" {
+		set("user", t.req.User)
+	} else if err == nil {
+		b, err = sjson.SetRawBytes(b, "user", []byte("null"))
+	}
+	return b, err
+}
+
+// writeFrames sends SSE frames as they are and flushes.
+func writeFrames(w http.ResponseWriter, b []byte) error {
+	if len(b) == 0 {
+		return nil
+	}
+	if _, err := w.Write(b); err != nil {
+		return err
+	}
+	if f, ok := w.(http.Flusher); ok {
+		f.Flush()
+	}
+	return nil
+}
+
+// relay turns one target's stream into the Responses events the client gets.
+type relay interface {
+	// chunk translates one upstream chunk into frames to send; an error ends
+	// the stream (send its frames first, then fail's).
+	chunk(c provider.Chunk) ([]byte, error)
+	// finish ends a stream the upstream ended cleanly: the last frames and
+	// the finished response. An error means the upstream ended without
+	// finishing the response; end with fail's frames then.
+	finish() ([]byte, *answer, error)
+	// fail ends a stream that broke, with an error event and response.failed.
+	fail(err error) []byte
+	// usage is the upstream's usage so far.
+	usage() openai.Usage
+}
+
+// chatRelay translates a chat completion stream.
+type chatRelay struct{ s *responses.Stream }
+
+func (c *chatRelay) chunk(ch provider.Chunk) ([]byte, error) { return c.s.Chunk(ch.Data) }
+func (c *chatRelay) fail(err error) []byte                   { return c.s.Fail(err) }
+
+func (c *chatRelay) finish() ([]byte, *answer, error) {
+	frames := c.s.Finish()
+	resp := c.s.Response()
+	return frames, &answer{body: resp.JSON(), output: resp.Output, status: resp.Status, usage: c.usage()}, nil
+}
+
+func (c *chatRelay) usage() openai.Usage {
+	if u := c.s.Usage(); u != nil {
+		return *u
+	}
+	return openai.Usage{}
+}
+
+// nativeRelay relays a native Responses stream with the response ids
+// rewritten. It keeps what a failure needs (the last response object, the
+// items done so far, the next sequence number) and holds the terminal event
+// back until finish, so the response is stored before the client sees it.
+type nativeRelay struct {
+	t        *turn
+	provider string
+	seq      int64
+	last     []byte           // the latest response object, rewritten
+	done     []responses.Item // items of output_item.done events
+	terminal []byte           // the held-back terminal frame
+	final    *answer
+	u        openai.Usage
+}
+
+// lifecycleEvents carry the whole response object.
+var lifecycleEvents = map[string]bool{
+	"response.created": true, "response.in_progress": true, "response.queued": true,
+	"response.completed": true, "response.incomplete": true, "response.failed": true,
+}
+
+func (n *nativeRelay) chunk(c provider.Chunk) ([]byte, error) {
+	data := c.Data
+	if bytes.IndexByte(data, '\n') >= 0 {
+		var buf bytes.Buffer
+		if json.Compact(&buf, data) == nil {
+			data = buf.Bytes()
+		}
+	}
+	typ := gjson.GetBytes(data, "type").Str
+	if seq := gjson.GetBytes(data, "sequence_number"); seq.Exists() {
+		n.seq = seq.Int() + 1
+	}
+	if c.Usage != nil {
+		n.u = *c.Usage
+	}
+	if lifecycleEvents[typ] && gjson.GetBytes(data, "response").IsObject() {
+		var err error
+		if data, err = n.t.withGatewayID(data, "response"); err != nil {
+			return nil, provider.BadUpstreamBody(n.provider, err)
+		}
+		n.last = []byte(gjson.GetBytes(data, "response").Raw)
+	}
+	frame := make([]byte, 0, len(typ)+len(data)+16)
+	frame = append(append(append(append(append(frame, "event: "...), typ...), "\ndata: "...), data...), "\n\n"...)
+	switch typ {
+	case "response.output_item.done":
+		var it responses.Item
+		if json.Unmarshal([]byte(gjson.GetBytes(data, "item").Raw), &it) == nil {
+			n.done = append(n.done, it)
+		}
+	case "response.completed", "response.incomplete", "response.failed":
+		var v struct {
+			Status string           `json:"status"`
+			Output []responses.Item `json:"output"`
+		}
+		if err := json.Unmarshal(n.last, &v); err != nil {
+			return nil, provider.BadUpstreamBody(n.provider, err)
+		}
+		n.final = &answer{body: n.last, output: v.Output, status: v.Status}
+		n.terminal = frame
+		return nil, nil
+	}
+	return frame, nil
+}
+
+// errNoTerminal is a native stream that ended without its terminal event.
+var errNoTerminal = errors.New("the upstream ended the stream before response.completed")
+
+func (n *nativeRelay) finish() ([]byte, *answer, error) {
+	if n.final == nil {
+		return nil, nil, &openai.Error{Code: openai.CodeUpstreamError, Provider: n.provider, Retryable: true,
+			Message: fmt.Sprintf("provider %s: %v", n.provider, errNoTerminal)}
+	}
+	n.final.usage = n.u
+	return n.terminal, n.final, nil
+}
+
+func (n *nativeRelay) fail(err error) []byte {
+	resp := &responses.Response{}
+	if n.last == nil || json.Unmarshal(n.last, resp) != nil {
+		resp = &responses.Response{ID: n.t.id, Object: "response", Model: n.t.req.Model, Metadata: map[string]string{}}
+		if n.t.req.PreviousResponseID != "" {
+			resp.PreviousResponseID = &n.t.req.PreviousResponseID
+		}
+	}
+	resp.Output = n.done
+	return responses.Failed(resp, int(n.seq), err)
+}
+
+func (n *nativeRelay) usage() openai.Usage { return n.u }
+
+// streamResponse relays a streamed response. Until the first event reaches
+// the client a failing target is replaced by the next one; after it, a
+// failure ends the stream with an error event and response.failed.
+func (g *Gateway) streamResponse(w http.ResponseWriter, r *http.Request, rec *record, ad *admitted, t *turn) error {
+	var (
+		stream provider.Stream
+		first  provider.Chunk
+		rel    relay
+	)
+	res, err := g.Router.Run(r.Context(), ad.plan, ad.ticket.Wrap(func(ctx context.Context, tg *router.Target) error {
+		s, rl, err := g.startStream(ctx, t, tg)
+		if err != nil {
+			return err
+		}
+		c, err := s.Next()
+		if err != nil {
+			s.Close()
+			if err == io.EOF {
+				return &openai.Error{Code: openai.CodeUpstreamError, Provider: tg.Provider.Name(), Retryable: true, Message: errEmptyStream.Error()}
+			}
+			return err
+		}
+		stream, first, rel = s, c, rl
+		return nil
+	}))
+	rec.routed(ad.plan, res)
+	if err != nil {
+		ad.ticket.Settle(r.Context(), nil)
+		return err
+	}
+	defer stream.Close()
+	setResultHeaders(w, res)
+	sse.SetHeaders(w.Header())
+	w.Header().Set("Trailer", "X-Gateway-Cost-Usd")
+	w.WriteHeader(http.StatusOK)
+	var streamErr error
+	gone := false
+	complete := false
+	for c := first; ; {
+		frames, err := rel.chunk(c)
+		if werr := writeFrames(w, frames); werr != nil {
+			gone = true
+			break
+		}
+		if err != nil {
+			streamErr = err
+			break
+		}
+		c, err = stream.Next()
+		if err == io.EOF {
+			complete = true
+			break
+		}
+		if err != nil {
+			if r.Context().Err() != nil {
+				gone = true
+			} else {
+				streamErr = err
+			}
+			break
+		}
+	}
+	var tail []byte
+	var final *answer
+	if complete {
+		if tail, final, streamErr = rel.finish(); streamErr != nil {
+			tail = rel.fail(streamErr)
+		} else {
+			g.saveResponse(r.Context(), rec, t, final)
+		}
+	} else if streamErr != nil {
+		tail = rel.fail(streamErr)
+	}
+	switch {
+	case gone || r.Context().Err() != nil:
+		rec.errMsg = "client disconnected"
+	case streamErr != nil:
+		rec.errMsg = openai.AsError(streamErr).Error()
+		_ = writeFrames(w, tail)
+	default:
+		_ = writeFrames(w, tail)
+	}
+	res.Done(streamErr)
+	charge(w, rec, ad.ticket, res.Target.Model, rel.usage())
+	var entry *state.CacheEntry
+	if final != nil && final.cacheable() && ad.ticket.CacheMode() == admission.CacheMiss {
+		entry = g.cacheEntry(final.body, "application/json", res.Target.Provider.Name(), res.Target.Model)
+	}
+	// Usage is settled even when the client left: nothing accepted is lost.
+	ad.ticket.Settle(r.Context(), entry)
+	return nil
+}
+
+// startStream opens one target's stream and the relay that translates it.
+func (g *Gateway) startStream(ctx context.Context, t *turn, tg *router.Target) (provider.Stream, relay, error) {
+	if n, ok := nativeFor(tg); ok {
+		body, err := t.nativeBody(tg.Model)
+		if err != nil {
+			return nil, nil, err
+		}
+		s, err := n.ResponsesStream(ctx, &provider.RawRequest{Model: tg.Model, Body: body})
+		if err != nil {
+			return nil, nil, err
+		}
+		return s, &nativeRelay{t: t, provider: tg.Provider.Name()}, nil
+	}
+	if t.chatErr != nil {
+		return nil, nil, skipped{t.chatErr}
+	}
+	raw, err := json.Marshal(t.chat)
+	if err != nil {
+		return nil, nil, openai.Errorf(openai.CodeInternal, "internal error")
+	}
+	s, err := tg.Provider.ChatStream(ctx, &provider.ChatRequest{Model: tg.Model, Body: t.chat, Raw: raw})
+	if err != nil {
+		return nil, nil, err
+	}
+	return s, &chatRelay{s: responses.NewStream(t.req, responses.Meta{ID: t.id, Now: g.Now})}, nil
+}
+
+// responseOwner authenticates a GET or DELETE of a stored response and
+// returns the caller's key id.
+func (g *Gateway) responseOwner(r *http.Request, rec *record) (string, error) {
+	rec.endpoint = admission.Responses.Name
+	key, err := g.Admission.Authenticate(r.Context(), r.Header)
+	if err != nil || key == nil {
+		return "", err
+	}
+	rec.keyID = key.ID
+	return key.ID, nil
+}
+
+// getResponse is GET /v1/responses/{id}: the stored response, as JSON or,
+// with ?stream=true, replayed as its event stream. Another key's id is a 404.
+func (g *Gateway) getResponse(w http.ResponseWriter, r *http.Request, rec *record) error {
+	owner, err := g.responseOwner(r, rec)
+	if err != nil {
+		return err
+	}
+	id := r.PathValue("id")
+	s, err := g.loadResponse(r.Context(), owner, id)
+	switch {
+	case errors.Is(err, state.ErrNotFound):
+		return notFoundResponse(id, "response_id")
+	case err != nil:
+		return g.storeError(rec, err)
+	}
+	if r.URL.Query().Get("stream") != "true" {
+		writeBody(w, s.Response, "application/json")
+		return nil
+	}
+	var resp responses.Response
+	if err := json.Unmarshal(s.Response, &resp); err != nil {
+		return g.storeError(rec, err)
+	}
+	rec.stream = true
+	sse.SetHeaders(w.Header())
+	w.WriteHeader(http.StatusOK)
+	_ = writeFrames(w, responses.Replay(&resp))
+	return nil
+}
+
+// deleteResponse is DELETE /v1/responses/{id}. Another key's id is a 404
+// and stays stored.
+func (g *Gateway) deleteResponse(w http.ResponseWriter, r *http.Request, rec *record) error {
+	owner, err := g.responseOwner(r, rec)
+	if err != nil {
+		return err
+	}
+	id := r.PathValue("id")
+	st := g.responsesStore()
+	if st == nil {
+		return notFoundResponse(id, "response_id")
+	}
+	switch err := st.Delete(r.Context(), owner, id); {
+	case errors.Is(err, state.ErrNotFound):
+		return notFoundResponse(id, "response_id")
+	case err != nil:
+		return g.storeError(rec, err)
+	}
+	return writeJSON(w, http.StatusOK, struct {
+		ID      string `json:"id"`
+		Object  string `json:"object"`
+		Deleted bool   `json:"deleted"`
+	}{id, "response", true})
+}
+
+// handleResponseByID registers GET and DELETE on path; other methods get a
+// 405 in OpenAI's error shape naming both.
+func (g *Gateway) handleResponseByID(path string) {
+	g.mux.Handle(http.MethodGet+" "+path, g.endpoint(g.getResponse))
+	g.mux.Handle(http.MethodDelete+" "+path, g.endpoint(g.deleteResponse))
+	g.mux.Handle(path, g.endpoint(func(w http.ResponseWriter, r *http.Request, _ *record) error {
+		w.Header().Set("Allow", "GET, DELETE")
+		return openai.Errorf(openai.CodeMethodNotAllowed, "method %s is not allowed on %s; use GET or DELETE", r.Method, path)
+	}))
+}
