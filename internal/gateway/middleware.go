@@ -142,6 +142,9 @@ func (g *Gateway) endpointAs(style errorStyle, h handlerFunc) http.Handler {
 			rec = &record{}
 		}
 		rec.style = style
+		if style == anthropicErrors {
+			w.Header().Set("Request-Id", rec.id) // where Anthropic's clients look for it
+		}
 		if err := h(w, r, rec); err != nil {
 			rec.errMsg = style.describe(err)
 			if tw, ok := w.(*trackingWriter); !ok || !tw.wroteHeader {
