@@ -81,8 +81,10 @@ func (p *Provider) MessagesStream(ctx context.Context, req *NativeRequest) (*Nat
 	if err != nil {
 		return nil, err
 	}
-	return &NativeStream{up: p.up, ctx: ctx, body: resp.Body, br: bufio.NewReaderSize(resp.Body, 16<<10)}, nil
+	return &NativeStream{up: p.up, ctx: ctx, body: resp.Body, br: newFrameReader(resp.Body)}, nil
 }
+
+func newFrameReader(r io.Reader) *bufio.Reader { return bufio.NewReaderSize(r, 16<<10) }
 
 // nativeHeader is header() with the client's anthropic-beta joined to the
 // configured one.
@@ -140,6 +142,7 @@ func (s *NativeStream) Next() (Frame, error) {
 	var f Frame
 	hasData := false
 	lineStart := 0
+	inFrame := false // a field or comment line was read
 	for {
 		line, err := s.br.ReadSlice('\n')
 		raw.Write(line)
@@ -151,7 +154,7 @@ func (s *NativeStream) Next() (Frame, error) {
 		}
 		if err != nil {
 			switch {
-			case err == io.EOF && raw.Len() == 0:
+			case err == io.EOF && !inFrame && raw.Len() == lineStart:
 				return Frame{}, s.cut(errors.New("the upstream closed the stream before message_stop"))
 			case err == io.EOF && hasData && raw.Len() == lineStart:
 				// The last event, without its blank line: complete enough.
@@ -165,15 +168,14 @@ func (s *NativeStream) Next() (Frame, error) {
 			break
 		}
 		text := bytes.TrimRight(raw.Bytes()[lineStart:], "\r\n")
-		if len(text) == 0 {
-			if lineStart == 0 {
-				// A blank line between events: not a frame of its own.
-				raw.Reset()
-				continue
-			}
-			break
-		}
 		lineStart = raw.Len()
+		if len(text) == 0 {
+			if inFrame {
+				break
+			}
+			continue // blank lines before an event: kept with it
+		}
+		inFrame = true
 		if text[0] == ':' {
 			continue
 		}
