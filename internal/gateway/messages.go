@@ -335,7 +335,8 @@ func (g *Gateway) streamMessages(w http.ResponseWriter, r *http.Request, rec *re
 }
 
 // startNative opens a native stream on t and reads its first event; an
-// error event first is the target's failure, so another may be tried.
+// error event first (after any comments) is the target's failure, so another
+// may be tried.
 func (mc *messagesCall) startNative(ctx context.Context, t *router.Target, n nativeMessages, caching bool) (messagesStream, error) {
 	nr, err := mc.nativeRequest(t)
 	if err != nil {
@@ -345,7 +346,13 @@ func (mc *messagesCall) startNative(ctx context.Context, t *router.Target, n nat
 	if err != nil {
 		return nil, err
 	}
+	// Comments before the first event go out with it.
+	var lead []byte
 	f, err := s.Next()
+	for err == nil && f.Data == nil {
+		lead = append(lead, f.Raw...)
+		f, err = s.Next()
+	}
 	if err == nil && f.Err != nil {
 		err = f.Err
 	}
@@ -356,6 +363,7 @@ func (mc *messagesCall) startNative(ctx context.Context, t *router.Target, n nat
 		}
 		return nil, err
 	}
+	f.Raw = append(lead, f.Raw...)
 	ns := &nativeRelay{s: s, first: &f}
 	if caching {
 		ns.acc = &messages.Accumulator{}

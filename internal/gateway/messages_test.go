@@ -106,7 +106,7 @@ func nativeUpstream(w http.ResponseWriter, r *http.Request) {
 		f := w.(http.Flusher)
 		switch {
 		case has("error first"):
-			fmt.Fprint(w, "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n")
+			fmt.Fprint(w, ": proxy keep-alive\n\nevent: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n")
 		case has("error later"):
 			fmt.Fprint(w, nativeStart+nativeText+"event: error\ndata: {\"type\": \"error\", \"error\": {\"type\": \"overloaded_error\", \"message\": \"Overloaded\"}}\n\n")
 		case has("cut"):
@@ -117,6 +117,8 @@ func nativeUpstream(w http.ResponseWriter, r *http.Request) {
 			fmt.Fprint(w, nativeStart+nativeText)
 			f.Flush()
 			<-r.Context().Done()
+		case has("comment first"):
+			fmt.Fprint(w, ": proxy keep-alive\n\n"+nativeStream)
 		default:
 			fmt.Fprint(w, nativeStream)
 		}
@@ -555,6 +557,11 @@ func TestMessagesStreamFailures(t *testing.T) {
 			}
 		})
 	}
+	t.Run("a comment before the first event is relayed with it", func(t *testing.T) {
+		if rec := stream("claude-up", "comment first"); rec.Body.String() != ": proxy keep-alive\n\n"+nativeStream {
+			t.Fatalf("%q", rec.Body)
+		}
+	})
 	t.Run("a non-stream request fails over too", func(t *testing.T) {
 		rec := postMessages(t, g, "/v1/messages", `{"model":"either","max_tokens":50,"messages":[{"role":"user","content":"overloaded"}]}`)
 		if rec.Code != 200 || rec.Header().Get("X-Gateway-Provider") != "oai" || rec.Header().Get("X-Gateway-Attempts") != "2" {
