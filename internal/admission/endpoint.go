@@ -24,6 +24,11 @@ var (
 	Embeddings     = Endpoint{Name: "embeddings", What: "embeddings", Cacheable: true, Serves: can[provider.Embedder]}
 	Images         = Endpoint{Name: "image generation", What: "image generation", Serves: can[provider.ImageGenerator]}
 	Transcriptions = Endpoint{Name: "audio transcription", What: "audio transcription", Serves: can[provider.Transcriber]}
+	// Messages is Anthropic's Messages API (POST /v1/messages); its answers
+	// are cached as Messages answers, apart from chat's.
+	Messages = Endpoint{Name: "messages", What: "the Messages API", Cacheable: true}
+	// CountTokens is POST /v1/messages/count_tokens.
+	CountTokens = Endpoint{Name: "count_tokens", What: "token counting"}
 )
 
 func can[T any](p provider.Provider) bool {

@@ -102,6 +102,8 @@ func fuzzServe(t *testing.T, g *app.App, logs *panicLog, path, contentType strin
 		if !json.Valid(out) || len(bytes.TrimSpace(out)) == 0 || bytes.TrimSpace(out)[0] != '{' {
 			t.Fatalf("%d: not a JSON object: %q", rec.Code, out)
 		}
+	case ct == "text/event-stream" && strings.Contains(path, "/messages"):
+		checkFuzzMessagesSSE(t, out)
 	case ct == "text/event-stream":
 		checkFuzzSSE(t, out)
 	default:
@@ -133,6 +135,35 @@ func checkFuzzSSE(t *testing.T, body []byte) {
 	}
 }
 
+// checkFuzzMessagesSSE checks a Messages stream's framing: `event: <type>`
+// and `data: <JSON object of that type>` events separated by blank lines,
+// message_start first, message_stop or error last.
+func checkFuzzMessagesSSE(t *testing.T, body []byte) {
+	t.Helper()
+	s := string(body)
+	if !strings.HasSuffix(s, "\n\n") {
+		t.Fatalf("stream does not end with a blank line: %q", s)
+	}
+	events := strings.Split(strings.TrimSuffix(s, "\n\n"), "\n\n")
+	for i, ev := range events {
+		name, data, ok := strings.Cut(ev, "\n")
+		name, ok1 := strings.CutPrefix(name, "event: ")
+		data, ok2 := strings.CutPrefix(data, "data: ")
+		var v struct {
+			Type string `json:"type"`
+		}
+		if !ok || !ok1 || !ok2 || strings.Contains(data, "\n") || json.Unmarshal([]byte(data), &v) != nil || v.Type != name {
+			t.Fatalf("malformed event %q", ev)
+		}
+		switch {
+		case i == 0 && name != "message_start" && name != "error":
+			t.Fatalf("first event %q", name)
+		case i == len(events)-1 && name != "message_stop" && name != "error":
+			t.Fatalf("last event %q", name)
+		}
+	}
+}
+
 var chatSeeds = []string{
 	`{"model":"mock-echo","messages":[{"role":"user","content":"hello"}]}`,
 	`{"stream":true,"model":"mock-echo","messages":[{"role":"user","content":"hello"}]}`, // replayed from the cache
@@ -156,6 +187,28 @@ func FuzzChatRequest(f *testing.F) {
 	g, logs := fuzzGateway(f)
 	f.Fuzz(func(t *testing.T, body []byte) {
 		fuzzServe(t, g, logs, "/v1/chat/completions", "application/json", body)
+	})
+}
+
+func FuzzMessagesRequest(f *testing.F) {
+	for _, s := range []string{
+		`{"model":"mock-echo","max_tokens":16,"messages":[{"role":"user","content":"hello"}]}`,
+		`{"model":"mock-echo","max_tokens":16,"stream":true,"messages":[{"role":"user","content":"hello"}]}`, // replayed from the cache
+		`{"model":"mock-echo","max_tokens":16,"stream":true,"system":[{"type":"text","text":"be brief"}],"messages":[{"role":"user","content":[{"type":"text","text":"hi"},{"type":"image","source":{"type":"base64","media_type":"image/png","data":"AA=="}}]}]}`,
+		`{"model":"mock-echo","max_tokens":16,"tools":[{"name":"f","input_schema":{"type":"object"}}],"tool_choice":{"type":"tool","name":"f"},"messages":[{"role":"user","content":"x"},{"role":"assistant","content":[{"type":"tool_use","id":"t","name":"f","input":{}}]},{"role":"user","content":[{"type":"tool_result","tool_use_id":"t","content":"42"}]}]}`,
+		`{"model":"oa/gpt-4o","max_tokens":16,"stream":true,"messages":[{"role":"user","content":"pinned"}]}`,
+		`{"model":"mock-echo","max_tokens":16,"messages":[{"role":"user","content":[{"type":"document","source":{"type":"base64","media_type":"application/pdf","data":"AA=="}}]}]}`,
+		`{"model":"nope","max_tokens":1,"messages":[{"role":"user","content":"x"}]}`,
+		`{"model":"mock-echo","messages":[{"role":"user","content":"no max_tokens"}]}`,
+		`{"model":"mock-echo","max_tokens":1,"messages":[{"role":"user","content":[{"type":"text","text":"a","Text":"b"}]}]}`,
+		`[]`, `null`, `{`, ``, "\xff\xfe",
+	} {
+		f.Add([]byte(s))
+	}
+	g, logs := fuzzGateway(f)
+	f.Fuzz(func(t *testing.T, body []byte) {
+		fuzzServe(t, g, logs, "/v1/messages", "application/json", body)
+		fuzzServe(t, g, logs, "/v1/messages/count_tokens", "application/json", body)
 	})
 }
 

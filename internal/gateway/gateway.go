@@ -81,6 +81,9 @@ func New(d Deps) *Gateway {
 		g.handle(http.MethodPost, prefix+"/embeddings", g.endpoint(g.embeddings))
 		g.handle(http.MethodPost, prefix+"/images/generations", g.endpoint(g.images))
 		g.handle(http.MethodPost, prefix+"/audio/transcriptions", g.endpoint(g.transcriptions))
+		g.handleAnthropic(http.MethodPost, prefix+"/messages", g.messages)
+		g.handleAnthropic(http.MethodPost, prefix+"/messages/count_tokens", g.countTokens)
+		g.mux.Handle(prefix+"/messages/", g.anthropicEndpoint(notFound))
 	}
 	g.handle(http.MethodGet, "/health", g.endpoint(g.health))
 	g.handle(http.MethodPost, "/generate", g.endpoint(g.generate))
@@ -97,10 +100,12 @@ func New(d Deps) *Gateway {
 	g.handle(http.MethodGet, "/dashboard", dashboard.Handler(dashSource))
 	g.registerAdmin()
 	g.root = Recover(g.mux, d.RecoverAborts, g.onPanic)
-	g.mux.Handle("/", g.endpoint(func(w http.ResponseWriter, r *http.Request, _ *record) error {
-		return openai.Errorf(openai.CodeNotFound, "unknown path %s %s", r.Method, r.URL.Path)
-	}))
+	g.mux.Handle("/", g.endpoint(notFound))
 	return g
+}
+
+func notFound(w http.ResponseWriter, r *http.Request, _ *record) error {
+	return openai.Errorf(openai.CodeNotFound, "unknown path %s %s", r.Method, r.URL.Path)
 }
 
 // handle registers h for one method on an exact path; other methods get a
@@ -108,6 +113,16 @@ func New(d Deps) *Gateway {
 func (g *Gateway) handle(method, path string, h http.Handler) {
 	g.mux.Handle(method+" "+path, h)
 	g.mux.Handle(path, g.endpoint(func(w http.ResponseWriter, r *http.Request, _ *record) error {
+		w.Header().Set("Allow", method)
+		return openai.Errorf(openai.CodeMethodNotAllowed, "method %s is not allowed on %s; use %s", r.Method, path, method)
+	}))
+}
+
+// handleAnthropic is handle for the Messages API: h and the 405 write
+// errors in Anthropic's shape.
+func (g *Gateway) handleAnthropic(method, path string, h handlerFunc) {
+	g.mux.Handle(method+" "+path, g.anthropicEndpoint(h))
+	g.mux.Handle(path, g.anthropicEndpoint(func(w http.ResponseWriter, r *http.Request, _ *record) error {
 		w.Header().Set("Allow", method)
 		return openai.Errorf(openai.CodeMethodNotAllowed, "method %s is not allowed on %s; use %s", r.Method, path, method)
 	}))

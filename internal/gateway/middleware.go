@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aigateway/gateway/internal/messages"
 	"github.com/aigateway/gateway/internal/metrics"
 	"github.com/aigateway/gateway/internal/openai"
 	"github.com/aigateway/gateway/internal/router"
@@ -42,6 +44,68 @@ type record struct {
 	prompt       string
 	// cut is set when the upstream broke off a stream already under way.
 	cut bool
+	// style is the protocol the endpoint writes its errors in.
+	style errorStyle
+}
+
+// errorStyle is the protocol an endpoint writes its errors in.
+type errorStyle int
+
+const (
+	// openAIErrors: {"error":{"message","type","param","code"}}, and in a
+	// stream a data: event with it, then [DONE].
+	openAIErrors errorStyle = iota
+	// anthropicErrors: {"type":"error","error":{"type","message"}} with
+	// Anthropic's statuses, and in a stream an error event (the Messages API).
+	anthropicErrors
+)
+
+// write sends err as an error response in the style's shape.
+func (s errorStyle) write(w http.ResponseWriter, err error, requestID string) {
+	if s == anthropicErrors {
+		var ge *openai.Error
+		if errors.As(err, &ge) {
+			for k, v := range ge.Header {
+				w.Header()[k] = v
+			}
+		}
+		e := *messages.FromError(err)
+		e.RequestID = requestID
+		e.Write(w)
+		return
+	}
+	openai.AsError(err).Write(w)
+}
+
+// describe is what the log line says about err.
+func (s errorStyle) describe(err error) string {
+	var me *messages.Error
+	if s == anthropicErrors && errors.As(err, &me) {
+		return me.Error()
+	}
+	return openai.AsError(err).Error()
+}
+
+// internalError ends a response whose handler panicked, in the style's
+// shape: an error response before anything was written, an error event inside
+// an SSE stream.
+func (s errorStyle) internalError(tw *trackingWriter, requestID string) {
+	switch {
+	case !tw.wroteHeader:
+		s.write(tw, openai.Errorf(openai.CodeInternal, "internal error"), requestID)
+	case tw.isSSE() && tw.failed == nil:
+		if s == anthropicErrors {
+			e := messages.FromError(openai.Errorf(openai.CodeInternal, "internal error"))
+			_, _ = tw.Write(e.Event())
+			tw.Flush()
+			return
+		}
+		out := sse.NewWriter(tw)
+		_ = out.Data(openai.Errorf(openai.CodeInternal, "internal error").JSON())
+		_ = out.Done()
+	}
+	// Otherwise a non-SSE body was under way, or the client is gone:
+	// nothing can be appended that the client would understand.
 }
 
 // routed records which target answered and how many tries it took.
@@ -69,17 +133,28 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request, rec *record) error
 
 // endpoint adapts a handlerFunc: a returned error is written in OpenAI's
 // shape (unless the response already started) and noted for the log line.
-func (g *Gateway) endpoint(h handlerFunc) http.Handler {
+func (g *Gateway) endpoint(h handlerFunc) http.Handler { return g.endpointAs(openAIErrors, h) }
+
+// anthropicEndpoint is endpoint for the Messages API: errors in Anthropic's
+// shape and with its statuses.
+func (g *Gateway) anthropicEndpoint(h handlerFunc) http.Handler {
+	return g.endpointAs(anthropicErrors, h)
+}
+
+func (g *Gateway) endpointAs(style errorStyle, h handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rec, ok := r.Context().Value(recordKey{}).(*record)
 		if !ok {
 			rec = &record{}
 		}
+		rec.style = style
+		if style == anthropicErrors {
+			w.Header().Set("Request-Id", rec.id) // where Anthropic's clients look for it
+		}
 		if err := h(w, r, rec); err != nil {
-			e := openai.AsError(err)
-			rec.errMsg = e.Error()
+			rec.errMsg = style.describe(err)
 			if tw, ok := w.(*trackingWriter); !ok || !tw.wroteHeader {
-				e.Write(w)
+				style.write(w, err, rec.id)
 			}
 		}
 	})
@@ -125,7 +200,8 @@ func (g *Gateway) onPanic(r *http.Request, p any) {
 // Recover ends the response of a panicking handler in a form the client
 // understands: before anything was written a 500 in OpenAI's error shape;
 // inside an SSE stream an error event and `data: [DONE]`, so SDKs end the
-// stream with an error instead of hanging. http.ErrAbortHandler is re-raised
+// stream with an error instead of hanging. On the Messages API (the
+// request's record says so) both are in Anthropic's shape. http.ErrAbortHandler is re-raised
 // (the server cuts the connection) unless recoverAborts is set. onPanic (nil:
 // a log line on the default logger) hears of every other panic.
 func Recover(next http.Handler, recoverAborts bool, onPanic func(*http.Request, any)) http.Handler {
@@ -148,17 +224,11 @@ func Recover(next http.Handler, recoverAborts bool, onPanic func(*http.Request, 
 			} else {
 				onPanic(r, p)
 			}
-			e := openai.Errorf(openai.CodeInternal, "internal error")
-			switch {
-			case !tw.wroteHeader:
-				e.Write(tw)
-			case tw.isSSE() && tw.failed == nil:
-				out := sse.NewWriter(tw)
-				_ = out.Data(e.JSON())
-				_ = out.Done()
+			style, id := openAIErrors, ""
+			if rec, ok := r.Context().Value(recordKey{}).(*record); ok {
+				style, id = rec.style, rec.id
 			}
-			// Otherwise a non-SSE body was under way, or the client is gone:
-			// nothing can be appended that the client would understand.
+			style.internalError(tw, id)
 		}()
 		next.ServeHTTP(tw, r)
 	})

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -8,6 +9,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/tidwall/sjson"
 
 	"github.com/aigateway/gateway/internal/admission"
 	"github.com/aigateway/gateway/internal/guardrails"
@@ -99,6 +102,9 @@ type incoming struct {
 	// guard applies the content rules of a guardrails profile and returns the
 	// body to forward (redacted where the rules say so).
 	guard func(profile string) ([]byte, error)
+	// cacheVary is request state outside the body that changes the answer
+	// (the Messages API's anthropic-beta): the cache key reads it too.
+	cacheVary string
 }
 
 // admitted is a request that passed authentication, guardrails, routing and admission.
@@ -145,8 +151,14 @@ func (g *Gateway) admit(w http.ResponseWriter, r *http.Request, rec *record, in 
 		}
 	}
 	rec.route = plan.Route
+	cacheBody := in.body
+	if in.cacheVary != "" {
+		if b, err := sjson.SetBytes(bytes.Clone(in.body), cacheVaryField, in.cacheVary); err == nil {
+			cacheBody = b
+		}
+	}
 	t, err := g.Admission.Admit(ctx, admission.Request{Key: key, Endpoint: in.endpoint, Model: in.model, Plan: plan,
-		Body: in.body, PromptTokens: in.prompt, MaxOutputTokens: in.maxOutput, NoCache: noCache(r)})
+		Body: cacheBody, PromptTokens: in.prompt, MaxOutputTokens: in.maxOutput, NoCache: noCache(r)})
 	if err != nil {
 		return nil, err
 	}
@@ -155,6 +167,9 @@ func (g *Gateway) admit(w http.ResponseWriter, r *http.Request, rec *record, in 
 	}
 	return &admitted{ticket: t, plan: plan, body: in.body}, nil
 }
+
+// cacheVaryField holds incoming.cacheVary in the body the cache key reads.
+const cacheVaryField = "gateway_cache_vary"
 
 // noCache reports whether the client asked to bypass the cache.
 func noCache(r *http.Request) bool {

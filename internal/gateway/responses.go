@@ -555,30 +555,30 @@ type relay interface {
 	usage() openai.Usage
 }
 
-// chatRelay translates a chat completion stream.
-type chatRelay struct{ s *responses.Stream }
+// responsesChatRelay translates a chat completion stream.
+type responsesChatRelay struct{ s *responses.Stream }
 
-func (c *chatRelay) chunk(ch provider.Chunk) ([]byte, error) { return c.s.Chunk(ch.Data) }
-func (c *chatRelay) fail(err error) []byte                   { return c.s.Fail(err) }
+func (c *responsesChatRelay) chunk(ch provider.Chunk) ([]byte, error) { return c.s.Chunk(ch.Data) }
+func (c *responsesChatRelay) fail(err error) []byte                   { return c.s.Fail(err) }
 
-func (c *chatRelay) finish() ([]byte, *answer, error) {
+func (c *responsesChatRelay) finish() ([]byte, *answer, error) {
 	frames := c.s.Finish()
 	resp := c.s.Response()
 	return frames, &answer{body: resp.JSON(), output: resp.Output, status: resp.Status, usage: c.usage()}, nil
 }
 
-func (c *chatRelay) usage() openai.Usage {
+func (c *responsesChatRelay) usage() openai.Usage {
 	if u := c.s.Usage(); u != nil {
 		return *u
 	}
 	return openai.Usage{}
 }
 
-// nativeRelay relays a native Responses stream with the response ids
+// responsesNativeRelay relays a native Responses stream with the response ids
 // rewritten. It keeps what a failure needs (the last response object, the
 // items done so far, the next sequence number) and holds the terminal event
 // back until finish, so the response is stored before the client sees it.
-type nativeRelay struct {
+type responsesNativeRelay struct {
 	t        *turn
 	provider string
 	seq      int64
@@ -595,7 +595,7 @@ var lifecycleEvents = map[string]bool{
 	"response.completed": true, "response.incomplete": true, "response.failed": true,
 }
 
-func (n *nativeRelay) chunk(c provider.Chunk) ([]byte, error) {
+func (n *responsesNativeRelay) chunk(c provider.Chunk) ([]byte, error) {
 	data := c.Data
 	if bytes.IndexByte(data, '\n') >= 0 {
 		var buf bytes.Buffer
@@ -643,7 +643,7 @@ func (n *nativeRelay) chunk(c provider.Chunk) ([]byte, error) {
 // errNoTerminal is a native stream that ended without its terminal event.
 var errNoTerminal = errors.New("the upstream ended the stream before response.completed")
 
-func (n *nativeRelay) finish() ([]byte, *answer, error) {
+func (n *responsesNativeRelay) finish() ([]byte, *answer, error) {
 	if n.final == nil {
 		return nil, nil, &openai.Error{Code: openai.CodeUpstreamError, Provider: n.provider, Retryable: true,
 			Message: fmt.Sprintf("provider %s: %v", n.provider, errNoTerminal)}
@@ -652,7 +652,7 @@ func (n *nativeRelay) finish() ([]byte, *answer, error) {
 	return n.terminal, n.final, nil
 }
 
-func (n *nativeRelay) fail(err error) []byte {
+func (n *responsesNativeRelay) fail(err error) []byte {
 	resp := &responses.Response{}
 	if n.last == nil || json.Unmarshal(n.last, resp) != nil {
 		resp = &responses.Response{ID: n.t.id, Object: "response", Model: n.t.req.Model, Metadata: map[string]string{}}
@@ -664,7 +664,7 @@ func (n *nativeRelay) fail(err error) []byte {
 	return responses.Failed(resp, int(n.seq), err)
 }
 
-func (n *nativeRelay) usage() openai.Usage { return n.u }
+func (n *responsesNativeRelay) usage() openai.Usage { return n.u }
 
 // streamResponse relays a streamed response. Until the first event reaches
 // the client a failing target is replaced by the next one; after it, a
@@ -770,7 +770,7 @@ func (g *Gateway) startStream(ctx context.Context, t *turn, tg *router.Target) (
 		if err != nil {
 			return nil, nil, err
 		}
-		return s, &nativeRelay{t: t, provider: tg.Provider.Name()}, nil
+		return s, &responsesNativeRelay{t: t, provider: tg.Provider.Name()}, nil
 	}
 	if t.chatErr != nil {
 		return nil, nil, skipped{t.chatErr}
@@ -783,7 +783,7 @@ func (g *Gateway) startStream(ctx context.Context, t *turn, tg *router.Target) (
 	if err != nil {
 		return nil, nil, err
 	}
-	return s, &chatRelay{s: responses.NewStream(t.req, responses.Meta{ID: t.id, Now: g.Now})}, nil
+	return s, &responsesChatRelay{s: responses.NewStream(t.req, responses.Meta{ID: t.id, Now: g.Now})}, nil
 }
 
 // responseOwner authenticates a GET or DELETE of a stored response and

@@ -113,3 +113,73 @@ func FuzzStream(f *testing.F) {
 		}
 	})
 }
+
+// FuzzTexts: for a body Decode accepts, Texts either refuses it with a 400
+// or lists every text Decode read (so a policy over Texts sees what the
+// chat translation sends), and SetTexts with those texts leaves the body
+// as it was.
+func FuzzTexts(f *testing.F) {
+	addFileSeeds(f, "testdata/requests/*.json")
+	f.Add([]byte(`{"model":"m","max_tokens":1,"system":"s","messages":[{"role":"user","content":[{"type":"text","text":"a"},{"type":"tool_result","tool_use_id":"t","content":[{"type":"text","text":"b"}]}]}]}`))
+	f.Add([]byte(`{"model":"m","max_tokens":1,"messages":[{"role":"user","content":[{"type":"text","text":"a","Text":"b"}]}]}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r, err := Decode(b)
+		if err != nil {
+			return
+		}
+		texts, err := Texts(b)
+		if err != nil {
+			if e, ok := err.(*Error); !ok || e.Status != 400 {
+				t.Fatalf("refusal %v", err)
+			}
+			return
+		}
+		seen := map[string]int{}
+		for _, x := range texts {
+			seen[x.Text]++
+		}
+		want := func(s string) {
+			if s == "" {
+				return
+			}
+			if seen[s] == 0 {
+				t.Fatalf("Texts misses %q: %+v", s, texts)
+			}
+			seen[s]--
+		}
+		for _, s := range r.System {
+			want(s.Text)
+		}
+		for _, m := range r.Messages {
+			for _, blk := range m.Content {
+				switch blk.Type {
+				case BlockText:
+					want(blk.Text)
+				case BlockToolResult:
+					for _, c := range blk.Content {
+						if c.Type == BlockText {
+							want(c.Text)
+						}
+					}
+				case BlockDocument:
+					if blk.Source != nil && blk.Source.Type == "text" {
+						want(blk.Source.Data)
+					}
+				}
+			}
+		}
+		same, err := SetTexts(b, texts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, err := Texts(same)
+		if err != nil || len(again) != len(texts) {
+			t.Fatalf("after SetTexts: %v %+v", err, again)
+		}
+		for i := range again {
+			if again[i] != texts[i] {
+				t.Fatalf("text %d: %+v became %+v", i, texts[i], again[i])
+			}
+		}
+	})
+}

@@ -96,3 +96,43 @@ func FuzzRequestTranslation(f *testing.F) {
 		}
 	})
 }
+
+// FuzzNativeStream feeds arbitrary bodies through the native frame reader:
+// it must not panic, the frames' bytes must be what it read of the body, in
+// order and unchanged (no secrets here to redact), a clean end must come
+// after message_stop, and failures must be gateway errors.
+func FuzzNativeStream(f *testing.F) {
+	providertest.AddSeeds(f, "stream/*.sse")
+	f.Add([]byte(": hi\r\n\r\nevent: message_stop\r\ndata: {}\r\n\r\n"))
+	f.Add([]byte("\n\n\ndata: {\"type\":\"error\",\"error\":{\"message\":\"k\"}}\n\ndata: x"))
+	f.Add([]byte("event: message_stop\ndata: {\"type\":\"message_stop\"}"))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		s := &NativeStream{up: provider.Upstream{Name: "anthropic"}, ctx: context.Background(),
+			body: io.NopCloser(bytes.NewReader(body))}
+		s.br = newFrameReader(s.body)
+		var relayed []byte
+		stopped := false
+		for {
+			fr, err := s.Next()
+			if err == nil {
+				relayed = append(relayed, fr.Raw...)
+				stopped = stopped || fr.Event == "message_stop"
+				if !bytes.HasPrefix(body, relayed) {
+					t.Fatalf("relayed %q of %q", relayed, body)
+				}
+				continue
+			}
+			if err == io.EOF {
+				if !stopped {
+					t.Fatalf("a clean end without message_stop: %q", relayed)
+				}
+				return
+			}
+			var e *openai.Error
+			if !errors.As(err, &e) {
+				t.Fatalf("error %v (%T) is not an *openai.Error", err, err)
+			}
+			return
+		}
+	})
+}
