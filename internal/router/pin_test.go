@@ -147,3 +147,17 @@ func TestSequentialUserIDsSplitEvenlyAcrossABArms(t *testing.T) {
 		}
 	}
 }
+
+func TestAnUnknownModelsErrorNamesTheWaysToRouteIt(t *testing.T) {
+	r := resolveRouter(t)
+	_, err := r.Resolve(&Request{Model: "nobody-routes-this"}, "")
+	var e *openai.Error
+	if !errors.As(err, &e) || e.Code != openai.CodeModelNotFound {
+		t.Fatalf("%v", err)
+	}
+	for _, way := range []string{"models", "pattern", "[[routes]]", "alias", "provider/nobody-routes-this"} {
+		if !strings.Contains(e.Message, way) {
+			t.Errorf("the 404 does not mention %q: %s", way, e.Message)
+		}
+	}
+}

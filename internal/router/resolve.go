@@ -84,7 +84,9 @@ func (r *Router) Resolve(req *Request, pin string) (*Plan, error) {
 		return &Plan{Route: pattern, Targets: ts, Retry: r.retry}, nil
 	}
 	return nil, &openai.Error{Code: openai.CodeModelNotFound, Param: "model",
-		Message: fmt.Sprintf("The model `%s` does not exist or is not routed by this gateway", model)}
+		Message: fmt.Sprintf("The model `%s` does not exist or is not routed by this gateway: list it in a provider's "+
+			"models, add a pattern that matches it there (such as \"*\"), define it as a [[routes]] model or alias, "+
+			"or pin a provider that serves it (`provider/%s`)", model, model)}
 }
 
 // resolvePinned plans model on the provider the client pinned.
