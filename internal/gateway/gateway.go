@@ -56,6 +56,7 @@ type Gateway struct {
 	mux     *http.ServeMux
 	root    http.Handler // mux behind the panic recovery
 	started time.Time
+	lists   modelLists // wildcard providers' upstream model lists
 }
 
 // New builds the handler and registers its routes.
@@ -146,33 +147,4 @@ func (g *Gateway) health(w http.ResponseWriter, r *http.Request, _ *record) erro
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	_, _ = fmt.Fprint(w, "AI Gateway is healthy")
 	return nil
-}
-
-func (g *Gateway) models(w http.ResponseWriter, r *http.Request, rec *record) error {
-	// With authentication on, listing models needs a key, and a key sees
-	// only the models its allow-lists let it call.
-	key, err := g.Admission.Authenticate(r.Context(), r.Header)
-	if err != nil {
-		return err
-	}
-	var meta map[string]string
-	if key != nil {
-		rec.keyID, meta = key.ID, key.Metadata
-	}
-	list := openai.ModelList{Object: "list", Data: []openai.Model{}}
-	created := g.started.Unix()
-	for _, m := range g.Router.Models() {
-		owner := "gateway"
-		if rt, ok := g.Router.Route(m); ok && len(rt.Targets) > 0 {
-			owner = rt.Targets[0].Provider.Name()
-		}
-		if key != nil {
-			plan, err := g.Router.Resolve(&router.Request{Model: m, Header: r.Header, KeyMetadata: meta, StickyKey: key.ID}, "")
-			if err != nil || !g.Admission.MayUse(key, m, plan) {
-				continue
-			}
-		}
-		list.Data = append(list.Data, openai.Model{ID: m, Object: "model", Created: created, OwnedBy: owner})
-	}
-	return writeJSON(w, http.StatusOK, list)
 }

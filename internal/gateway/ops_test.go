@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/aigateway/gateway/internal/app"
@@ -131,5 +132,38 @@ func TestAClientsRequestIDIsEchoedOnlyWhenItIsSafe(t *testing.T) {
 	}
 	if strings.Contains(logs.String(), "tab\\tin") {
 		t.Error("an unsafe request id reached the log")
+	}
+}
+
+func TestModelsListsWhatAWildcardProvidersUpstreamServes(t *testing.T) {
+	var listed atomic.Int64
+	a := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/models" {
+			listed.Add(1)
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprint(w, `{"object":"list","data":[{"id":"gpt-4.1"},{"id":"gpt-4o"},{"id":"davinci-002"}]}`)
+			return
+		}
+		okChat("a")(w, r)
+	})
+	b := newUpstream(t, status(500, "no list"))
+	toml := strings.Replace(twoProviders, `models = ["shared", "only-a"]`, `models = ["shared", "only-a", "gpt-*"]`, 1)
+	toml = strings.Replace(toml, `models = ["shared"]`, `models = ["shared", "claude-*"]`, 1)
+	g, _ := newGateway(t, toml, a, b)
+	for range 2 {
+		rec := do(t, g, "GET", "/v1/models", "")
+		var list openai.ModelList
+		_ = json.Unmarshal(rec.Body.Bytes(), &list)
+		var ids []string
+		for _, m := range list.Data {
+			ids = append(ids, m.ID)
+		}
+		// a's upstream lists its models; b's cannot: its pattern is listed instead.
+		if want := []string{"fast", "only-a", "shared", "gpt-4.1", "gpt-4o", "claude-*"}; !slices.Equal(ids, want) {
+			t.Fatalf("models %v, want %v", ids, want)
+		}
+	}
+	if listed.Load() != 1 {
+		t.Fatalf("the upstream was asked %d times, want once (cached)", listed.Load())
 	}
 }

@@ -32,6 +32,12 @@ type Embedder interface {
 	Embeddings(ctx context.Context, req *EmbeddingsRequest) (*Response, error)
 }
 
+// ModelLister is implemented by providers that can list the models their
+// upstream serves (GET /v1/models lists them for wildcard providers).
+type ModelLister interface {
+	ListModels(ctx context.Context) ([]string, error)
+}
+
 // ImageGenerator is implemented by providers that forward /v1/images/generations.
 type ImageGenerator interface {
 	ImageGenerations(ctx context.Context, req *RawRequest) (*Response, error)

@@ -109,3 +109,10 @@ func (r *Router) Permits(allowed []string, t *Target) bool {
 	}
 	return false
 }
+
+// Wildcards lists the wildcard patterns' targets (Model is the pattern), in
+// the order added.
+func (r *Router) Wildcards() []*Target { return append([]*Target(nil), r.wildcards...) }
+
+// MatchPattern reports whether a model name matches a wildcard pattern.
+func MatchPattern(pattern, name string) bool { return globMatch(pattern, name) }

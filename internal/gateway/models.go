@@ -1,0 +1,116 @@
+package gateway
+
+import (
+	"context"
+	"net/http"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/aigateway/gateway/internal/openai"
+	"github.com/aigateway/gateway/internal/provider"
+	"github.com/aigateway/gateway/internal/router"
+)
+
+// models is GET /v1/models: every route and alias, and for providers with
+// wildcard patterns the matching models their upstream lists (asked once an
+// hour; when it cannot be asked, the patterns themselves). With
+// authentication on it needs a key, and a key sees only what its
+// allow-lists let it call.
+func (g *Gateway) models(w http.ResponseWriter, r *http.Request, rec *record) error {
+	key, err := g.Admission.Authenticate(r.Context(), r.Header)
+	if err != nil {
+		return err
+	}
+	var meta map[string]string
+	sticky := ""
+	if key != nil {
+		rec.keyID, meta, sticky = key.ID, key.Metadata, key.ID
+	}
+	mayUse := func(m string) bool {
+		if key == nil {
+			return true
+		}
+		plan, err := g.Router.Resolve(&router.Request{Model: m, Header: r.Header, KeyMetadata: meta, StickyKey: sticky}, "")
+		return err == nil && g.Admission.MayUse(key, m, plan)
+	}
+	list := openai.ModelList{Object: "list", Data: []openai.Model{}}
+	created := g.started.Unix()
+	seen := map[string]bool{}
+	for _, m := range g.Router.Models() {
+		owner := "gateway"
+		if rt, ok := g.Router.Route(m); ok && len(rt.Targets) > 0 {
+			owner = rt.Targets[0].Provider.Name()
+		}
+		seen[m] = true
+		if mayUse(m) {
+			list.Data = append(list.Data, openai.Model{ID: m, Object: "model", Created: created, OwnedBy: owner})
+		}
+	}
+	for _, wc := range g.Router.Wildcards() {
+		ids, ok := g.upstreamModels(r.Context(), wc.Provider)
+		if !ok {
+			ids = []string{wc.Model} // the pattern itself says what routes
+		}
+		for _, id := range ids {
+			if seen[id] || (ok && !router.MatchPattern(wc.Model, id)) {
+				continue
+			}
+			seen[id] = true
+			if ok && !mayUse(id) {
+				continue
+			}
+			list.Data = append(list.Data, openai.Model{ID: id, Object: "model", Created: created, OwnedBy: wc.Provider.Name()})
+		}
+	}
+	return writeJSON(w, http.StatusOK, list)
+}
+
+// modelLists caches what each wildcard provider's upstream lists.
+type modelLists struct {
+	mu sync.Mutex
+	m  map[string]modelListEntry
+}
+
+type modelListEntry struct {
+	ids []string
+	ok  bool
+	at  time.Time
+}
+
+const (
+	modelListTTL     = time.Hour
+	modelListRetry   = time.Minute // after a failed listing
+	modelListTimeout = 3 * time.Second
+)
+
+// upstreamModels is p's upstream model list, sorted, from the cache or asked
+// now (bounded by modelListTimeout); ok is false when p cannot list them.
+func (g *Gateway) upstreamModels(ctx context.Context, p provider.Provider) ([]string, bool) {
+	lister, ok := p.(provider.ModelLister)
+	if !ok {
+		return nil, false
+	}
+	now := g.Now()
+	g.lists.mu.Lock()
+	e, cached := g.lists.m[p.Name()]
+	g.lists.mu.Unlock()
+	if cached && ((e.ok && now.Sub(e.at) < modelListTTL) || (!e.ok && now.Sub(e.at) < modelListRetry)) {
+		return e.ids, e.ok
+	}
+	ctx, cancel := context.WithTimeout(ctx, modelListTimeout)
+	defer cancel()
+	ids, err := lister.ListModels(ctx)
+	if err != nil {
+		g.Logger.Warn("listing a provider's models failed", "provider", p.Name(), "error", openai.AsError(err).Error())
+	}
+	sort.Strings(ids)
+	e = modelListEntry{ids: ids, ok: err == nil, at: now}
+	g.lists.mu.Lock()
+	if g.lists.m == nil {
+		g.lists.m = map[string]modelListEntry{}
+	}
+	g.lists.m[p.Name()] = e
+	g.lists.mu.Unlock()
+	return e.ids, e.ok
+}
