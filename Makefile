@@ -76,8 +76,11 @@ build-lambda:
 
 ## invoke: run a function's bootstrap (built for this machine) against the Runtime API emulator with one
 ## sample event and print the response as it streams: make invoke FN=stream EVENT=events/stream/chat-stream.json
+## (CONFIG=gateway.toml loads that file as a deployed function would). It runs with open access, as a stack
+## deployed with -c openAccess=true: an event's .env file (or GATEWAY_AUTH=true) turns authentication on.
 invoke:
 	CGO_ENABLED=0 $(GO) build $(LAMBDA_BUILD) -o build/host/$(FN)/bootstrap ./functions/$(FN)
+	GATEWAY_OPEN_ACCESS=true $(if $(CONFIG),GATEWAY_CONFIG=$(abspath $(CONFIG))) \
 	$(GO) run ./internal/runtimeapi/invoke -bootstrap build/host/$(FN)/bootstrap $(EVENT)
 
 # The CDK CLI pinned in package-lock.json; its postinstall puts a go.mod in node_modules so that

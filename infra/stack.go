@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
+	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
@@ -15,6 +16,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/aigateway/gateway/internal/config"
 )
 
 // FunctionProps size one Lambda function. Zero values take the defaults.
@@ -45,8 +48,10 @@ type GatewayStackProps struct {
 	// FunctionURLAuth is the Function URL's auth type: NONE by default (the
 	// gateway checks its own virtual keys), AWS_IAM for SigV4-signed callers.
 	FunctionURLAuth awslambda.FunctionUrlAuthType
-	// OpenAccess turns the gateway's own key check off (GATEWAY_AUTH=false).
-	// Leave it false for any URL reachable from the internet.
+	// OpenAccess turns the gateway's own key check off (GATEWAY_AUTH=false)
+	// and lets the functions start that way (GATEWAY_OPEN_ACCESS=true; without
+	// it a function with authentication off refuses to start). Leave it false
+	// for any URL reachable from the internet.
 	OpenAccess bool
 	// LogRetention for the functions' and the HTTP API's log groups
 	// (default one month).
@@ -167,11 +172,21 @@ func NewGatewayStack(scope constructs.Construct, id string, props *GatewayStackP
 	for k, v := range props.Environment {
 		env[k] = jsii.String(v)
 	}
+	// What the stack owns, over Environment: the functions take these from
+	// their environment alone (LockedVariables), never from the config file
+	// or the secret.
 	env["TABLE_NAME"] = table.TableName()
 	env["GATEWAY_STORE"] = jsii.String("dynamodb")
 	env["GATEWAY_AUTH"] = jsii.String(auth)
 	env["PROVIDER_SECRET_ARN"] = secret.SecretArn()
 	env[MetricsNamespaceEnv] = jsii.String(monitoring.Namespace)
+	env[config.LockedEnv] = jsii.String(strings.Join(LockedVariables, ","))
+	delete(env, config.FileEnv)
+	delete(env, config.OpenAccessEnv)
+	if props.OpenAccess {
+		// Without it a function with authentication off refuses to start.
+		env[config.OpenAccessEnv] = jsii.String("true")
+	}
 
 	// What the roles may do is exactly what the code calls; iam_test.go
 	// reads the calls from the source and keeps the lists in step.
@@ -326,6 +341,15 @@ const HTTPAPIAccessLogFormat = `{"requestId":"$context.requestId","ip":"$context
 var dynamoActions = []string{
 	"dynamodb:BatchGetItem", "dynamodb:DeleteItem", "dynamodb:GetItem",
 	"dynamodb:PutItem", "dynamodb:Scan", "dynamodb:UpdateItem",
+}
+
+// LockedVariables are the settings the stack owns, listed in the functions'
+// GATEWAY_LOCKED: the store and its table, authentication and the metrics
+// namespace come from the functions' environment alone, and a config file
+// that sets them (or a local DynamoDB endpoint, or table creation) is
+// overridden, with a warning in the log.
+var LockedVariables = []string{
+	"GATEWAY_AUTH", "GATEWAY_STORE", "TABLE_NAME", "DYNAMODB_ENDPOINT", "GATEWAY_CREATE_TABLE", MetricsNamespaceEnv,
 }
 
 // fnDir maps a construct name to its folder under AssetDir.
