@@ -61,6 +61,8 @@ FN ?= stream
 EVENT ?= events/$(FN)/chat-stream.json
 CDK := CDK_DISABLE_CLI_TELEMETRY=true npx --no-install cdk
 CDK_FLAGS ?=
+# CONFIG=gateway.toml ships that config file with both functions (CDK context `config`), checked at synth
+CDK_CONTEXT := $(if $(CONFIG),-c config=$(CONFIG))
 
 .PHONY: build-local build-lambda invoke node-modules synth diff deploy destroy cdk-bootstrap test-cdk
 
@@ -89,17 +91,19 @@ node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
 node-modules: node_modules/.package-lock.json
 
-## synth: the CloudFormation template under cdk.out/ (no AWS account needed)
+## synth: the CloudFormation template under cdk.out/ (no AWS account needed); make synth CONFIG=gateway.toml
+## checks that file and ships it with both functions, as deploy does
 synth: build-lambda node-modules
-	$(CDK) synth --quiet $(CDK_FLAGS)
+	$(CDK) synth --quiet $(CDK_CONTEXT) $(CDK_FLAGS)
 	@echo "template: cdk.out/$$(ls cdk.out | grep -m1 '\.template\.json$$')"
 
-## diff / deploy / destroy: against the account and region of your AWS credentials
+## diff / deploy / destroy: against the account and region of your AWS credentials; make deploy
+## CONFIG=gateway.toml deploys routes, aliases, guardrails, prices and cache settings with the functions
 diff: build-lambda node-modules
-	$(CDK) diff $(CDK_FLAGS)
+	$(CDK) diff $(CDK_CONTEXT) $(CDK_FLAGS)
 
 deploy: build-lambda node-modules
-	$(CDK) deploy $(CDK_FLAGS)
+	$(CDK) deploy $(CDK_CONTEXT) $(CDK_FLAGS)
 
 destroy: node-modules
 	$(CDK) destroy $(CDK_FLAGS)

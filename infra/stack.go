@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"math"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -69,7 +70,19 @@ type GatewayStackProps struct {
 	// Monitoring configures the CloudWatch dashboard, the alarms and the
 	// functions' metrics namespace (monitoring.go).
 	Monitoring MonitoringProps
+	// ConfigFile is a gateway TOML configuration (routes, aliases,
+	// guardrails, prices, cache TTLs, providers) shipped with both functions:
+	// copied beside bootstrap as ConfigFileName, named by GATEWAY_CONFIG. It
+	// is checked at synth (NewGatewayStack panics naming the bad key); its
+	// ${VAR} references resolve at each cold start from the provider secret
+	// and the functions' environment. What the stack owns (LockedVariables)
+	// stays the stack's whatever the file says.
+	ConfigFile string
 }
+
+// ConfigFileName is the config file's name in each function's zip, beside
+// bootstrap: the functions find it relative to LAMBDA_TASK_ROOT.
+const ConfigFileName = "gateway.toml"
 
 // Names of the stack's outputs.
 const (
@@ -133,6 +146,14 @@ func NewGatewayStack(scope constructs.Construct, id string, props *GatewayStackP
 		retention = awslogs.RetentionDays_ONE_MONTH
 	}
 	monitoring := props.Monitoring.resolve(*stack.StackName())
+	var configText []byte
+	if props.ConfigFile != "" {
+		text, err := CheckConfigFile(props.ConfigFile)
+		if err != nil {
+			panic(err.Error())
+		}
+		configText = text
+	}
 
 	// One table, the layout of internal/state: pk/sk strings, TTL on `ttl`.
 	table := awsdynamodb.NewTable(stack, jsii.String("State"), &awsdynamodb.TableProps{
@@ -186,6 +207,9 @@ func NewGatewayStack(scope constructs.Construct, id string, props *GatewayStackP
 	if props.OpenAccess {
 		// Without it a function with authentication off refuses to start.
 		env[config.OpenAccessEnv] = jsii.String("true")
+	}
+	if configText != nil {
+		env[config.FileEnv] = jsii.String(ConfigFileName)
 	}
 
 	// What the roles may do is exactly what the code calls; iam_test.go
@@ -246,7 +270,7 @@ func NewGatewayStack(scope constructs.Construct, id string, props *GatewayStackP
 			Runtime:      awslambda.Runtime_PROVIDED_AL2023(),
 			Architecture: awslambda.Architecture_ARM_64(),
 			Handler:      jsii.String("bootstrap"),
-			Code:         awslambda.Code_FromAsset(jsii.String(filepath.Join(assetDir, fnDir[name])), nil),
+			Code:         awslambda.Code_FromAsset(jsii.String(functionAsset(stack, assetDir, name, configText)), nil),
 			MemorySize:   jsii.Number(memoryMB(name, sizing.MemoryMB)),
 			Timeout:      awscdk.Duration_Seconds(jsii.Number(orDefault(sizing.TimeoutSeconds, defTimeout))),
 			Environment:  &env,
@@ -350,6 +374,72 @@ var dynamoActions = []string{
 // overridden, with a warning in the log.
 var LockedVariables = []string{
 	"GATEWAY_AUTH", "GATEWAY_STORE", "TABLE_NAME", "DYNAMODB_ENDPOINT", "GATEWAY_CREATE_TABLE", MetricsNamespaceEnv,
+}
+
+// synthPlaceholder stands for every ${VAR} when a config file is checked
+// at synth: the values live in the secret, read at cold start. It is long
+// enough for the checks on secrets (a JWT secret needs 32 characters).
+const synthPlaceholder = "value-read-from-the-provider-secret-at-cold-start"
+
+// CheckConfigFile reads a config file and checks it by itself with
+// config.Parse, taking every ${VAR} as set: an error names the file and the
+// bad key.
+func CheckConfigFile(path string) ([]byte, error) {
+	text, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config file: %w", err)
+	}
+	if _, err := config.Parse(string(text), func(string) string { return synthPlaceholder }); err != nil {
+		return nil, fmt.Errorf("config file %s: %w", path, err)
+	}
+	return text, nil
+}
+
+// functionAsset is the folder a function's code is zipped from: its folder
+// under assetDir, or with a config file a copy of it under the cloud
+// assembly's output folder with the file added as ConfigFileName.
+func functionAsset(stack awscdk.Stack, assetDir, name string, configText []byte) string {
+	src := filepath.Join(assetDir, fnDir[name])
+	if configText == nil {
+		return src
+	}
+	dst := filepath.Join(*awscdk.Stage_Of(stack).Outdir(), "gateway-config", *stack.StackName(), fnDir[name])
+	if err := stageAsset(src, dst, configText); err != nil {
+		panic(fmt.Sprintf("%s function: shipping the config file: %v", name, err))
+	}
+	return dst
+}
+
+// stageAsset makes dst a copy of the regular files of src plus the config
+// file.
+func stageAsset(src, dst string, configText []byte) error {
+	if err := os.RemoveAll(dst); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dst, 0o755); err != nil {
+		return err
+	}
+	entries, err := os.ReadDir(src)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if !e.Type().IsRegular() || e.Name() == ConfigFileName {
+			continue
+		}
+		info, err := e.Info()
+		if err != nil {
+			return err
+		}
+		data, err := os.ReadFile(filepath.Join(src, e.Name()))
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(dst, e.Name()), data, info.Mode().Perm()); err != nil {
+			return err
+		}
+	}
+	return os.WriteFile(filepath.Join(dst, ConfigFileName), configText, 0o644)
 }
 
 // fnDir maps a construct name to its folder under AssetDir.

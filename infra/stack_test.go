@@ -37,9 +37,18 @@ func assetDir(t *testing.T) string {
 
 func synth(t *testing.T, props *GatewayStackProps) assertions.Template {
 	t.Helper()
+	tmpl, _ := synthIn(t, props)
+	return tmpl
+}
+
+// synthIn is synth that also returns the cloud assembly's folder, where the
+// assets are staged.
+func synthIn(t *testing.T, props *GatewayStackProps) (assertions.Template, string) {
+	t.Helper()
 	props.AssetDir = assetDir(t)
-	app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(t.TempDir())})
-	return assertions.Template_FromStack(NewGatewayStack(app, "Test", props), nil)
+	out := t.TempDir()
+	app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(out)})
+	return assertions.Template_FromStack(NewGatewayStack(app, "Test", props), nil), out
 }
 
 var (
