@@ -61,6 +61,8 @@ FN ?= stream
 EVENT ?= events/$(FN)/chat-stream.json
 CDK := CDK_DISABLE_CLI_TELEMETRY=true npx --no-install cdk
 CDK_FLAGS ?=
+# CONFIG=gateway.toml ships that config file with both functions (CDK context `config`), checked at synth
+CDK_CONTEXT := $(if $(CONFIG),-c config=$(CONFIG))
 
 .PHONY: build-local build-lambda invoke node-modules synth diff deploy destroy cdk-bootstrap test-cdk
 
@@ -76,8 +78,11 @@ build-lambda:
 
 ## invoke: run a function's bootstrap (built for this machine) against the Runtime API emulator with one
 ## sample event and print the response as it streams: make invoke FN=stream EVENT=events/stream/chat-stream.json
+## (CONFIG=gateway.toml loads that file as a deployed function would). It runs with open access, as a stack
+## deployed with -c openAccess=true: an event's .env file (or GATEWAY_AUTH=true) turns authentication on.
 invoke:
 	CGO_ENABLED=0 $(GO) build $(LAMBDA_BUILD) -o build/host/$(FN)/bootstrap ./functions/$(FN)
+	GATEWAY_OPEN_ACCESS=true $(if $(CONFIG),GATEWAY_CONFIG=$(abspath $(CONFIG))) \
 	$(GO) run ./internal/runtimeapi/invoke -bootstrap build/host/$(FN)/bootstrap $(EVENT)
 
 # The CDK CLI pinned in package-lock.json; its postinstall puts a go.mod in node_modules so that
@@ -86,17 +91,19 @@ node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
 node-modules: node_modules/.package-lock.json
 
-## synth: the CloudFormation template under cdk.out/ (no AWS account needed)
+## synth: the CloudFormation template under cdk.out/ (no AWS account needed); make synth CONFIG=gateway.toml
+## checks that file and ships it with both functions, as deploy does
 synth: build-lambda node-modules
-	$(CDK) synth --quiet $(CDK_FLAGS)
+	$(CDK) synth --quiet $(CDK_CONTEXT) $(CDK_FLAGS)
 	@echo "template: cdk.out/$$(ls cdk.out | grep -m1 '\.template\.json$$')"
 
-## diff / deploy / destroy: against the account and region of your AWS credentials
+## diff / deploy / destroy: against the account and region of your AWS credentials; make deploy
+## CONFIG=gateway.toml deploys routes, aliases, guardrails, prices and cache settings with the functions
 diff: build-lambda node-modules
-	$(CDK) diff $(CDK_FLAGS)
+	$(CDK) diff $(CDK_CONTEXT) $(CDK_FLAGS)
 
 deploy: build-lambda node-modules
-	$(CDK) deploy $(CDK_FLAGS)
+	$(CDK) deploy $(CDK_CONTEXT) $(CDK_FLAGS)
 
 destroy: node-modules
 	$(CDK) destroy $(CDK_FLAGS)

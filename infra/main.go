@@ -7,6 +7,10 @@
 //	functionUrlAuth  NONE (default: the gateway checks its own keys) or AWS_IAM
 //	removalPolicy    RETAIN (default) or DESTROY, for the table, secret and logs;
 //	                 DESTROY also turns the table's deletion protection off
+//	config           a gateway TOML file shipped with both functions (make deploy
+//	                 CONFIG=gateway.toml); checked here, before anything deploys
+//	openAccess       false (default) or true: serve without keys (GATEWAY_AUTH=false);
+//	                 without it a function with authentication off refuses to start
 //	bedrock          false (default) or true: turn the Bedrock provider on and
 //	                 let the functions call it (bedrock:InvokeModel*)
 //	memoryMB         both functions' memory in MB (default 256, see DefaultMemoryMB)
@@ -82,6 +86,12 @@ func propsFromContext(app awscdk.App) (string, *GatewayStackProps) {
 		fail("context removalPolicy: %q is not RETAIN or DESTROY", rp)
 	}
 	props.Bedrock = contextBool(app, "bedrock", false)
+	props.OpenAccess = contextBool(app, "openAccess", false)
+	if props.ConfigFile = contextString(app, "config", ""); props.ConfigFile != "" {
+		if _, err := CheckConfigFile(props.ConfigFile); err != nil {
+			fail("context config: %v", err)
+		}
+	}
 	memory := contextNumber(app, "memoryMB")
 	props.API = FunctionProps{
 		MemoryMB:            orDefault(contextNumber(app, "apiMemoryMB"), memory),

@@ -40,4 +40,10 @@ func TestContextValuesReachTheProps(t *testing.T) {
 	if !p.Bedrock {
 		t.Error("bedrock=true did not turn Bedrock on")
 	}
+	if none.OpenAccess {
+		t.Error("without context the stack serves without keys")
+	}
+	if _, open := propsFromContext(appWith(map[string]any{"openAccess": "true"})); !open.OpenAccess {
+		t.Error("openAccess=true did not reach the props")
+	}
 }

@@ -3,7 +3,9 @@ package main
 import (
 	"fmt"
 	"math"
+	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
@@ -15,6 +17,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/aigateway/gateway/internal/config"
 )
 
 // FunctionProps size one Lambda function. Zero values take the defaults.
@@ -45,8 +49,10 @@ type GatewayStackProps struct {
 	// FunctionURLAuth is the Function URL's auth type: NONE by default (the
 	// gateway checks its own virtual keys), AWS_IAM for SigV4-signed callers.
 	FunctionURLAuth awslambda.FunctionUrlAuthType
-	// OpenAccess turns the gateway's own key check off (GATEWAY_AUTH=false).
-	// Leave it false for any URL reachable from the internet.
+	// OpenAccess turns the gateway's own key check off (GATEWAY_AUTH=false)
+	// and lets the functions start that way (GATEWAY_OPEN_ACCESS=true; without
+	// it a function with authentication off refuses to start). Leave it false
+	// for any URL reachable from the internet.
 	OpenAccess bool
 	// LogRetention for the functions' and the HTTP API's log groups
 	// (default one month).
@@ -64,7 +70,19 @@ type GatewayStackProps struct {
 	// Monitoring configures the CloudWatch dashboard, the alarms and the
 	// functions' metrics namespace (monitoring.go).
 	Monitoring MonitoringProps
+	// ConfigFile is a gateway TOML configuration (routes, aliases,
+	// guardrails, prices, cache TTLs, providers) shipped with both functions:
+	// copied beside bootstrap as ConfigFileName, named by GATEWAY_CONFIG. It
+	// is checked at synth (NewGatewayStack panics naming the bad key); its
+	// ${VAR} references resolve at each cold start from the provider secret
+	// and the functions' environment. What the stack owns (LockedVariables)
+	// stays the stack's whatever the file says.
+	ConfigFile string
 }
+
+// ConfigFileName is the config file's name in each function's zip, beside
+// bootstrap: the functions find it relative to LAMBDA_TASK_ROOT.
+const ConfigFileName = "gateway.toml"
 
 // Names of the stack's outputs.
 const (
@@ -128,6 +146,14 @@ func NewGatewayStack(scope constructs.Construct, id string, props *GatewayStackP
 		retention = awslogs.RetentionDays_ONE_MONTH
 	}
 	monitoring := props.Monitoring.resolve(*stack.StackName())
+	var configText []byte
+	if props.ConfigFile != "" {
+		text, err := CheckConfigFile(props.ConfigFile)
+		if err != nil {
+			panic(err.Error())
+		}
+		configText = text
+	}
 
 	// One table, the layout of internal/state: pk/sk strings, TTL on `ttl`.
 	table := awsdynamodb.NewTable(stack, jsii.String("State"), &awsdynamodb.TableProps{
@@ -167,11 +193,24 @@ func NewGatewayStack(scope constructs.Construct, id string, props *GatewayStackP
 	for k, v := range props.Environment {
 		env[k] = jsii.String(v)
 	}
+	// What the stack owns, over Environment: the functions take these from
+	// their environment alone (LockedVariables), never from the config file
+	// or the secret.
 	env["TABLE_NAME"] = table.TableName()
 	env["GATEWAY_STORE"] = jsii.String("dynamodb")
 	env["GATEWAY_AUTH"] = jsii.String(auth)
 	env["PROVIDER_SECRET_ARN"] = secret.SecretArn()
 	env[MetricsNamespaceEnv] = jsii.String(monitoring.Namespace)
+	env[config.LockedEnv] = jsii.String(strings.Join(LockedVariables, ","))
+	delete(env, config.FileEnv)
+	delete(env, config.OpenAccessEnv)
+	if props.OpenAccess {
+		// Without it a function with authentication off refuses to start.
+		env[config.OpenAccessEnv] = jsii.String("true")
+	}
+	if configText != nil {
+		env[config.FileEnv] = jsii.String(ConfigFileName)
+	}
 
 	// What the roles may do is exactly what the code calls; iam_test.go
 	// reads the calls from the source and keeps the lists in step.
@@ -231,7 +270,7 @@ func NewGatewayStack(scope constructs.Construct, id string, props *GatewayStackP
 			Runtime:      awslambda.Runtime_PROVIDED_AL2023(),
 			Architecture: awslambda.Architecture_ARM_64(),
 			Handler:      jsii.String("bootstrap"),
-			Code:         awslambda.Code_FromAsset(jsii.String(filepath.Join(assetDir, fnDir[name])), nil),
+			Code:         awslambda.Code_FromAsset(jsii.String(functionAsset(stack, assetDir, name, configText)), nil),
 			MemorySize:   jsii.Number(memoryMB(name, sizing.MemoryMB)),
 			Timeout:      awscdk.Duration_Seconds(jsii.Number(orDefault(sizing.TimeoutSeconds, defTimeout))),
 			Environment:  &env,
@@ -326,6 +365,81 @@ const HTTPAPIAccessLogFormat = `{"requestId":"$context.requestId","ip":"$context
 var dynamoActions = []string{
 	"dynamodb:BatchGetItem", "dynamodb:DeleteItem", "dynamodb:GetItem",
 	"dynamodb:PutItem", "dynamodb:Scan", "dynamodb:UpdateItem",
+}
+
+// LockedVariables are the settings the stack owns, listed in the functions'
+// GATEWAY_LOCKED: the store and its table, authentication and the metrics
+// namespace come from the functions' environment alone, and a config file
+// that sets them (or a local DynamoDB endpoint, or table creation) is
+// overridden, with a warning in the log.
+var LockedVariables = []string{
+	"GATEWAY_AUTH", "GATEWAY_STORE", "TABLE_NAME", "DYNAMODB_ENDPOINT", "GATEWAY_CREATE_TABLE", MetricsNamespaceEnv,
+}
+
+// synthPlaceholder stands for every ${VAR} when a config file is checked
+// at synth: the values live in the secret, read at cold start. It is long
+// enough for the checks on secrets (a JWT secret needs 32 characters).
+const synthPlaceholder = "value-read-from-the-provider-secret-at-cold-start"
+
+// CheckConfigFile reads a config file and checks it by itself with
+// config.Parse, taking every ${VAR} as set: an error names the file and the
+// bad key.
+func CheckConfigFile(path string) ([]byte, error) {
+	text, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config file: %w", err)
+	}
+	if _, err := config.Parse(string(text), func(string) string { return synthPlaceholder }); err != nil {
+		return nil, fmt.Errorf("config file %s: %w", path, err)
+	}
+	return text, nil
+}
+
+// functionAsset is the folder a function's code is zipped from: its folder
+// under assetDir, or with a config file a copy of it under the cloud
+// assembly's output folder with the file added as ConfigFileName.
+func functionAsset(stack awscdk.Stack, assetDir, name string, configText []byte) string {
+	src := filepath.Join(assetDir, fnDir[name])
+	if configText == nil {
+		return src
+	}
+	dst := filepath.Join(*awscdk.Stage_Of(stack).Outdir(), "gateway-config", *stack.StackName(), fnDir[name])
+	if err := stageAsset(src, dst, configText); err != nil {
+		panic(fmt.Sprintf("%s function: shipping the config file: %v", name, err))
+	}
+	return dst
+}
+
+// stageAsset makes dst a copy of the regular files of src plus the config
+// file.
+func stageAsset(src, dst string, configText []byte) error {
+	if err := os.RemoveAll(dst); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dst, 0o755); err != nil {
+		return err
+	}
+	entries, err := os.ReadDir(src)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if !e.Type().IsRegular() || e.Name() == ConfigFileName {
+			continue
+		}
+		info, err := e.Info()
+		if err != nil {
+			return err
+		}
+		data, err := os.ReadFile(filepath.Join(src, e.Name()))
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(dst, e.Name()), data, info.Mode().Perm()); err != nil {
+			return err
+		}
+	}
+	return os.WriteFile(filepath.Join(dst, ConfigFileName), configText, 0o644)
 }
 
 // fnDir maps a construct name to its folder under AssetDir.

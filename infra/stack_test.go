@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +15,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/aigateway/gateway/internal/config"
 )
 
 // assetDir makes placeholder asset folders: synth needs them to exist, not
@@ -34,9 +37,18 @@ func assetDir(t *testing.T) string {
 
 func synth(t *testing.T, props *GatewayStackProps) assertions.Template {
 	t.Helper()
+	tmpl, _ := synthIn(t, props)
+	return tmpl
+}
+
+// synthIn is synth that also returns the cloud assembly's folder, where the
+// assets are staged.
+func synthIn(t *testing.T, props *GatewayStackProps) (assertions.Template, string) {
+	t.Helper()
 	props.AssetDir = assetDir(t)
-	app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(t.TempDir())})
-	return assertions.Template_FromStack(NewGatewayStack(app, "Test", props), nil)
+	out := t.TempDir()
+	app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(out)})
+	return assertions.Template_FromStack(NewGatewayStack(app, "Test", props), nil), out
 }
 
 var (
@@ -224,6 +236,55 @@ func TestFunctionSizingAndEnvironmentComeFromProps(t *testing.T) {
 			})
 		})
 	}
+}
+
+// The functions take what the stack owns from their environment alone: a
+// config file or the secret cannot turn authentication off or move the state
+// or the metrics (internal/lambdafn tests run that through the bootstrap).
+func TestTheStackLocksWhatItOwnsAndStartsOnlyWithAuthOn(t *testing.T) {
+	for _, name := range LockedVariables {
+		if e, ok := config.LookupEnvVar(name); !ok || e.Credential {
+			t.Errorf("locked %s is not a setting variable of internal/config", name)
+		}
+	}
+	for _, owned := range []string{"GATEWAY_AUTH", "GATEWAY_STORE", "TABLE_NAME", MetricsNamespaceEnv} {
+		if !slices.Contains(LockedVariables, owned) {
+			t.Errorf("%s is not locked", owned)
+		}
+	}
+	tmpl, _ := defaults(t)
+	check(t, "locked, auth on, no open access", func() {
+		tmpl.AllResourcesProperties(jsii.String("AWS::Lambda::Function"), map[string]any{
+			"Environment": map[string]any{"Variables": assertions.Match_ObjectLike(&map[string]any{
+				config.LockedEnv:     strings.Join(LockedVariables, ","),
+				"GATEWAY_AUTH":       "true",
+				config.OpenAccessEnv: assertions.Match_Absent(),
+				config.FileEnv:       assertions.Match_Absent(),
+			})},
+		})
+	})
+	// Environment cannot claim open access, lock less or name a file.
+	sneaky := synth(t, &GatewayStackProps{Environment: map[string]string{
+		config.OpenAccessEnv: "true", "GATEWAY_AUTH": "false", config.LockedEnv: "", config.FileEnv: "/tmp/x.toml",
+	}})
+	check(t, "Environment loses to the stack", func() {
+		sneaky.AllResourcesProperties(jsii.String("AWS::Lambda::Function"), map[string]any{
+			"Environment": map[string]any{"Variables": assertions.Match_ObjectLike(&map[string]any{
+				config.LockedEnv:     strings.Join(LockedVariables, ","),
+				"GATEWAY_AUTH":       "true",
+				config.OpenAccessEnv: assertions.Match_Absent(),
+				config.FileEnv:       assertions.Match_Absent(),
+			})},
+		})
+	})
+	open := synth(t, &GatewayStackProps{OpenAccess: true})
+	check(t, "open access on purpose", func() {
+		open.AllResourcesProperties(jsii.String("AWS::Lambda::Function"), map[string]any{
+			"Environment": map[string]any{"Variables": assertions.Match_ObjectLike(&map[string]any{
+				"GATEWAY_AUTH": "false", config.OpenAccessEnv: "true",
+			})},
+		})
+	})
 }
 
 func TestTheFunctionURLStreamsAndLeavesAuthToTheGateway(t *testing.T) {

@@ -6,7 +6,20 @@ import (
 	"github.com/aigateway/gateway/internal/router"
 )
 
-// applyDefaults fills every value the file or the environment left unset.
+// newConfig is the first layer: the defaults that a zero value cannot stand
+// for (a switch that is on unless turned off). The file and the environment
+// go over it; applyDefaults fills the rest once they have.
+func newConfig() *Config {
+	c := &Config{}
+	// The exact response cache, in memory for the local server and in the
+	// state store when deployed: [cache] enabled = false or
+	// GATEWAY_CACHE=false turns it off.
+	c.Cache.Enabled = true
+	return c
+}
+
+// applyDefaults fills every value the file or the environment left unset
+// (zero).
 func (c *Config) applyDefaults() {
 	if c.Server.Port == 0 {
 		c.Server.Port = 8080

@@ -1,5 +1,16 @@
-// Package config loads the gateway's configuration: a TOML file (with ${ENV}
-// expansion for secrets) or, without one, providers built from the environment.
+// Package config loads the gateway's configuration in layers, each over the
+// one before and each checked:
+//
+//  1. the defaults (defaults.go);
+//  2. an optional TOML file: unknown keys are refused by name, and "${VAR}"
+//     references expand from getenv (on Lambda that includes the provider
+//     secret);
+//  3. the environment: each variable of EnvVars that is set replaces its
+//     setting (env.go), and without a file the provider variables build the
+//     providers.
+//
+// The result is validated as a whole; every error names its key (and the
+// variable, when the value came from one).
 package config
 
 import (
@@ -7,7 +18,6 @@ import (
 	"fmt"
 	"os"
 	"regexp"
-	"strconv"
 	"strings"
 
 	"github.com/BurntSushi/toml"
@@ -15,55 +25,82 @@ import (
 	"github.com/aigateway/gateway/internal/provider"
 )
 
-// Load reads the configuration: the TOML file at path when path is set,
-// otherwise the environment. getenv is usually os.Getenv.
+// Load reads the configuration: the defaults, the TOML file at path when path
+// is set, then the environment over both. getenv is usually os.Getenv.
 func Load(path string, getenv func(string) string) (*Config, error) {
-	var c *Config
+	c := newConfig()
+	var inFile func(key ...string) bool
 	if path != "" {
 		data, err := os.ReadFile(path)
 		if err != nil {
 			return nil, fmt.Errorf("config: %w", err)
 		}
-		c, err = Parse(string(data), getenv)
+		md, err := c.decode(string(data), getenv)
 		if err != nil {
 			return nil, err
 		}
 		c.Source = "file " + path
+		inFile = md.IsDefined
 	} else {
-		c = FromEnv(getenv)
+		c.envProviders(getenv)
+		c.Source = "environment"
 	}
-	if p := getenv("PORT"); p != "" {
-		port, err := strconv.Atoi(p)
-		if err != nil {
-			return nil, fmt.Errorf("config: PORT %q is not a number", p)
-		}
-		c.Server.Port = port
+	applied, err := c.overlay(getenv, inFile)
+	if err != nil {
+		return nil, err
+	}
+	if path != "" && len(applied) > 0 {
+		c.Source += " + environment (" + strings.Join(applied, ", ") + ")"
+	}
+	c.applyDefaults()
+	if err := c.Validate(); err != nil {
+		return nil, err
 	}
 	return c, nil
 }
 
-// Parse decodes and validates TOML text.
-func Parse(text string, getenv func(string) string) (*Config, error) {
-	var c Config
-	md, err := toml.Decode(text, &c)
+// FromEnv is Load without a file, for tests and tools that hold a known-good
+// environment: it panics on an environment Load refuses.
+func FromEnv(getenv func(string) string) *Config {
+	c, err := Load("", getenv)
 	if err != nil {
-		return nil, fmt.Errorf("config: %w", err)
+		panic(err)
 	}
-	if und := md.Undecoded(); len(und) > 0 {
-		keys := make([]string, len(und))
-		for i, k := range und {
-			keys[i] = k.String()
-		}
-		return nil, fmt.Errorf("config: unknown key(s): %s", strings.Join(keys, ", "))
-	}
-	if err := c.expand(getenv); err != nil {
+	return c
+}
+
+// Parse decodes and validates TOML text by itself, without the environment
+// layer ("${VAR}" references still expand from getenv). The CDK app uses it
+// to check a file before anything deploys, and tests to state a
+// configuration exactly: unlike Load, Parse leaves the response cache off
+// unless the text turns it on, so that a test that counts upstream calls
+// gets every one of them.
+func Parse(text string, getenv func(string) string) (*Config, error) {
+	c := &Config{}
+	if _, err := c.decode(text, getenv); err != nil {
 		return nil, err
 	}
 	c.applyDefaults()
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
-	return &c, nil
+	return c, nil
+}
+
+// decode reads TOML text over c and expands its "${VAR}" references.
+func (c *Config) decode(text string, getenv func(string) string) (toml.MetaData, error) {
+	md, err := toml.Decode(text, c)
+	if err != nil {
+		return md, fmt.Errorf("config: %w", err)
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		keys := make([]string, len(und))
+		for i, k := range und {
+			keys[i] = k.String()
+		}
+		return md, fmt.Errorf("config: unknown key(s): %s", strings.Join(keys, ", "))
+	}
+	return md, c.expand(getenv)
 }
 
 var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?\}`)

@@ -35,6 +35,10 @@ type Config struct {
 	Source string `toml:"-" json:"source"`
 	// Warnings are notes for the start-up log (e.g. the mock provider is in use).
 	Warnings []string `toml:"-" json:"-"`
+
+	// origin maps a key to the environment variable that set it, so that
+	// validation errors name both.
+	origin map[string]string
 }
 
 // Server configures the HTTP front.

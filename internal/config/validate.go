@@ -14,7 +14,13 @@ import (
 // Validate checks references and values; every error names its key.
 func (c *Config) Validate() error {
 	var errs []error
-	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf("config: "+format, args...)) }
+	bad := func(format string, args ...any) {
+		msg := fmt.Sprintf(format, args...)
+		if key, rest, ok := strings.Cut(msg, ":"); ok && c.origin[key] != "" {
+			msg = key + " (from " + c.origin[key] + "):" + rest
+		}
+		errs = append(errs, errors.New("config: "+msg))
+	}
 	names := map[string]bool{}
 	if len(c.Providers) == 0 {
 		bad("providers: at least one provider is required")

@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aigateway/gateway/internal/config"
 	"github.com/aigateway/gateway/internal/lambdafn"
 	"github.com/aigateway/gateway/internal/runtimeapi"
 	"github.com/aigateway/gateway/internal/testutil"
@@ -131,6 +132,16 @@ func secretEnv(sm *httptest.Server) map[string]string {
 }
 
 const upstreamKey = "sk-test-from-the-secret"
+
+// openAccess adds to env what a stack deployed with -c openAccess=true sets:
+// authentication off, on purpose. The tests that are not about keys use it.
+func openAccess(env map[string]string) map[string]string {
+	out := map[string]string{"GATEWAY_AUTH": "false", config.OpenAccessEnv: "true"}
+	for k, v := range env {
+		out[k] = v
+	}
+	return out
+}
 
 // slowUpstream is an OpenAI-compatible upstream that streams words with
 // gap between them; after cutAfter words (when > 0) it drops the connection.
@@ -273,7 +284,7 @@ func TestProcessStreamFunctionDeliversChunksAsTheUpstreamSendsThem(t *testing.T)
 	up := &slowUpstream{words: []string{"one ", "two ", "three ", "four ", "five"}, gap: 250 * time.Millisecond}
 	upSrv := newSlowUpstream(t, up)
 	secret, _ := json.Marshal(map[string]string{"OPENAI_API_KEY": upstreamKey, "OPENAI_BASE_URL": upSrv.URL + "/v1"})
-	p := startProcess(t, bin, secretEnv(fakeSecretsManager(t, string(secret))), true)
+	p := startProcess(t, bin, openAccess(secretEnv(fakeSecretsManager(t, string(secret)))), true)
 	t.Logf("INIT (process start → first next, provider secret read included): %s", p.init.Round(100*time.Microsecond))
 
 	inv := invoke(t, p, streamEvent(t))
@@ -307,7 +318,7 @@ func TestProcessStreamCutAfterTheFirstByteEndsWithAnErrorEventAndDone(t *testing
 	bin := buildBootstrap(t, "stream")
 	up := &slowUpstream{words: []string{"one ", "two ", "three "}, gap: 20 * time.Millisecond, cutAfter: 2}
 	upSrv := newSlowUpstream(t, up)
-	p := startProcess(t, bin, map[string]string{"OPENAI_API_KEY": upstreamKey, "OPENAI_BASE_URL": upSrv.URL + "/v1"}, true)
+	p := startProcess(t, bin, openAccess(map[string]string{"OPENAI_API_KEY": upstreamKey, "OPENAI_BASE_URL": upSrv.URL + "/v1"}), true)
 
 	inv := invoke(t, p, streamEvent(t))
 	pre, got := readStream(t, inv)
@@ -342,7 +353,7 @@ func TestProcessClientDisconnectStopsTheUpstreamRequest(t *testing.T) {
 	}
 	up := &slowUpstream{words: words, gap: 50 * time.Millisecond} // 10 s if nobody stops it
 	upSrv := newSlowUpstream(t, up)
-	p := startProcess(t, bin, map[string]string{"OPENAI_API_KEY": upstreamKey, "OPENAI_BASE_URL": upSrv.URL + "/v1"}, true)
+	p := startProcess(t, bin, openAccess(map[string]string{"OPENAI_API_KEY": upstreamKey, "OPENAI_BASE_URL": upSrv.URL + "/v1"}), true)
 
 	inv := invoke(t, p, streamEvent(t))
 	br := bufio.NewReader(inv.Body)
@@ -364,7 +375,7 @@ func TestProcessClientDisconnectStopsTheUpstreamRequest(t *testing.T) {
 
 func TestProcessAPIFunctionAnswersABufferedStream(t *testing.T) {
 	bin := buildBootstrap(t, "api")
-	p := startProcess(t, bin, nil, true) // no keys: the mock provider
+	p := startProcess(t, bin, openAccess(nil), true) // no keys: the mock provider
 	t.Logf("INIT api (process start → first next, no secret): %s", p.init.Round(100*time.Microsecond))
 	event, err := os.ReadFile(filepath.Join(eventsDir, "api", "chat-stream.json"))
 	if err != nil {

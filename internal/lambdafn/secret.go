@@ -7,10 +7,13 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"time"
 
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/aigateway/gateway/internal/config"
 )
 
 // SecretEnv names the environment variable holding the provider secret's ARN
@@ -28,14 +31,13 @@ type SecretGetter interface {
 		optFns ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
 }
 
-// WithSecret returns getenv overlaid with the entries of the secret named by
-// PROVIDER_SECRET_ARN (they win over the environment); without that variable
-// it returns getenv unchanged and makes no AWS call. The client comes from the
-// default AWS configuration (the function's role).
-func WithSecret(ctx context.Context, getenv func(string) string, log *slog.Logger) (func(string) string, error) {
+// ReadSecret returns the entries of the secret named by PROVIDER_SECRET_ARN;
+// without that variable it returns none and makes no AWS call. The client
+// comes from the default AWS configuration (the function's role).
+func ReadSecret(ctx context.Context, getenv func(string) string, log *slog.Logger) (map[string]string, error) {
 	id := getenv(SecretEnv)
 	if id == "" {
-		return getenv, nil
+		return nil, nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, secretTimeout)
 	defer cancel()
@@ -53,7 +55,36 @@ func WithSecret(ctx context.Context, getenv func(string) string, log *slog.Logge
 	}
 	slices.Sort(names)
 	log.Info("provider secret loaded", "secret", id, "names", names)
-	return Overlay(getenv, vals), nil
+	return vals, nil
+}
+
+// SecretEntries splits a secret's entries into those that may reach the
+// configuration and the names of those that may not. A secret holds
+// credentials: provider variables (OPENAI_API_KEY, OPENAI_BASE_URL, ...),
+// any value a config file names with ${VAR}, and the gateway's own
+// credentials (GATEWAY_ADMIN_KEY, GATEWAY_JWT_SECRET). It never sets a
+// gateway setting: every other variable of config.EnvVars, anything else
+// named GATEWAY_*, and PROVIDER_SECRET_ARN are ignored, so a secret cannot
+// turn authentication off, move the state or the metrics, or point at
+// another config file.
+func SecretEntries(vals map[string]string) (kept map[string]string, ignored []string) {
+	kept = make(map[string]string, len(vals))
+	for name, v := range vals {
+		if secretMayHold(name) {
+			kept[name] = v
+		} else {
+			ignored = append(ignored, name)
+		}
+	}
+	slices.Sort(ignored)
+	return kept, ignored
+}
+
+func secretMayHold(name string) bool {
+	if e, ok := config.LookupEnvVar(name); ok {
+		return e.Credential
+	}
+	return name != SecretEnv && !strings.HasPrefix(name, "GATEWAY_")
 }
 
 // LoadSecret reads one secret whose value is a JSON object of string values.

@@ -34,41 +34,21 @@ func New(h http.Handler) *http.Server {
 // Main is the local server's entry point: flags, configuration, listen, and
 // a graceful stop on SIGINT/SIGTERM.
 func Main(args []string, getenv func(string) string) error {
-	fs := flag.NewFlagSet("gateway", flag.ContinueOnError)
-	cfgPath := fs.String("config", getenv("GATEWAY_CONFIG"), "TOML configuration file (default: $GATEWAY_CONFIG, else the environment)")
-	addr := fs.String("addr", "", "listen address (default 127.0.0.1:$PORT, $PORT default 8080; set HOST=0.0.0.0 to listen on every interface)")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
-	cfg, err := config.Load(*cfgPath, getenv)
-	if err != nil {
-		return err
-	}
-	for _, w := range cfg.Warnings {
-		log.Warn(w)
-		fmt.Fprintln(os.Stderr, "WARNING:", w)
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	g, err := app.New(ctx, cfg, app.Options{Logger: log})
+	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
+	g, cfg, addr, err := setup(ctx, args, getenv, log)
 	if err != nil {
 		return err
 	}
-	if *addr == "" {
-		host := getenv("HOST")
-		if host == "" {
-			host = "127.0.0.1"
-		}
-		*addr = net.JoinHostPort(host, fmt.Sprint(cfg.Server.Port))
-	}
-	ln, err := net.Listen("tcp", *addr)
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
 	}
 	srv := New(g)
 	log.Info("gateway listening", "addr", ln.Addr().String(), "config", cfg.Source,
-		"providers", g.Router.Providers(), "models", g.Router.Models())
+		"providers", g.Router.Providers(), "models", g.Router.Models(),
+		"auth", cfg.Auth.Enabled, "store", cfg.Store.Kind, "cache", CacheState(cfg))
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -83,4 +63,45 @@ func Main(args []string, getenv func(string) string) error {
 		return err
 	}
 	return nil
+}
+
+// setup is Main up to listening: the flags, the configuration (config.Load,
+// the loading path every entry point shares: defaults, the file, the
+// environment), the gateway and the address to listen on.
+func setup(ctx context.Context, args []string, getenv func(string) string, log *slog.Logger) (*app.App, *config.Config, string, error) {
+	fs := flag.NewFlagSet("gateway", flag.ContinueOnError)
+	cfgPath := fs.String("config", getenv(config.FileEnv), "TOML configuration file (default: $GATEWAY_CONFIG); the environment applies over it")
+	addr := fs.String("addr", "", "listen address (default 127.0.0.1:$PORT, $PORT default 8080; set HOST=0.0.0.0 to listen on every interface)")
+	if err := fs.Parse(args); err != nil {
+		return nil, nil, "", err
+	}
+	cfg, err := config.Load(*cfgPath, getenv)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	for _, w := range cfg.Warnings {
+		log.Warn(w)
+		fmt.Fprintln(os.Stderr, "WARNING:", w)
+	}
+	g, err := app.New(ctx, cfg, app.Options{Logger: log})
+	if err != nil {
+		return nil, nil, "", err
+	}
+	if *addr == "" {
+		host := getenv("HOST")
+		if host == "" {
+			host = "127.0.0.1"
+		}
+		*addr = net.JoinHostPort(host, fmt.Sprint(cfg.Server.Port))
+	}
+	return g, cfg, *addr, nil
+}
+
+// CacheState says in the start-up log whether answers are cached, and how.
+func CacheState(cfg *config.Config) string {
+	if !cfg.Cache.Enabled {
+		return "off ([cache] enabled = true or GATEWAY_CACHE=true turns it on)"
+	}
+	return fmt.Sprintf("on (%s store, ttl %s, scope %s; [cache] enabled = false or GATEWAY_CACHE=false turns it off)",
+		cfg.Store.Kind, cfg.Cache.TTL, cfg.Cache.Scope)
 }

@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -220,5 +222,55 @@ func TestAHugeBodyGets413FromTheGatewayBehindTheServer(t *testing.T) {
 	}
 	if resp.StatusCode != http.StatusRequestEntityTooLarge || json.NewDecoder(resp.Body).Decode(&e) != nil || e.Error.Type != "invalid_request_error" {
 		t.Fatalf("%d %+v, want 413 in OpenAI's error shape", resp.StatusCode, e)
+	}
+}
+
+// generate posts one /generate request and returns its decoded answer.
+func generate(t *testing.T, url string) map[string]any {
+	t.Helper()
+	resp, err := http.Post(url+"/generate", "application/json", strings.NewReader(`{"prompt":"Say hi"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("%d %v %v", resp.StatusCode, out, err)
+	}
+	return out
+}
+
+// TestAFreshMakeRunCachesTheSecondIdenticalGenerate is the first seed's
+// contract on `make run` with nothing set: the same prompt twice, and the
+// second answer says "cached": true. It was false: the cache was off unless
+// GATEWAY_CACHE=true.
+func TestAFreshMakeRunCachesTheSecondIdenticalGenerate(t *testing.T) {
+	for _, tt := range []struct {
+		name       string
+		env        map[string]string
+		wantCached bool
+	}{
+		{name: "nothing set: the cache is on", env: map[string]string{}, wantCached: true},
+		{name: "GATEWAY_CACHE=false turns it off", env: map[string]string{"GATEWAY_CACHE": "false"}, wantCached: false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			discard := slog.New(slog.DiscardHandler)
+			g, cfg, addr, err := setup(context.Background(), nil, func(k string) string { return tt.env[k] }, discard)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if addr != "127.0.0.1:8080" || cfg.Source != "environment" {
+				t.Errorf("addr %q, source %q", addr, cfg.Source)
+			}
+			if state := CacheState(cfg); strings.HasPrefix(state, "on") != tt.wantCached {
+				t.Errorf("the start-up log says the cache is %q", state)
+			}
+			srv := httptest.NewServer(g)
+			defer srv.Close()
+			first, second := generate(t, srv.URL), generate(t, srv.URL)
+			if first["cached"] != false || second["cached"] != tt.wantCached || first["output"] != second["output"] {
+				t.Errorf("first %v\nsecond %v, want the second cached: %v", first, second, tt.wantCached)
+			}
+		})
 	}
 }
