@@ -3,7 +3,7 @@ SHELL := /bin/bash
 GO ?= go
 PORT ?= 8080
 DYNAMODB_PORT ?= 8000
-PKGS := ./internal/... ./functions/...
+PKGS := ./internal/... ./functions/... ./standalone/...
 BENCHTIME ?= 1x
 
 .PHONY: run test test-short vet fmt fmt-check mod-check build bench clean fuzz
@@ -39,14 +39,14 @@ vet:
 	$(GO) vet $(PKGS)
 
 fmt:
-	gofmt -w internal functions infra
+	gofmt -w internal functions infra standalone
 
 ## mod-check: go.mod and go.sum are what `go mod tidy` would write
 mod-check:
 	@$(GO) mod tidy -diff >/dev/null || { echo "go.mod/go.sum are not tidy: run go mod tidy"; $(GO) mod tidy -diff; exit 1; }
 
 fmt-check:
-	@out=$$(gofmt -l internal functions infra); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	@out=$$(gofmt -l internal functions infra standalone); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
 ## build: the local server binary and the Lambda functions (build/<fn>/bootstrap, build/<fn>.zip)
 build: build-local build-lambda
