@@ -75,7 +75,7 @@ func BenchmarkCheckChatNoRules(b *testing.B) {
 		b.Run(bc.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := bc.e.CheckChat("team", req); err != nil {
+				if _, err := bc.e.CheckChat("", req); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -24,9 +24,9 @@ import (
 // refused (invalid_request): it could show the policy one text and the model
 // another.
 func (e *Engine) CheckChatBody(profile string, req *openai.ChatRequest, raw []byte) ([]byte, error) {
-	r := e.rulesFor(profile)
-	if r.empty() || req == nil {
-		return raw, nil
+	r, err := e.rulesFor(profile)
+	if err != nil || r.empty() || req == nil {
+		return raw, err
 	}
 	doc := gjson.Parse(string(raw))
 	if err := walkChat(doc, len(req.Messages), nil); err != nil {

@@ -8,17 +8,44 @@ import (
 )
 
 // rulesFor is the compiled rules of a profile: the profile merged with the
-// global rules, or the global rules alone for "" and unknown names.
-func (e *Engine) rulesFor(profile string) *rules {
-	if e == nil {
-		return nil
+// global rules, or the global rules alone for "". A name that is not a
+// configured profile is refused (see CheckProfile).
+func (e *Engine) rulesFor(profile string) (*rules, error) {
+	if profile == "" {
+		if e == nil {
+			return nil, nil
+		}
+		return e.global, nil
 	}
-	if profile != "" {
+	if e != nil {
 		if r, ok := e.profiles[profile]; ok {
-			return r
+			return r, nil
 		}
 	}
-	return e.global
+	return nil, unknownProfile(profile)
+}
+
+// CheckProfile returns nil when profile is "" (the global rules) or a
+// configured profile, and otherwise the refusal every check gives a request
+// whose key names it: code forbidden (403), the message naming the profile.
+//
+// Failing closed: profiles only add rules, so running the global rules alone
+// would quietly hold the key to less than the operator meant, which is what
+// a misspelt name in the key's metadata would otherwise do. The fault is the
+// operator's, not the caller's, yet it is not a 500: nothing in the gateway
+// failed and a retry cannot help; 403 says this key may not be used as it is
+// set up, and the message says which profile to configure or to remove from
+// the key. The admin API refuses such a key when it is written (HasProfile);
+// this catches keys written before a profile was renamed or removed.
+func (e *Engine) CheckProfile(profile string) error {
+	_, err := e.rulesFor(profile)
+	return err
+}
+
+func unknownProfile(name string) error {
+	return &openai.Error{Code: openai.CodeForbidden,
+		Message: fmt.Sprintf("this key's metadata %q names the guardrails profile %q, which is not configured on this gateway; "+
+			"the gateway's operator must configure the profile or change the key", MetadataKey, name)}
 }
 
 // CheckChat applies the rules of profile to the text of every message: string
@@ -30,9 +57,9 @@ func (e *Engine) rulesFor(profile string) *rules {
 // whether it changed anything; the caller then sends the edited request
 // upstream (CheckChatBody does both for a body forwarded as raw bytes).
 func (e *Engine) CheckChat(profile string, req *openai.ChatRequest) (redacted bool, err error) {
-	r := e.rulesFor(profile)
-	if r.empty() || req == nil {
-		return false, nil
+	r, err := e.rulesFor(profile)
+	if err != nil || r.empty() || req == nil {
+		return false, err
 	}
 	if r.maxChars > 0 {
 		if n := chatChars(req.Messages, r.maxChars); n > r.maxChars {
@@ -86,9 +113,9 @@ func (e *Engine) CheckPrompt(profile, text string) (string, error) {
 // CheckText is CheckPrompt for the request field param ("input", "input[3]").
 // The length limit applies to this text alone.
 func (e *Engine) CheckText(profile, param, text string) (string, error) {
-	r := e.rulesFor(profile)
-	if r.empty() {
-		return text, nil
+	r, err := e.rulesFor(profile)
+	if err != nil || r.empty() {
+		return text, err
 	}
 	if r.maxChars > 0 && len(text) > r.maxChars {
 		if n := utf8.RuneCountInString(text); n > r.maxChars {

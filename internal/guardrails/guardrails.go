@@ -9,9 +9,11 @@
 // rules, lets every request through without allocating.
 //
 // Decisions:
-//   - An unknown profile name applies the global rules only. Profiles only
-//     add rules, so the key still gets the global policy; HasProfile lets
-//     the code that writes keys reject a misspelt name up front.
+//   - A key naming a profile that is not configured fails closed: every
+//     check refuses its requests with 403 forbidden, naming the profile
+//     (CheckProfile says why not 500). Falling back to the global rules
+//     would quietly hold the key to less than the operator meant.
+//     HasProfile lets the code that writes keys refuse the name up front.
 //   - Only prompts are checked. Model answers are not scanned (there is no
 //     CheckOutput): a filter that covers non-stream answers but not streams
 //     is bypassed by setting "stream": true, so it would promise more than it
@@ -144,7 +146,8 @@ func New(set Set) (*Engine, error) {
 	return e, nil
 }
 
-// HasProfile reports whether name is a configured profile.
+// HasProfile reports whether name is a configured profile; "" is not one.
+// Code that writes keys refuses a key whose metadata names another.
 func (e *Engine) HasProfile(name string) bool {
 	if e == nil {
 		return false

@@ -286,8 +286,6 @@ func TestProfiles(t *testing.T) {
 		{"a profile's words do not apply to other keys", "", "beta", "", "", "beta"},
 		{"a profile keeps the global words", "strict", "alpha", openai.CodeContentFilter, "global blocked word rule 1", ""},
 		{"a profile's patterns apply to its keys", "strict", "gamma7", openai.CodeContentFilter, "profile blocked pattern rule 1", ""},
-		{"an unknown profile applies the global rules", "nope", "alpha", openai.CodeContentFilter, "global blocked word rule 1", ""},
-		{"an unknown profile adds nothing", "nope", "beta", "", "", "beta"},
 		{"a profile's stricter limit wins", "strict", "12345678901", openai.CodeInvalidRequest, "limit of 10", ""},
 		{"the global limit wins over a looser profile", "loose", strings.Repeat("x", 21), openai.CodeInvalidRequest, "limit of 20", ""},
 		{"a profile turns on a redaction the global rules leave off", "strict", "a@b.io", "", "", "[REDACTED_EMAIL]"},
@@ -317,6 +315,49 @@ func TestProfiles(t *testing.T) {
 	if !e.HasProfile("strict") || e.HasProfile("nope") || (*Engine)(nil).HasProfile("strict") {
 		t.Error("HasProfile does not report the configured profiles only")
 	}
+}
+
+func TestUnknownProfileFailsClosed(t *testing.T) {
+	// A key naming a profile that does not exist is a misconfigured key:
+	// every check refuses it with 403, naming the profile, rather than
+	// letting it through under the global rules alone.
+	withRules := mustNew(t, Set{Global: Config{BlockedWords: []string{"alpha"}}, Profiles: map[string]Config{"strict": {BlockedWords: []string{"beta"}}}})
+	empty := mustNew(t, Set{})
+	const raw = `{"messages":[{"role":"user","content":"hello"}]}`
+	checks := []struct {
+		name  string
+		check func(e *Engine) error
+	}{
+		{"CheckChat", func(e *Engine) error { _, err := e.CheckChat("strcit", chat("hello")); return err }},
+		{"CheckChatBody", func(e *Engine) error { _, err := e.CheckChatBody("strcit", chat("hello"), []byte(raw)); return err }},
+		{"CheckPrompt", func(e *Engine) error { _, err := e.CheckPrompt("strcit", "hello"); return err }},
+		{"CheckText", func(e *Engine) error { _, err := e.CheckText("strcit", "input", "hello"); return err }},
+		{"CheckProfile", func(e *Engine) error { return e.CheckProfile("strcit") }},
+	}
+	engines := []struct {
+		name string
+		e    *Engine
+	}{{"an engine with rules", withRules}, {"an engine without rules", empty}, {"a nil engine", nil}}
+	for _, en := range engines {
+		for _, c := range checks {
+			t.Run(c.name+" on "+en.name+" refuses a key naming an unknown profile", func(t *testing.T) {
+				ge := gatewayError(t, c.check(en.e), openai.CodeForbidden, "")
+				if ge.HTTPStatus() != http.StatusForbidden || !strings.Contains(ge.Message, `"strcit"`) || !strings.Contains(ge.Message, "not configured") {
+					t.Errorf("status %d message %q; want 403 naming the profile", ge.HTTPStatus(), ge.Message)
+				}
+			})
+		}
+	}
+	t.Run("a configured profile and no profile pass CheckProfile", func(t *testing.T) {
+		if err := withRules.CheckProfile("strict"); err != nil {
+			t.Errorf("CheckProfile(strict) = %v", err)
+		}
+		for _, e := range []*Engine{withRules, empty, nil} {
+			if err := e.CheckProfile(""); err != nil {
+				t.Errorf("CheckProfile(\"\") = %v", err)
+			}
+		}
+	})
 }
 
 func TestRefusalShape(t *testing.T) {
@@ -399,7 +440,7 @@ func TestNoRules(t *testing.T) {
 	}{{"a nil engine lets everything through", nil}, {"an engine without rules lets everything through", empty}} {
 		t.Run(tt.name, func(t *testing.T) {
 			req := chat("a@b.io 4111111111111111")
-			if redacted, err := tt.e.CheckChat("any", req); err != nil || redacted || req.Messages[0].Content.Text != "a@b.io 4111111111111111" {
+			if redacted, err := tt.e.CheckChat("", req); err != nil || redacted || req.Messages[0].Content.Text != "a@b.io 4111111111111111" {
 				t.Errorf("CheckChat = %v, %v, %q", redacted, err, req.Messages[0].Content.Text)
 			}
 			if got, err := tt.e.CheckPrompt("", "a@b.io"); err != nil || got != "a@b.io" {
@@ -414,7 +455,7 @@ func TestNoRules(t *testing.T) {
 	t.Run("no rules cost no allocation", func(t *testing.T) {
 		req := benchRequest()
 		for _, e := range []*Engine{nil, empty} {
-			if n := testing.AllocsPerRun(100, func() { _, _ = e.CheckChat("team", req) }); n != 0 {
+			if n := testing.AllocsPerRun(100, func() { _, _ = e.CheckChat("", req) }); n != 0 {
 				t.Errorf("CheckChat allocates %v times without rules", n)
 			}
 		}
