@@ -87,7 +87,7 @@ func (e *Engine) CheckChat(profile string, req *openai.ChatRequest) (redacted bo
 	}
 	for i := range req.Messages {
 		c := &req.Messages[i].Content
-		if s, ok := redact(c.Text, r.emails, r.cards); ok {
+		if s, ok := r.redact(c.Text); ok {
 			c.Text, redacted = s, true
 		}
 		for j := range c.Parts {
@@ -95,7 +95,7 @@ func (e *Engine) CheckChat(profile string, req *openai.ChatRequest) (redacted bo
 			if p.Type != "text" {
 				continue
 			}
-			if s, ok := redact(p.Text, r.emails, r.cards); ok {
+			if s, ok := r.redact(p.Text); ok {
 				p.Text, redacted = s, true
 			}
 		}
@@ -127,7 +127,7 @@ func (e *Engine) CheckText(profile, param, text string) (string, error) {
 		return text, &openai.Error{Code: openai.CodeContentFilter, Param: param,
 			Message: fmt.Sprintf("%s was blocked by the gateway's content policy (%s)", param, rule)}
 	}
-	s, _ := redact(text, r.emails, r.cards)
+	s, _ := r.redact(text)
 	return s, nil
 }
 
@@ -161,20 +161,41 @@ func chatChars(msgs []openai.Message, limit int) int {
 }
 
 // blocked names the first rule text breaks, or returns "". Words come
-// before patterns; among words, the one found earliest in the text.
+// before patterns; among words, the one found earliest in the text. Words
+// are matched on the normalised text (see normalise); patterns on the
+// normalised text and on the text as sent, so a pattern can still name a
+// character that normalising removes.
 func (r *rules) blocked(text string) string {
 	if text == "" {
 		return ""
 	}
+	n, changed := normalise(text)
 	if r.words != nil {
-		if ref, ok := r.words.find(text); ok {
+		if ref, ok := r.words.find(n); ok {
 			return ref.describe("blocked word")
 		}
 	}
 	for _, p := range r.patterns {
-		if p.re.MatchString(text) {
+		if p.re.MatchString(n) || changed && p.re.MatchString(text) {
 			return p.ref.describe("blocked pattern")
 		}
 	}
 	return ""
+}
+
+// redact replaces e-mail addresses and card numbers in s as the rules ask,
+// and reports whether it changed anything. The text keeps the form it was
+// sent in, unless its normalised form shows an address or a number the text
+// as sent hides (full-width digits, a zero-width space in an address): then
+// the normalised text, redacted, replaces it.
+func (r *rules) redact(s string) (string, bool) {
+	out, changed := redact(s, r.emails, r.cards)
+	n, differs := normalise(out)
+	if !differs {
+		return out, changed
+	}
+	if m, ok := redact(n, r.emails, r.cards); ok {
+		return m, true
+	}
+	return out, changed
 }

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"unicode"
 
+	"golang.org/x/text/unicode/norm"
+
 	"github.com/aigateway/gateway/internal/openai"
 )
 
@@ -48,6 +50,7 @@ func FuzzCheckChat(f *testing.F) {
 		"4111 1111 1111 1111 2a@b.co", "a@b.cc@d.ee.f@g.hh", "x@y.zz.a@b.cc", "12 4111111111111111",
 		"jürgen@bücher.de 378282246310005", "class ass", "PRJ-1234", "\xff\xfe@\x00.io", "é\u0301@x.io",
 		"TOP\u2003SECRET", "x#tag", "#tagged", "X-RAY", "STRAẞE", "c+++", "É", "e\u0301", "top-secret",
+		"a\u200Bss", "ＡＳＳ", "ｊ＠ｂ.ｉｏ", "４１１１ １１１１ １１１１ １１１１", "e\u200B\u0301", "\uFFA0\u0301", "ﬁ\u00AD",
 	} {
 		f.Add(s, s+" tail")
 	}
@@ -66,8 +69,17 @@ func FuzzCheckChat(f *testing.F) {
 		_, _ = full.CheckChat("", build())
 		_, _ = full.CheckPrompt("", a)
 
-		if _, err := wordsOnly.CheckPrompt("", a); (err != nil) != oracle.MatchString(a) {
-			t.Fatalf("%q: the word matcher says blocked=%v, its oracle %v", a, err != nil, oracle.MatchString(a))
+		// The words are NFKC with nothing to strip, so the oracle matches
+		// them as they are against the text normalised.
+		n, _ := normalise(a)
+		if _, err := wordsOnly.CheckPrompt("", a); (err != nil) != oracle.MatchString(n) {
+			t.Fatalf("%q (normalised %q): the word matcher says blocked=%v, its oracle %v", a, n, err != nil, oracle.MatchString(n))
+		}
+		if nn, changed := normalise(n); changed {
+			t.Fatalf("normalising %q twice gives %q, then %q", a, n, nn)
+		}
+		if hasIgnorable(n) || !norm.NFKC.IsNormalString(n) {
+			t.Fatalf("normalised %q is %q, which still holds an ignorable or is not NFKC", a, n)
 		}
 
 		once := build()

@@ -6,7 +6,8 @@
 // selects a profile with its metadata entry "guardrails"; the profile's rules
 // apply in addition to the global ones. Everything is compiled once by New;
 // an Engine is safe for concurrent use, and a nil Engine, or one without
-// rules, lets every request through without allocating.
+// rules, lets every request through without allocating (a request naming
+// a profile excepted, see below).
 //
 // Decisions:
 //   - A key naming a profile that is not configured fails closed: every
@@ -22,9 +23,14 @@
 //     string content and "text" parts.
 //     Image URLs, audio, tool definitions and tool-call arguments are not
 //     scanned. A word split across two parts is not found.
+//   - Text is matched normalised (normalise.go): invisible characters
+//     removed, then NFKC, and words compared with case folded, so
+//     "b\u200Bad", full-width "ｂａｄ" and "BAD" all hold "bad". Patterns
+//     also see the text as sent. Redaction keeps the text as sent unless
+//     only its normalised form shows an address or a card number.
 //   - Order: the length limit first (cheap, and it bounds the work of the
-//     rest), then blocked words and patterns on the text as sent, then
-//     redaction. A blocked request is refused before anything is edited.
+//     rest), then blocked words and patterns, then redaction. A blocked
+//     request is refused before anything is edited.
 //   - The gateway forwards the client's raw body; CheckChatBody refuses a
 //     body whose keys could make the policy and the upstream read different
 //     text, and patches only the redacted strings into it.
@@ -42,14 +48,16 @@ import (
 // Config is one set of rules: the global ones or a profile.
 type Config struct {
 	// BlockedWords refuse a prompt holding one of them as a whole word,
-	// case-insensitively (Unicode simple case folding). A word starting or
+	// case-insensitively (Unicode simple case folding), both normalised
+	// (invisible characters removed, NFKC). A word starting or
 	// ending with a letter, digit or mark must not touch another letter,
 	// digit, mark or "_" on that side: "ass" does not match "class", while
 	// "#tag" matches in "x#tag". An entry may be a phrase: a run of white
 	// space in it matches any run of white space in the text, and only that.
 	BlockedWords []string `toml:"blocked_words" json:"blocked_words,omitempty"`
 	// BlockedPatterns refuse a prompt matching one of these Go regular
-	// expressions (RE2 syntax; add (?i) for case-insensitivity).
+	// expressions (RE2 syntax; add (?i) for case-insensitivity), on the
+	// text normalised or as sent.
 	BlockedPatterns []string `toml:"blocked_patterns" json:"blocked_patterns,omitempty"`
 	// MaxInputChars bounds the characters (Unicode code points) of all the
 	// message text of a request together; 0 means no limit.
@@ -178,7 +186,8 @@ func compile(gr *rules, c Config, where string) (*rules, error) {
 		if !utf8.ValidString(w) {
 			return nil, fmt.Errorf("guardrails: %s: blocked_words[%d] is not valid UTF-8", where, i)
 		}
-		p := newPhrase(w, ruleRef{profile: profile, n: i + 1})
+		nw, _ := normalise(w) // the text is matched normalised
+		p := newPhrase(nw, ruleRef{profile: profile, n: i + 1})
 		if len(p.toks) == 0 {
 			return nil, fmt.Errorf("guardrails: %s: blocked_words[%d] is empty", where, i)
 		}
