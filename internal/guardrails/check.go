@@ -35,8 +35,9 @@ func (e *Engine) rulesFor(profile string) (*rules, error) {
 // operator's, not the caller's, yet it is not a 500: nothing in the gateway
 // failed and a retry cannot help; 403 says this key may not be used as it is
 // set up, and the message says which profile to configure or to remove from
-// the key. The admin API refuses such a key when it is written (HasProfile);
-// this catches keys written before a profile was renamed or removed.
+// the key. Refusing such a key when it is written (HasProfile) is the admin
+// API's part; this catches the keys written before a profile was renamed or
+// removed, and any written elsewhere.
 func (e *Engine) CheckProfile(profile string) error {
 	_, err := e.rulesFor(profile)
 	return err
@@ -48,14 +49,21 @@ func unknownProfile(name string) error {
 			"the gateway's operator must configure the profile or change the key", MetadataKey, name)}
 }
 
-// CheckChat applies the rules of profile to the text of every message: string
-// content and "text" parts. It refuses a request over the length limit
-// (code invalid_request, param "messages") or holding a blocked word or
-// pattern (code content_filter, param "messages[i].content"); the refusal
-// names the kind and number of the rule, never the text it matched. Otherwise
-// it redacts e-mail addresses and card numbers in req in place and reports
-// whether it changed anything; the caller then sends the edited request
-// upstream (CheckChatBody does both for a body forwarded as raw bytes).
+// CheckChat applies the rules of profile to every text of a chat request
+// the model reads (fields.go lists them): message content, names, tool-call
+// arguments and tool descriptions. It refuses a request over the length
+// limit (code invalid_request, param "messages") or holding a blocked word
+// or pattern (code content_filter, param the field: "messages[i].content",
+// "messages[i].name", "tools[i].function.description", ...); the refusal
+// names the kind and number of the rule, never the text it matched.
+// Otherwise it redacts e-mail addresses and card numbers in req in place and
+// reports whether it changed anything; the caller then sends the edited
+// request upstream (CheckChatBody does both for a body forwarded as raw
+// bytes).
+//
+// The length limit counts message content only: it bounds what a prompt
+// costs, and tool definitions the operator's clients send on every turn
+// would otherwise eat into it.
 func (e *Engine) CheckChat(profile string, req *openai.ChatRequest) (redacted bool, err error) {
 	r, err := e.rulesFor(profile)
 	if err != nil || r.empty() || req == nil {
@@ -68,39 +76,14 @@ func (e *Engine) CheckChat(profile string, req *openai.ChatRequest) (redacted bo
 		}
 	}
 	if r.words != nil || len(r.patterns) > 0 {
-		for i := range req.Messages {
-			c := &req.Messages[i].Content
-			rule := r.blocked(c.Text)
-			for j := 0; rule == "" && j < len(c.Parts); j++ {
-				if c.Parts[j].Type == "text" {
-					rule = r.blocked(c.Parts[j].Text)
-				}
-			}
-			if rule != "" {
-				return false, &openai.Error{Code: openai.CodeContentFilter, Param: fmt.Sprintf("messages[%d].content", i),
-					Message: fmt.Sprintf("messages[%d] was blocked by the gateway's content policy (%s)", i, rule)}
-			}
+		if f, rule := r.blockedChat(req); rule != "" {
+			return false, f.refusal(rule)
 		}
 	}
 	if !r.emails && !r.cards {
 		return false, nil
 	}
-	for i := range req.Messages {
-		c := &req.Messages[i].Content
-		if s, ok := r.redact(c.Text); ok {
-			c.Text, redacted = s, true
-		}
-		for j := range c.Parts {
-			p := &c.Parts[j]
-			if p.Type != "text" {
-				continue
-			}
-			if s, ok := r.redact(p.Text); ok {
-				p.Text, redacted = s, true
-			}
-		}
-	}
-	return redacted, nil
+	return r.redactChat(req), nil
 }
 
 // CheckPrompt applies the rules of profile to one prompt (POST /generate,
@@ -131,17 +114,16 @@ func (e *Engine) CheckText(profile, param, text string) (string, error) {
 	return s, nil
 }
 
-// chatChars counts the characters of all message text. Bytes bound code
-// points from above, so text within the limit in bytes is not counted.
+// chatChars counts the characters of all message content: string content
+// and the text of every part. Bytes bound code points from above, so text
+// within the limit in bytes is not counted.
 func chatChars(msgs []openai.Message, limit int) int {
 	bytes := 0
 	for i := range msgs {
 		c := &msgs[i].Content
 		bytes += len(c.Text)
 		for j := range c.Parts {
-			if c.Parts[j].Type == "text" {
-				bytes += len(c.Parts[j].Text)
-			}
+			bytes += len(c.Parts[j].Text)
 		}
 	}
 	if bytes <= limit {
@@ -152,9 +134,7 @@ func chatChars(msgs []openai.Message, limit int) int {
 		c := &msgs[i].Content
 		n += utf8.RuneCountInString(c.Text)
 		for j := range c.Parts {
-			if c.Parts[j].Type == "text" {
-				n += utf8.RuneCountInString(c.Parts[j].Text)
-			}
+			n += utf8.RuneCountInString(c.Parts[j].Text)
 		}
 	}
 	return n
@@ -176,6 +156,26 @@ func (r *rules) blocked(text string) string {
 		}
 	}
 	for _, p := range r.patterns {
+		if p.re.MatchString(n) || changed && p.re.MatchString(text) {
+			return p.ref.describe("blocked pattern")
+		}
+	}
+	return ""
+}
+
+// blockedAnchored is blocked for the anchored patterns alone.
+func (r *rules) blockedAnchored(text string) string {
+	if text == "" {
+		return ""
+	}
+	n, changed := "", false
+	for _, p := range r.patterns {
+		if !p.anchored {
+			continue
+		}
+		if n == "" {
+			n, changed = normalise(text)
+		}
 		if p.re.MatchString(n) || changed && p.re.MatchString(text) {
 			return p.ref.describe("blocked pattern")
 		}

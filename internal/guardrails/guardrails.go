@@ -19,10 +19,12 @@
 //     CheckOutput): a filter that covers non-stream answers but not streams
 //     is bypassed by setting "stream": true, so it would promise more than it
 //     holds.
-//   - The checks run on the content of every message, whatever its role:
-//     string content and "text" parts.
-//     Image URLs, audio, tool definitions and tool-call arguments are not
-//     scanned. A word split across two parts is not found.
+//   - The checks run on every text of a request the model reads, whatever
+//     the message's role: content (string, every part's text, and the parts
+//     joined, so a word split across parts is found), names, tool-call
+//     arguments (decoded where an escape could hide a word), tool
+//     descriptions and the descriptions in their parameters (fields.go).
+//     Image URLs, audio, files and tool names are not scanned.
 //   - Text is matched normalised (normalise.go): invisible characters
 //     removed, then NFKC, and words compared with case folded, so
 //     "b\u200Bad", full-width "ｂａｄ" and "BAD" all hold "bad". Patterns
@@ -41,6 +43,8 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
+	"regexp/syntax"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -112,6 +116,10 @@ type rules struct {
 type pattern struct {
 	re  *regexp.Regexp
 	ref ruleRef
+	// anchored is set when the pattern names the start or end of the text
+	// or of a line (^, $, \A, \z): it alone can match a text part and not
+	// the parts joined by line breaks.
+	anchored bool
 }
 
 // ruleRef names a rule without quoting it: its scope and 1-based position.
@@ -201,12 +209,30 @@ func compile(gr *rules, c Config, where string) (*rules, error) {
 		if err != nil {
 			return nil, fmt.Errorf("guardrails: %s: blocked_patterns[%d] %q: %w", where, i, p, err)
 		}
-		r.patterns = append(r.patterns, pattern{re: re, ref: ruleRef{profile: profile, n: i + 1}})
+		r.patterns = append(r.patterns, pattern{re: re, ref: ruleRef{profile: profile, n: i + 1}, anchored: anchored(p)})
 	}
 	if len(words) > 0 {
 		r.words = newWordSet(words)
 	}
 	return r, nil
+}
+
+// anchored reports whether the regular expression expr, which compiles,
+// names the start or the end of the text or of a line.
+func anchored(expr string) bool {
+	re, err := syntax.Parse(expr, syntax.Perl)
+	if err != nil {
+		return true // cannot happen; the careful answer
+	}
+	var walk func(*syntax.Regexp) bool
+	walk = func(re *syntax.Regexp) bool {
+		switch re.Op {
+		case syntax.OpBeginLine, syntax.OpEndLine, syntax.OpBeginText, syntax.OpEndText:
+			return true
+		}
+		return slices.ContainsFunc(re.Sub, walk)
+	}
+	return walk(re)
 }
 
 // stricter is the smaller positive limit; 0 means none.

@@ -36,8 +36,9 @@ func normalise(s string) (string, bool) {
 	}
 	// An ASCII character can compose with what follows it ("e" + U+0301),
 	// never with what precedes it: the rest is checked from the last one.
+	// (QuickSpanString, unlike IsNormalString, does not allocate.)
 	tail := s[max(i-1, 0):]
-	if !hasIgnorable(tail) && norm.NFKC.IsNormalString(tail) {
+	if !hasIgnorable(tail) && norm.NFKC.QuickSpanString(tail) == len(tail) {
 		return s, false
 	}
 	t := norm.NFKC.String(stripIgnorable(s))
