@@ -27,10 +27,7 @@ import (
 // NFKC, and whether that differs from s. Text that needs nothing, ASCII
 // above all, is returned as it is without allocating.
 func normalise(s string) (string, bool) {
-	i := 0
-	for i < len(s) && s[i] < utf8.RuneSelf {
-		i++
-	}
+	i := asciiPrefix(s)
 	if i == len(s) {
 		return s, false // ASCII is NFKC and holds nothing to remove
 	}
@@ -46,6 +43,21 @@ func normalise(s string) (string, bool) {
 		t = norm.NFKC.String(stripIgnorable(t))
 	}
 	return t, t != s
+}
+
+// asciiPrefix is the length of the run of ASCII bytes s starts with; it
+// looks at 8 bytes a step, as most text is ASCII.
+func asciiPrefix(s string) int {
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		if s[i]|s[i+1]|s[i+2]|s[i+3]|s[i+4]|s[i+5]|s[i+6]|s[i+7] >= utf8.RuneSelf {
+			break
+		}
+	}
+	for i < len(s) && s[i] < utf8.RuneSelf {
+		i++
+	}
+	return i
 }
 
 func hasIgnorable(s string) bool {
