@@ -25,6 +25,7 @@ require (
 	github.com/prometheus/common v0.73.1
 	github.com/tidwall/gjson v1.20.0
 	github.com/tidwall/sjson v1.2.5
+	golang.org/x/text v0.43.0
 )
 
 require (

@@ -1,6 +1,7 @@
 package guardrails
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -36,6 +37,34 @@ func benchRequest() *openai.ChatRequest {
 	}}
 }
 
+// benchAgentRequest is a clean agent turn of about 4 KB: named messages,
+// an assistant tool call and its result, three tools with described
+// parameters, and a user message of several text parts, one of them
+// accented (text that is not ASCII takes the slower path).
+func benchAgentRequest() *openai.ChatRequest {
+	para := strings.Repeat("The quick brown fox jumps over the lazy dog while the class reviews chapter 12 of the manual. ", 5)
+	accented := strings.Repeat("Le cœur déçu mais l'âme plutôt naïve, Louÿs rêva de crapaüter en canoë au delà des îles. ", 3)
+	params := json.RawMessage(`{"type":"object","properties":{"query":{"type":"string","description":"What to look up, in plain words."},` +
+		`"limit":{"type":"integer","description":"How many results to return, at most 50."}},"required":["query"]}`)
+	tool := func(name string) openai.Tool {
+		return openai.Tool{Type: "function", Function: openai.FunctionSpec{Name: name,
+			Description: "Searches the " + name + " index and returns the matching passages with their sources.", Parameters: params}}
+	}
+	return &openai.ChatRequest{Model: "m", Tools: []openai.Tool{tool("manual"), tool("wiki"), tool("tickets")}, Messages: []openai.Message{
+		{Role: "system", Content: openai.TextContent("You are a helpful assistant. Answer briefly and cite the manual.")},
+		{Role: "user", Name: "reader_42", Content: openai.TextContent(para)},
+		{Role: "assistant", Content: openai.Content{IsNull: true}, ToolCalls: []openai.ToolCall{{ID: "call_1", Type: "function",
+			Function: openai.FunctionCall{Name: "manual", Arguments: `{"query":"chapter 12 review questions","limit":5}`}}}},
+		{Role: "tool", ToolCallID: "call_1", Content: openai.TextContent(para)},
+		{Role: "user", Name: "reader_42", Content: openai.Content{IsParts: true, Parts: []openai.ContentPart{
+			{Type: "text", Text: para},
+			{Type: "text", Text: accented},
+			{Type: "image_url", ImageURL: &openai.ImageURL{URL: "https://example.com/a.png"}},
+			{Type: "text", Text: "Thanks."},
+		}}},
+	}}
+}
+
 func BenchmarkCheckChatNoRules(b *testing.B) {
 	req := benchRequest()
 	empty := mustNew(b, Set{})
@@ -46,7 +75,7 @@ func BenchmarkCheckChatNoRules(b *testing.B) {
 		b.Run(bc.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := bc.e.CheckChat("team", req); err != nil {
+				if _, err := bc.e.CheckChat("", req); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -78,6 +107,20 @@ func BenchmarkCheckChatWithRules(b *testing.B) {
 		b.SetBytes(size)
 		for b.Loop() {
 			if _, err := ew.CheckChat("team", req); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	agent := benchAgentRequest()
+	agentSize := int64(0)
+	for _, m := range agent.Messages {
+		agentSize += int64(len(m.Content.AllText()))
+	}
+	b.Run("clean agent request with tools, names and parts", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(agentSize)
+		for b.Loop() {
+			if _, err := e.CheckChat("team", agent); err != nil {
 				b.Fatal(err)
 			}
 		}

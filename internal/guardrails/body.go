@@ -2,8 +2,10 @@ package guardrails
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/tidwall/gjson"
@@ -14,22 +16,24 @@ import (
 // CheckChatBody is CheckChat for a request the gateway decoded from raw, the
 // client's body, and forwards as raw bytes so that unknown fields survive. It
 // returns the body to send upstream: raw itself, or, when redaction changed
-// some text, raw with only those strings rewritten.
+// some text, raw with only those strings (or a tool's parameters) rewritten.
 //
 // The policy reads req and the upstream reads raw, so it first makes sure
 // both see the same text. encoding/json takes the last of duplicate keys and
 // matches keys in any letter case; other parsers take the first, or only the
-// lower-case key. A body that carries "messages", a message's "content", or
-// a part's "type" or "text" twice or spelled in another case is therefore
-// refused (invalid_request): it could show the policy one text and the model
-// another.
+// lower-case key. A body that carries a key on the way to a text the policy
+// reads ("messages", a message's "content", "name" or "tool_calls", a part's
+// "type" or "text", a call's "function" and "arguments", "tools", a tool's
+// "function", "description" and "parameters") twice or spelled in another
+// case is therefore refused (invalid_request): it could show the policy one
+// text and the model another.
 func (e *Engine) CheckChatBody(profile string, req *openai.ChatRequest, raw []byte) ([]byte, error) {
-	r := e.rulesFor(profile)
-	if r.empty() || req == nil {
-		return raw, nil
+	r, err := e.rulesFor(profile)
+	if err != nil || r.empty() || req == nil {
+		return raw, err
 	}
 	doc := gjson.Parse(string(raw))
-	if err := walkChat(doc, len(req.Messages), nil); err != nil {
+	if err := walkChat(doc, req, nil); err != nil {
 		return raw, err
 	}
 	redacted, err := e.CheckChat(profile, req)
@@ -37,28 +41,142 @@ func (e *Engine) CheckChatBody(profile string, req *openai.ChatRequest, raw []by
 		return raw, err
 	}
 	var edits []edit
-	_ = walkChat(doc, len(req.Messages), func(i, j int, v gjson.Result) {
-		c := &req.Messages[i].Content
-		text := c.Text
-		if j >= 0 {
-			text = c.Parts[j].Text
+	_ = walkChat(doc, req, func(f field, v gjson.Result) {
+		if f.kind == parametersField {
+			if p := req.Tools[f.i].Function.Parameters; p != nil && string(p) != v.Raw {
+				edits = append(edits, edit{at: v.Index, raw: v.Raw, json: p})
+			}
+			return
 		}
-		if v.Str != text {
+		if text := f.text(req); v.Str != text {
 			edits = append(edits, edit{at: v.Index, raw: v.Raw, text: text})
 		}
 	})
+	slices.SortFunc(edits, func(a, b edit) int { return cmp.Compare(a.at, b.at) }) // "tools" may come first
 	return splice(raw, edits)
 }
 
-// walkChat checks that doc carries each key the policy reads once and in
-// lower case, and that it holds n messages; visit, when not nil, gets every
-// string content (j = -1) and every text part's "text" value (j = its index).
-func walkChat(doc gjson.Result, n int, visit func(i, j int, v gjson.Result)) error {
+// text is the text of req at f; f is not a parametersField.
+func (f field) text(req *openai.ChatRequest) string {
+	switch f.kind {
+	case nameField:
+		return req.Messages[f.i].Name
+	case argumentsField:
+		return req.Messages[f.i].ToolCalls[f.j].Function.Arguments
+	case descriptionField:
+		return req.Tools[f.i].Function.Description
+	}
+	c := &req.Messages[f.i].Content
+	if f.j < 0 {
+		return c.Text
+	}
+	return c.Parts[f.j].Text
+}
+
+// walkChat checks that doc carries each key on the way to a text the policy
+// reads once and in lower case, and that it holds as many messages, parts,
+// tool calls and tools as req; visit, when not nil, gets every such text
+// that is a string in doc (and each tool's parameters, whatever they are),
+// with where it sits in req.
+func walkChat(doc gjson.Result, req *openai.ChatRequest, visit func(f field, v gjson.Result)) error {
+	if visit == nil {
+		visit = func(field, gjson.Result) {}
+	}
 	msgs, ok := onlyKey(doc, "messages")
 	if !ok {
 		return ambiguous("messages", "the body", "messages")
 	}
-	if !msgs.IsArray() {
+	if err := walkArray(msgs, len(req.Messages), func(i int, m gjson.Result) error {
+		return walkMessage(m, i, &req.Messages[i], visit)
+	}); err != nil {
+		return err
+	}
+	tools, ok := onlyKey(doc, "tools")
+	if !ok {
+		return ambiguous("tools", "the body", "tools")
+	}
+	return walkArray(tools, len(req.Tools), func(i int, t gjson.Result) error {
+		where := fmt.Sprintf("tools[%d]", i)
+		fn, ok := onlyKey(t, "function")
+		if !ok {
+			return ambiguous(where+".function", where, "function")
+		}
+		where += ".function"
+		desc, ok := onlyKey(fn, "description")
+		if !ok {
+			return ambiguous(where+".description", where, "description")
+		}
+		params, ok := onlyKey(fn, "parameters")
+		if !ok {
+			return ambiguous(where+".parameters", where, "parameters")
+		}
+		if desc.Type == gjson.String {
+			visit(field{kind: descriptionField, i: i}, desc)
+		}
+		if params.Exists() {
+			visit(field{kind: parametersField, i: i}, params)
+		}
+		return nil
+	})
+}
+
+func walkMessage(m gjson.Result, i int, msg *openai.Message, visit func(field, gjson.Result)) error {
+	where := fmt.Sprintf("messages[%d]", i)
+	content, ok := onlyKey(m, "content")
+	if !ok {
+		return ambiguous(where+".content", where, "content")
+	}
+	name, ok := onlyKey(m, "name")
+	if !ok {
+		return ambiguous(where+".name", where, "name")
+	}
+	calls, ok := onlyKey(m, "tool_calls")
+	if !ok {
+		return ambiguous(where+".tool_calls", where, "tool_calls")
+	}
+	switch {
+	case content.Type == gjson.String:
+		visit(field{kind: contentField, i: i, j: -1}, content)
+	case content.IsArray():
+		if err := walkArray(content, len(msg.Content.Parts), func(j int, p gjson.Result) error {
+			_, ok1 := onlyKey(p, "type")
+			text, ok2 := onlyKey(p, "text")
+			if !ok1 || !ok2 {
+				where := fmt.Sprintf("%s.content[%d]", where, j)
+				return ambiguous(where, where, `"type" or "text"`)
+			}
+			if text.Type == gjson.String {
+				visit(field{kind: contentField, i: i, j: j}, text)
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+	}
+	if name.Type == gjson.String {
+		visit(field{kind: nameField, i: i}, name)
+	}
+	return walkArray(calls, len(msg.ToolCalls), func(j int, c gjson.Result) error {
+		where := fmt.Sprintf("%s.tool_calls[%d]", where, j)
+		fn, ok := onlyKey(c, "function")
+		if !ok {
+			return ambiguous(where+".function", where, "function")
+		}
+		args, ok := onlyKey(fn, "arguments")
+		if !ok {
+			return ambiguous(where+".function.arguments", where+".function", "arguments")
+		}
+		if args.Type == gjson.String {
+			visit(field{kind: argumentsField, i: i, j: j}, args)
+		}
+		return nil
+	})
+}
+
+// walkArray calls each for every element of v, which must hold n of them;
+// v not an array stands for none.
+func walkArray(v gjson.Result, n int, each func(i int, el gjson.Result) error) error {
+	if !v.IsArray() {
 		if n == 0 {
 			return nil
 		}
@@ -66,38 +184,12 @@ func walkChat(doc gjson.Result, n int, visit func(i, j int, v gjson.Result)) err
 	}
 	var err error
 	i := 0
-	msgs.ForEach(func(_, m gjson.Result) bool {
+	v.ForEach(func(_, el gjson.Result) bool {
 		if i >= n {
 			err = mismatch()
 			return false
 		}
-		content, ok := onlyKey(m, "content")
-		if !ok {
-			err = ambiguous(fmt.Sprintf("messages[%d].content", i), fmt.Sprintf("messages[%d]", i), "content")
-			return false
-		}
-		switch {
-		case content.Type == gjson.String:
-			if visit != nil {
-				visit(i, -1, content)
-			}
-		case content.IsArray():
-			j := 0
-			content.ForEach(func(_, p gjson.Result) bool {
-				typ, ok1 := onlyKey(p, "type")
-				text, ok2 := onlyKey(p, "text")
-				if !ok1 || !ok2 {
-					where := fmt.Sprintf("messages[%d].content[%d]", i, j)
-					err = ambiguous(where, where, `"type" or "text"`)
-					return false
-				}
-				if visit != nil && typ.Str == "text" && text.Type == gjson.String {
-					visit(i, j, text)
-				}
-				j++
-				return true
-			})
-		}
+		err = each(i, el)
 		i++
 		return err == nil
 	})
@@ -140,14 +232,16 @@ func ambiguous(param, where, key string) error {
 
 func mismatch() error {
 	return &openai.Error{Code: openai.CodeInvalidRequest, Param: "messages",
-		Message: "the messages of the body do not match the decoded request"}
+		Message: "the messages or tools of the body do not match the decoded request"}
 }
 
-// edit replaces the JSON string raw found at offset at with text.
+// edit replaces the JSON value raw found at offset at with text as a JSON
+// string, or with json when that is not nil.
 type edit struct {
 	at   int
 	raw  string
 	text string
+	json []byte
 }
 
 // splice applies edits, which are in document order, to a copy of raw.
@@ -156,10 +250,14 @@ func splice(raw []byte, edits []edit) ([]byte, error) {
 	last := 0
 	for _, ed := range edits {
 		if ed.at < last || ed.at+len(ed.raw) > len(raw) || string(raw[ed.at:ed.at+len(ed.raw)]) != ed.raw {
-			return nil, &openai.Error{Code: openai.CodeInternal, Message: "internal error: redaction could not locate a message in the body"}
+			return nil, &openai.Error{Code: openai.CodeInternal, Message: "internal error: redaction could not locate a text in the body"}
 		}
 		out = append(out, raw[last:ed.at]...)
-		out = appendJSONString(out, ed.text)
+		if ed.json != nil {
+			out = append(out, ed.json...)
+		} else {
+			out = appendJSONString(out, ed.text)
+		}
 		last = ed.at + len(ed.raw)
 	}
 	return append(out, raw[last:]...), nil

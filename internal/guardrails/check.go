@@ -8,31 +8,66 @@ import (
 )
 
 // rulesFor is the compiled rules of a profile: the profile merged with the
-// global rules, or the global rules alone for "" and unknown names.
-func (e *Engine) rulesFor(profile string) *rules {
-	if e == nil {
-		return nil
+// global rules, or the global rules alone for "". A name that is not a
+// configured profile is refused (see CheckProfile).
+func (e *Engine) rulesFor(profile string) (*rules, error) {
+	if profile == "" {
+		if e == nil {
+			return nil, nil
+		}
+		return e.global, nil
 	}
-	if profile != "" {
+	if e != nil {
 		if r, ok := e.profiles[profile]; ok {
-			return r
+			return r, nil
 		}
 	}
-	return e.global
+	return nil, unknownProfile(profile)
 }
 
-// CheckChat applies the rules of profile to the text of every message: string
-// content and "text" parts. It refuses a request over the length limit
-// (code invalid_request, param "messages") or holding a blocked word or
-// pattern (code content_filter, param "messages[i].content"); the refusal
-// names the kind and number of the rule, never the text it matched. Otherwise
-// it redacts e-mail addresses and card numbers in req in place and reports
-// whether it changed anything; the caller then sends the edited request
-// upstream (CheckChatBody does both for a body forwarded as raw bytes).
+// CheckProfile returns nil when profile is "" (the global rules) or a
+// configured profile, and otherwise the refusal every check gives a request
+// whose key names it: code forbidden (403), the message naming the profile.
+//
+// Failing closed: profiles only add rules, so running the global rules alone
+// would quietly hold the key to less than the operator meant, which is what
+// a misspelt name in the key's metadata would otherwise do. The fault is the
+// operator's, not the caller's, yet it is not a 500: nothing in the gateway
+// failed and a retry cannot help; 403 says this key may not be used as it is
+// set up, and the message says which profile to configure or to remove from
+// the key. Refusing such a key when it is written (HasProfile) is the admin
+// API's part; this catches the keys written before a profile was renamed or
+// removed, and any written elsewhere.
+func (e *Engine) CheckProfile(profile string) error {
+	_, err := e.rulesFor(profile)
+	return err
+}
+
+func unknownProfile(name string) error {
+	return &openai.Error{Code: openai.CodeForbidden,
+		Message: fmt.Sprintf("this key's metadata %q names the guardrails profile %q, which is not configured on this gateway; "+
+			"the gateway's operator must configure the profile or change the key", MetadataKey, name)}
+}
+
+// CheckChat applies the rules of profile to every text of a chat request
+// the model reads (fields.go lists them): message content, names, tool-call
+// arguments and tool descriptions. It refuses a request over the length
+// limit (code invalid_request, param "messages") or holding a blocked word
+// or pattern (code content_filter, param the field: "messages[i].content",
+// "messages[i].name", "tools[i].function.description", ...); the refusal
+// names the kind and number of the rule, never the text it matched.
+// Otherwise it redacts e-mail addresses and card numbers in req in place and
+// reports whether it changed anything; the caller then sends the edited
+// request upstream (CheckChatBody does both for a body forwarded as raw
+// bytes).
+//
+// The length limit counts message content only: it bounds what a prompt
+// costs, and tool definitions the operator's clients send on every turn
+// would otherwise eat into it.
 func (e *Engine) CheckChat(profile string, req *openai.ChatRequest) (redacted bool, err error) {
-	r := e.rulesFor(profile)
-	if r.empty() || req == nil {
-		return false, nil
+	r, err := e.rulesFor(profile)
+	if err != nil || r.empty() || req == nil {
+		return false, err
 	}
 	if r.maxChars > 0 {
 		if n := chatChars(req.Messages, r.maxChars); n > r.maxChars {
@@ -41,39 +76,14 @@ func (e *Engine) CheckChat(profile string, req *openai.ChatRequest) (redacted bo
 		}
 	}
 	if r.words != nil || len(r.patterns) > 0 {
-		for i := range req.Messages {
-			c := &req.Messages[i].Content
-			rule := r.blocked(c.Text)
-			for j := 0; rule == "" && j < len(c.Parts); j++ {
-				if c.Parts[j].Type == "text" {
-					rule = r.blocked(c.Parts[j].Text)
-				}
-			}
-			if rule != "" {
-				return false, &openai.Error{Code: openai.CodeContentFilter, Param: fmt.Sprintf("messages[%d].content", i),
-					Message: fmt.Sprintf("messages[%d] was blocked by the gateway's content policy (%s)", i, rule)}
-			}
+		if f, rule := r.blockedChat(req); rule != "" {
+			return false, f.refusal(rule)
 		}
 	}
 	if !r.emails && !r.cards {
 		return false, nil
 	}
-	for i := range req.Messages {
-		c := &req.Messages[i].Content
-		if s, ok := redact(c.Text, r.emails, r.cards); ok {
-			c.Text, redacted = s, true
-		}
-		for j := range c.Parts {
-			p := &c.Parts[j]
-			if p.Type != "text" {
-				continue
-			}
-			if s, ok := redact(p.Text, r.emails, r.cards); ok {
-				p.Text, redacted = s, true
-			}
-		}
-	}
-	return redacted, nil
+	return r.redactChat(req), nil
 }
 
 // CheckPrompt applies the rules of profile to one prompt (POST /generate,
@@ -86,9 +96,9 @@ func (e *Engine) CheckPrompt(profile, text string) (string, error) {
 // CheckText is CheckPrompt for the request field param ("input", "input[3]").
 // The length limit applies to this text alone.
 func (e *Engine) CheckText(profile, param, text string) (string, error) {
-	r := e.rulesFor(profile)
-	if r.empty() {
-		return text, nil
+	r, err := e.rulesFor(profile)
+	if err != nil || r.empty() {
+		return text, err
 	}
 	if r.maxChars > 0 && len(text) > r.maxChars {
 		if n := utf8.RuneCountInString(text); n > r.maxChars {
@@ -100,21 +110,20 @@ func (e *Engine) CheckText(profile, param, text string) (string, error) {
 		return text, &openai.Error{Code: openai.CodeContentFilter, Param: param,
 			Message: fmt.Sprintf("%s was blocked by the gateway's content policy (%s)", param, rule)}
 	}
-	s, _ := redact(text, r.emails, r.cards)
+	s, _ := r.redact(text)
 	return s, nil
 }
 
-// chatChars counts the characters of all message text. Bytes bound code
-// points from above, so text within the limit in bytes is not counted.
+// chatChars counts the characters of all message content: string content
+// and the text of every part. Bytes bound code points from above, so text
+// within the limit in bytes is not counted.
 func chatChars(msgs []openai.Message, limit int) int {
 	bytes := 0
 	for i := range msgs {
 		c := &msgs[i].Content
 		bytes += len(c.Text)
 		for j := range c.Parts {
-			if c.Parts[j].Type == "text" {
-				bytes += len(c.Parts[j].Text)
-			}
+			bytes += len(c.Parts[j].Text)
 		}
 	}
 	if bytes <= limit {
@@ -125,29 +134,68 @@ func chatChars(msgs []openai.Message, limit int) int {
 		c := &msgs[i].Content
 		n += utf8.RuneCountInString(c.Text)
 		for j := range c.Parts {
-			if c.Parts[j].Type == "text" {
-				n += utf8.RuneCountInString(c.Parts[j].Text)
-			}
+			n += utf8.RuneCountInString(c.Parts[j].Text)
 		}
 	}
 	return n
 }
 
 // blocked names the first rule text breaks, or returns "". Words come
-// before patterns; among words, the one found earliest in the text.
+// before patterns; among words, the one found earliest in the text. Words
+// are matched on the normalised text (see normalise); patterns on the
+// normalised text and on the text as sent, so a pattern can still name a
+// character that normalising removes.
 func (r *rules) blocked(text string) string {
 	if text == "" {
 		return ""
 	}
+	n, changed := normalise(text)
 	if r.words != nil {
-		if ref, ok := r.words.find(text); ok {
+		if ref, ok := r.words.find(n); ok {
 			return ref.describe("blocked word")
 		}
 	}
 	for _, p := range r.patterns {
-		if p.re.MatchString(text) {
+		if p.re.MatchString(n) || changed && p.re.MatchString(text) {
 			return p.ref.describe("blocked pattern")
 		}
 	}
 	return ""
+}
+
+// blockedAnchored is blocked for the anchored patterns alone.
+func (r *rules) blockedAnchored(text string) string {
+	if text == "" {
+		return ""
+	}
+	n, changed := "", false
+	for _, p := range r.patterns {
+		if !p.anchored {
+			continue
+		}
+		if n == "" {
+			n, changed = normalise(text)
+		}
+		if p.re.MatchString(n) || changed && p.re.MatchString(text) {
+			return p.ref.describe("blocked pattern")
+		}
+	}
+	return ""
+}
+
+// redact replaces e-mail addresses and card numbers in s as the rules ask,
+// and reports whether it changed anything. The text keeps the form it was
+// sent in, unless its normalised form shows an address or a number the text
+// as sent hides (full-width digits, a zero-width space in an address): then
+// the normalised text, redacted, replaces it.
+func (r *rules) redact(s string) (string, bool) {
+	out, changed := redact(s, r.emails, r.cards)
+	n, differs := normalise(out)
+	if !differs {
+		return out, changed
+	}
+	if m, ok := redact(n, r.emails, r.cards); ok {
+		return m, true
+	}
+	return out, changed
 }

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"unicode"
 
+	"golang.org/x/text/unicode/norm"
+
 	"github.com/aigateway/gateway/internal/openai"
 )
 
@@ -48,6 +50,7 @@ func FuzzCheckChat(f *testing.F) {
 		"4111 1111 1111 1111 2a@b.co", "a@b.cc@d.ee.f@g.hh", "x@y.zz.a@b.cc", "12 4111111111111111",
 		"jürgen@bücher.de 378282246310005", "class ass", "PRJ-1234", "\xff\xfe@\x00.io", "é\u0301@x.io",
 		"TOP\u2003SECRET", "x#tag", "#tagged", "X-RAY", "STRAẞE", "c+++", "É", "e\u0301", "top-secret",
+		"a\u200Bss", "ＡＳＳ", "ｊ＠ｂ.ｉｏ", "４１１１ １１１１ １１１１ １１１１", "e\u200B\u0301", "\uFFA0\u0301", "ﬁ\u00AD",
 	} {
 		f.Add(s, s+" tail")
 	}
@@ -57,51 +60,65 @@ func FuzzCheckChat(f *testing.F) {
 	wordsOnly := mustNew(f, Set{Global: Config{BlockedWords: fuzzWords}})
 	oracle := wordsOracle(fuzzWords)
 	f.Fuzz(func(t *testing.T, a, b string) {
-		build := func() *openai.ChatRequest {
-			return &openai.ChatRequest{Messages: []openai.Message{
-				{Role: "user", Content: openai.TextContent(a)},
-				{Role: "user", Content: openai.Content{IsParts: true, Parts: []openai.ContentPart{{Type: "text", Text: b}}}},
-			}}
+		// A request carrying a and b in every text the rules read: content,
+		// parts, a name, tool-call arguments as they are and inside JSON,
+		// a tool's description and a parameter's.
+		js := func(v any) string { out, _ := json.Marshal(v); return string(out) }
+		params := json.RawMessage(`{"type":"object","properties":{"q":{"type":"string","description":` + js(a) + `}},"n":` + js(b) + `}`)
+		body, err := json.Marshal(&openai.ChatRequest{Messages: []openai.Message{
+			{Role: "user", Name: a, Content: openai.TextContent(a)},
+			{Role: "user", Content: openai.Content{IsParts: true, Parts: []openai.ContentPart{{Type: "text", Text: b}, {Type: "text", Text: a}}}},
+			{Role: "assistant", Content: openai.Content{IsNull: true}, ToolCalls: []openai.ToolCall{
+				{ID: "1", Type: "function", Function: openai.FunctionCall{Name: "f", Arguments: b}},
+				{ID: "2", Type: "function", Function: openai.FunctionCall{Name: "f", Arguments: js(map[string]any{"q": a, a: []string{b}})}},
+			}},
+		}, Tools: []openai.Tool{{Type: "function", Function: openai.FunctionSpec{Name: "f", Description: b, Parameters: params}}}})
+		if err != nil {
+			t.Fatal(err)
 		}
-		_, _ = full.CheckChat("", build())
+		build := func(body []byte) *openai.ChatRequest {
+			var req openai.ChatRequest
+			if err := json.Unmarshal(body, &req); err != nil {
+				t.Fatalf("%s: %v", body, err)
+			}
+			return &req
+		}
+		_, _ = full.CheckChat("", build(body))
 		_, _ = full.CheckPrompt("", a)
 
-		if _, err := wordsOnly.CheckPrompt("", a); (err != nil) != oracle.MatchString(a) {
-			t.Fatalf("%q: the word matcher says blocked=%v, its oracle %v", a, err != nil, oracle.MatchString(a))
+		// The words are NFKC with nothing to strip, so the oracle matches
+		// them as they are against the text normalised.
+		n, _ := normalise(a)
+		if _, err := wordsOnly.CheckPrompt("", a); (err != nil) != oracle.MatchString(n) {
+			t.Fatalf("%q (normalised %q): the word matcher says blocked=%v, its oracle %v", a, n, err != nil, oracle.MatchString(n))
+		}
+		if nn, changed := normalise(n); changed {
+			t.Fatalf("normalising %q twice gives %q, then %q", a, n, nn)
+		}
+		if hasIgnorable(n) || !norm.NFKC.IsNormalString(n) {
+			t.Fatalf("normalised %q is %q, which still holds an ignorable or is not NFKC", a, n)
 		}
 
-		once := build()
-		if _, err := redactOnly.CheckChat("", once); err != nil {
-			t.Fatalf("redaction refused: %v", err)
-		}
-		twice := build()
-		twice.Messages[0].Content.Text = once.Messages[0].Content.Text
-		twice.Messages[1].Content.Parts[0].Text = once.Messages[1].Content.Parts[0].Text
-		redacted, err := redactOnly.CheckChat("", twice)
-		if err != nil || redacted {
-			t.Fatalf("second redaction changed %q into %q / %q into %q (err %v)",
-				once.Messages[0].Content.Text, twice.Messages[0].Content.Text,
-				once.Messages[1].Content.Parts[0].Text, twice.Messages[1].Content.Parts[0].Text, err)
-		}
-
-		raw, err := json.Marshal(build())
+		// The body sent upstream decodes to the redacted request, keeps
+		// JSON arguments JSON, and a second redaction changes nothing.
+		req := build(body)
+		out, err := redactOnly.CheckChatBody("", req, body)
 		if err != nil {
-			t.Fatal(err)
+			t.Fatalf("CheckChatBody(%s): %v", body, err)
 		}
-		var req openai.ChatRequest
-		if err := json.Unmarshal(raw, &req); err != nil {
-			t.Fatal(err)
+		if !json.Valid(out) {
+			t.Fatalf("CheckChatBody made invalid JSON %q from %q", out, body)
 		}
-		out, err := redactOnly.CheckChatBody("", &req, raw)
-		if err != nil {
-			t.Fatalf("CheckChatBody(%s): %v", raw, err)
+		if got, want := js(build(out)), js(req); got != want {
+			t.Fatalf("body %s does not carry the redacted request %s", got, want)
 		}
-		var back openai.ChatRequest
-		if err := json.Unmarshal(out, &back); err != nil {
-			t.Fatalf("CheckChatBody made invalid JSON %q from %q: %v", out, raw, err)
+		for i, c := range req.Messages[2].ToolCalls {
+			if json.Valid([]byte(build(body).Messages[2].ToolCalls[i].Function.Arguments)) && !json.Valid([]byte(c.Function.Arguments)) {
+				t.Fatalf("redaction made arguments %q that are not JSON", c.Function.Arguments)
+			}
 		}
-		if back.Messages[0].Content.Text != req.Messages[0].Content.Text || back.Messages[1].Content.Parts[0].Text != req.Messages[1].Content.Parts[0].Text {
-			t.Fatalf("body %s does not carry the redacted request %+v", out, req.Messages)
+		if redacted, err := redactOnly.CheckChat("", build(out)); err != nil || redacted {
+			t.Fatalf("a second redaction of %s changed it (err %v)", out, err)
 		}
 	})
 }

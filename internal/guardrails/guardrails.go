@@ -6,23 +6,33 @@
 // selects a profile with its metadata entry "guardrails"; the profile's rules
 // apply in addition to the global ones. Everything is compiled once by New;
 // an Engine is safe for concurrent use, and a nil Engine, or one without
-// rules, lets every request through without allocating.
+// rules, lets every request through without allocating (a request naming
+// a profile excepted, see below).
 //
 // Decisions:
-//   - An unknown profile name applies the global rules only. Profiles only
-//     add rules, so the key still gets the global policy; HasProfile lets
-//     the code that writes keys reject a misspelt name up front.
+//   - A key naming a profile that is not configured fails closed: every
+//     check refuses its requests with 403 forbidden, naming the profile
+//     (CheckProfile says why not 500). Falling back to the global rules
+//     would quietly hold the key to less than the operator meant.
+//     HasProfile lets the code that writes keys refuse the name up front.
 //   - Only prompts are checked. Model answers are not scanned (there is no
 //     CheckOutput): a filter that covers non-stream answers but not streams
 //     is bypassed by setting "stream": true, so it would promise more than it
 //     holds.
-//   - The checks run on the content of every message, whatever its role:
-//     string content and "text" parts.
-//     Image URLs, audio, tool definitions and tool-call arguments are not
-//     scanned. A word split across two parts is not found.
+//   - The checks run on every text of a request the model reads, whatever
+//     the message's role: content (string, every part's text, and the parts
+//     joined, so a word split across parts is found), names, tool-call
+//     arguments (decoded where an escape could hide a word), tool
+//     descriptions and the descriptions in their parameters (fields.go).
+//     Image URLs, audio, files and tool names are not scanned.
+//   - Text is matched normalised (normalise.go): invisible characters
+//     removed, then NFKC, and words compared with case folded, so
+//     "b\u200Bad", full-width "ｂａｄ" and "BAD" all hold "bad". Patterns
+//     also see the text as sent. Redaction keeps the text as sent unless
+//     only its normalised form shows an address or a card number.
 //   - Order: the length limit first (cheap, and it bounds the work of the
-//     rest), then blocked words and patterns on the text as sent, then
-//     redaction. A blocked request is refused before anything is edited.
+//     rest), then blocked words and patterns, then redaction. A blocked
+//     request is refused before anything is edited.
 //   - The gateway forwards the client's raw body; CheckChatBody refuses a
 //     body whose keys could make the policy and the upstream read different
 //     text, and patches only the redacted strings into it.
@@ -33,6 +43,8 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
+	"regexp/syntax"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -40,14 +52,16 @@ import (
 // Config is one set of rules: the global ones or a profile.
 type Config struct {
 	// BlockedWords refuse a prompt holding one of them as a whole word,
-	// case-insensitively (Unicode simple case folding). A word starting or
+	// case-insensitively (Unicode simple case folding), both normalised
+	// (invisible characters removed, NFKC). A word starting or
 	// ending with a letter, digit or mark must not touch another letter,
 	// digit, mark or "_" on that side: "ass" does not match "class", while
 	// "#tag" matches in "x#tag". An entry may be a phrase: a run of white
 	// space in it matches any run of white space in the text, and only that.
 	BlockedWords []string `toml:"blocked_words" json:"blocked_words,omitempty"`
 	// BlockedPatterns refuse a prompt matching one of these Go regular
-	// expressions (RE2 syntax; add (?i) for case-insensitivity).
+	// expressions (RE2 syntax; add (?i) for case-insensitivity), on the
+	// text normalised or as sent.
 	BlockedPatterns []string `toml:"blocked_patterns" json:"blocked_patterns,omitempty"`
 	// MaxInputChars bounds the characters (Unicode code points) of all the
 	// message text of a request together; 0 means no limit.
@@ -102,6 +116,10 @@ type rules struct {
 type pattern struct {
 	re  *regexp.Regexp
 	ref ruleRef
+	// anchored is set when the pattern names the start or end of the text
+	// or of a line (^, $, \A, \z): it alone can match a text part and not
+	// the parts joined by line breaks.
+	anchored bool
 }
 
 // ruleRef names a rule without quoting it: its scope and 1-based position.
@@ -144,7 +162,8 @@ func New(set Set) (*Engine, error) {
 	return e, nil
 }
 
-// HasProfile reports whether name is a configured profile.
+// HasProfile reports whether name is a configured profile; "" is not one.
+// Code that writes keys refuses a key whose metadata names another.
 func (e *Engine) HasProfile(name string) bool {
 	if e == nil {
 		return false
@@ -175,7 +194,8 @@ func compile(gr *rules, c Config, where string) (*rules, error) {
 		if !utf8.ValidString(w) {
 			return nil, fmt.Errorf("guardrails: %s: blocked_words[%d] is not valid UTF-8", where, i)
 		}
-		p := newPhrase(w, ruleRef{profile: profile, n: i + 1})
+		nw, _ := normalise(w) // the text is matched normalised
+		p := newPhrase(nw, ruleRef{profile: profile, n: i + 1})
 		if len(p.toks) == 0 {
 			return nil, fmt.Errorf("guardrails: %s: blocked_words[%d] is empty", where, i)
 		}
@@ -189,12 +209,30 @@ func compile(gr *rules, c Config, where string) (*rules, error) {
 		if err != nil {
 			return nil, fmt.Errorf("guardrails: %s: blocked_patterns[%d] %q: %w", where, i, p, err)
 		}
-		r.patterns = append(r.patterns, pattern{re: re, ref: ruleRef{profile: profile, n: i + 1}})
+		r.patterns = append(r.patterns, pattern{re: re, ref: ruleRef{profile: profile, n: i + 1}, anchored: anchored(p)})
 	}
 	if len(words) > 0 {
 		r.words = newWordSet(words)
 	}
 	return r, nil
+}
+
+// anchored reports whether the regular expression expr, which compiles,
+// names the start or the end of the text or of a line.
+func anchored(expr string) bool {
+	re, err := syntax.Parse(expr, syntax.Perl)
+	if err != nil {
+		return true // cannot happen; the careful answer
+	}
+	var walk func(*syntax.Regexp) bool
+	walk = func(re *syntax.Regexp) bool {
+		switch re.Op {
+		case syntax.OpBeginLine, syntax.OpEndLine, syntax.OpBeginText, syntax.OpEndText:
+			return true
+		}
+		return slices.ContainsFunc(re.Sub, walk)
+	}
+	return walk(re)
 }
 
 // stricter is the smaller positive limit; 0 means none.

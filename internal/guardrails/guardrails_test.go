@@ -74,6 +74,22 @@ func TestBlockedWords(t *testing.T) {
 		{"the refusal names the second word by its number", []string{"alpha", "beta"}, "only beta here", "global blocked word rule 2"},
 		{"the word found first in the text is named", []string{"alpha", "beta"}, "beta then alpha", "global blocked word rule 2"},
 		{"text without any blocked word passes", []string{"alpha", "beta"}, "gamma delta", ""},
+		{"a zero-width space inside a word does not hide it", []string{"bad"}, "so b\u200Bad", "global blocked word rule 1"},
+		{"a zero-width non-joiner inside a word does not hide it", []string{"bad"}, "so b\u200Cad", "global blocked word rule 1"},
+		{"a zero-width joiner inside a word does not hide it", []string{"bad"}, "so ba\u200Dd", "global blocked word rule 1"},
+		{"a word joiner inside a word does not hide it", []string{"bad"}, "so b\u2060ad", "global blocked word rule 1"},
+		{"a byte order mark inside a word does not hide it", []string{"bad"}, "so \uFEFFb\uFEFFad", "global blocked word rule 1"},
+		{"a soft hyphen inside a word does not hide it", []string{"bad"}, "so b\u00ADad", "global blocked word rule 1"},
+		{"a bidirectional override inside a word does not hide it", []string{"bad"}, "so b\u202Ead\u202C", "global blocked word rule 1"},
+		{"full-width letters match their plain letters", []string{"bad"}, "so ｂａｄ", "global blocked word rule 1"},
+		{"full-width capitals match too", []string{"bad"}, "so ＢＡＤ!", "global blocked word rule 1"},
+		{"capitals match", []string{"bad"}, "so BAD", "global blocked word rule 1"},
+		{"a ligature matches the letters it joins", []string{"file"}, "the ﬁle", "global blocked word rule 1"},
+		{"a decomposed accent matches the composed word", []string{"café"}, "un cafe\u0301 noir", "global blocked word rule 1"},
+		{"a composed accent matches a blocked word written decomposed", []string{"cafe\u0301"}, "un CAFÉ noir", "global blocked word rule 1"},
+		{"a blocked word holding a zero-width character matches the plain word", []string{"b\u200Bad"}, "so bad", "global blocked word rule 1"},
+		{"a zero-width space between two words does not join them into a blocked one", []string{"topsecret"}, "top\u200B secret", ""},
+		{"a full-width word inside a longer word is still not whole", []string{"ass"}, "ｃｌａｓｓ", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -104,7 +120,11 @@ func TestBlockedPatterns(t *testing.T) {
 		{"a text matching the second pattern names rule 2", "INTERNAL   Only: do not share", "global blocked pattern rule 2"},
 		{"patterns are case-sensitive unless they say otherwise", "see prj-1234", ""},
 		{"a near miss passes", "see PRJ-12345", ""},
+		{"a pattern sees the text with zero-width characters removed", "inter\u200Bnal only", "global blocked pattern rule 2"},
+		{"a pattern sees full-width text as plain text", "see ＰＲＪ－１２３４", "global blocked pattern rule 1"},
+		{"a pattern about the characters as sent still sees them", "a\u2062b", "global blocked pattern rule 3"},
 	}
+	patterns = append(patterns, `\x{2062}`)
 	e := mustNew(t, Set{Global: Config{BlockedPatterns: patterns}})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -192,6 +212,12 @@ func TestRedaction(t *testing.T) {
 		{"an address right after a card number does not hide the card", "4111 1111 1111 1111 2a@b.co", "[REDACTED_CARD] [REDACTED_EMAIL]"},
 		{"an address made of digits is one address", "4111111111111111@example.com", "[REDACTED_EMAIL]"},
 		{"text without either is left alone", "nothing here, 12345", "nothing here, 12345"},
+		{"an address in full-width characters is replaced", "mail ｊａｎｅ＠ｅｘａｍｐｌｅ．ｃｏｍ now", "mail [REDACTED_EMAIL] now"},
+		{"an address split by a zero-width space is replaced", "mail jane\u200B@example.com now", "mail [REDACTED_EMAIL] now"},
+		{"a card number in full-width digits is replaced", "card ４１１１ １１１１ １１１１ １１１１.", "card [REDACTED_CARD]."},
+		{"a card number split by soft hyphens is replaced", "card 4111\u00AD1111\u00AD1111\u00AD1111.", "card [REDACTED_CARD]."},
+		{"text whose only hidden parts are not personal data keeps its form", "ｆｕｌｌ width, a@b.io", "ｆｕｌｌ width, [REDACTED_EMAIL]"},
+		{"text with personal data only its plain form shows is sent in that plain form", "ｆｕｌｌ ｊ＠ｂ.ｉｏ", "full [REDACTED_EMAIL]"},
 	}
 	e := mustNew(t, Set{Global: Config{RedactEmails: true, RedactCardNumbers: true}})
 	for _, tt := range tests {
@@ -286,8 +312,6 @@ func TestProfiles(t *testing.T) {
 		{"a profile's words do not apply to other keys", "", "beta", "", "", "beta"},
 		{"a profile keeps the global words", "strict", "alpha", openai.CodeContentFilter, "global blocked word rule 1", ""},
 		{"a profile's patterns apply to its keys", "strict", "gamma7", openai.CodeContentFilter, "profile blocked pattern rule 1", ""},
-		{"an unknown profile applies the global rules", "nope", "alpha", openai.CodeContentFilter, "global blocked word rule 1", ""},
-		{"an unknown profile adds nothing", "nope", "beta", "", "", "beta"},
 		{"a profile's stricter limit wins", "strict", "12345678901", openai.CodeInvalidRequest, "limit of 10", ""},
 		{"the global limit wins over a looser profile", "loose", strings.Repeat("x", 21), openai.CodeInvalidRequest, "limit of 20", ""},
 		{"a profile turns on a redaction the global rules leave off", "strict", "a@b.io", "", "", "[REDACTED_EMAIL]"},
@@ -317,6 +341,49 @@ func TestProfiles(t *testing.T) {
 	if !e.HasProfile("strict") || e.HasProfile("nope") || (*Engine)(nil).HasProfile("strict") {
 		t.Error("HasProfile does not report the configured profiles only")
 	}
+}
+
+func TestUnknownProfileFailsClosed(t *testing.T) {
+	// A key naming a profile that does not exist is a misconfigured key:
+	// every check refuses it with 403, naming the profile, rather than
+	// letting it through under the global rules alone.
+	withRules := mustNew(t, Set{Global: Config{BlockedWords: []string{"alpha"}}, Profiles: map[string]Config{"strict": {BlockedWords: []string{"beta"}}}})
+	empty := mustNew(t, Set{})
+	const raw = `{"messages":[{"role":"user","content":"hello"}]}`
+	checks := []struct {
+		name  string
+		check func(e *Engine) error
+	}{
+		{"CheckChat", func(e *Engine) error { _, err := e.CheckChat("strcit", chat("hello")); return err }},
+		{"CheckChatBody", func(e *Engine) error { _, err := e.CheckChatBody("strcit", chat("hello"), []byte(raw)); return err }},
+		{"CheckPrompt", func(e *Engine) error { _, err := e.CheckPrompt("strcit", "hello"); return err }},
+		{"CheckText", func(e *Engine) error { _, err := e.CheckText("strcit", "input", "hello"); return err }},
+		{"CheckProfile", func(e *Engine) error { return e.CheckProfile("strcit") }},
+	}
+	engines := []struct {
+		name string
+		e    *Engine
+	}{{"an engine with rules", withRules}, {"an engine without rules", empty}, {"a nil engine", nil}}
+	for _, en := range engines {
+		for _, c := range checks {
+			t.Run(c.name+" on "+en.name+" refuses a key naming an unknown profile", func(t *testing.T) {
+				ge := gatewayError(t, c.check(en.e), openai.CodeForbidden, "")
+				if ge.HTTPStatus() != http.StatusForbidden || !strings.Contains(ge.Message, `"strcit"`) || !strings.Contains(ge.Message, "not configured") {
+					t.Errorf("status %d message %q; want 403 naming the profile", ge.HTTPStatus(), ge.Message)
+				}
+			})
+		}
+	}
+	t.Run("a configured profile and no profile pass CheckProfile", func(t *testing.T) {
+		if err := withRules.CheckProfile("strict"); err != nil {
+			t.Errorf("CheckProfile(strict) = %v", err)
+		}
+		for _, e := range []*Engine{withRules, empty, nil} {
+			if err := e.CheckProfile(""); err != nil {
+				t.Errorf("CheckProfile(\"\") = %v", err)
+			}
+		}
+	})
 }
 
 func TestRefusalShape(t *testing.T) {
@@ -399,7 +466,7 @@ func TestNoRules(t *testing.T) {
 	}{{"a nil engine lets everything through", nil}, {"an engine without rules lets everything through", empty}} {
 		t.Run(tt.name, func(t *testing.T) {
 			req := chat("a@b.io 4111111111111111")
-			if redacted, err := tt.e.CheckChat("any", req); err != nil || redacted || req.Messages[0].Content.Text != "a@b.io 4111111111111111" {
+			if redacted, err := tt.e.CheckChat("", req); err != nil || redacted || req.Messages[0].Content.Text != "a@b.io 4111111111111111" {
 				t.Errorf("CheckChat = %v, %v, %q", redacted, err, req.Messages[0].Content.Text)
 			}
 			if got, err := tt.e.CheckPrompt("", "a@b.io"); err != nil || got != "a@b.io" {
@@ -414,7 +481,7 @@ func TestNoRules(t *testing.T) {
 	t.Run("no rules cost no allocation", func(t *testing.T) {
 		req := benchRequest()
 		for _, e := range []*Engine{nil, empty} {
-			if n := testing.AllocsPerRun(100, func() { _, _ = e.CheckChat("team", req) }); n != 0 {
+			if n := testing.AllocsPerRun(100, func() { _, _ = e.CheckChat("", req) }); n != 0 {
 				t.Errorf("CheckChat allocates %v times without rules", n)
 			}
 		}
@@ -441,6 +508,7 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		{"an invalid pattern in a profile names the profile", Set{Profiles: map[string]Config{"p": {BlockedPatterns: []string{`a**`}}}}, `profile "p": blocked_patterns[0] "a**"`},
 		{"an empty pattern would match everything", Set{Global: Config{BlockedPatterns: []string{""}}}, "blocked_patterns[0] is empty"},
 		{"an empty word is refused", Set{Global: Config{BlockedWords: []string{"a", "  "}}}, "blocked_words[1] is empty"},
+		{"a word of zero-width characters is refused as empty", Set{Global: Config{BlockedWords: []string{"a", "\u200B\u00AD"}}}, "blocked_words[1] is empty"},
 		{"a negative length is refused", Set{Global: Config{MaxInputChars: -1}}, "max_input_chars is negative"},
 		{"an empty profile name is refused", Set{Profiles: map[string]Config{"": {}}}, "empty name"},
 	}

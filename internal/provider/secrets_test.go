@@ -2,11 +2,16 @@ package provider
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/aigateway/gateway/internal/openai"
 )
@@ -49,6 +54,101 @@ func TestSecretsRedactALongerSecretWhole(t *testing.T) {
 	s := NewSecrets("abcd", "Bearer abcd-extra")
 	if got := s.Redact("got Bearer abcd-extra and abcd"); got != "got [REDACTED] and [REDACTED]" {
 		t.Errorf("Redact = %q", got)
+	}
+}
+
+// jsonEscaped is s as encoding/json writes it inside a string, quotes dropped.
+func jsonEscaped(s string, escapeHTML bool) string {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(escapeHTML)
+	_ = enc.Encode(s)
+	out := strings.TrimSuffix(b.String(), "\n")
+	return out[1 : len(out)-1]
+}
+
+func TestSecretsRedactTheEncodedFormsOfASecret(t *testing.T) {
+	// keyLike encodes with "+" and "/" in standard base64, so the URL
+	// alphabet gives other text; punct has what URL and JSON encoders escape.
+	const keyLike = "sk-~~~???-live-0123"
+	const punct = `tok/9+Q=a b"c\\d<e>&f`
+	if b64 := base64.StdEncoding.EncodeToString([]byte(keyLike)); b64 == base64.URLEncoding.EncodeToString([]byte(keyLike)) {
+		t.Fatalf("%q encodes alike in both alphabets; the test would not tell them apart", keyLike)
+	}
+	std, stdRaw := base64.StdEncoding.EncodeToString, base64.RawStdEncoding.EncodeToString
+	urlb, urlRaw := base64.URLEncoding.EncodeToString, base64.RawURLEncoding.EncodeToString
+	tests := []struct {
+		name   string
+		secret string
+		form   string
+	}{
+		{"the secret in standard base64 with padding is replaced", keyLike, std([]byte(keyLike))},
+		{"the secret in standard base64 without padding is replaced", keyLike, stdRaw([]byte(keyLike))},
+		{"the secret in URL-safe base64 with padding is replaced", keyLike, urlb([]byte(keyLike))},
+		{"the secret in URL-safe base64 without padding is replaced", keyLike, urlRaw([]byte(keyLike))},
+		{"basic credentials of a user and the secret are replaced whole", keyLike, std([]byte("apikey:" + keyLike))},
+		{"basic credentials of a two-letter user are replaced whole", keyLike, std([]byte("ab:" + keyLike))},
+		{"basic credentials of a one-letter user are replaced whole", keyLike, std([]byte("a:" + keyLike))},
+		{"basic credentials with an empty user are replaced whole", keyLike, std([]byte(":" + keyLike))},
+		{"basic credentials with the secret as the user are replaced whole", keyLike, std([]byte(keyLike + ":"))},
+		{"basic credentials in URL-safe base64 without padding are replaced whole", keyLike, urlRaw([]byte("user:" + keyLike))},
+		{"the secret query-escaped is replaced", punct, url.QueryEscape(punct)},
+		{"the secret path-escaped is replaced", punct, url.PathEscape(punct)},
+		{"the secret JSON-escaped is replaced", punct, jsonEscaped(punct, true)},
+		{"the secret JSON-escaped without HTML escapes is replaced", punct, jsonEscaped(punct, false)},
+		{"the secret JSON-escaped with escaped slashes is replaced", punct, strings.ReplaceAll(jsonEscaped(punct, false), "/", `\/`)},
+		{"the secret in lower-case hex is replaced", keyLike, hex.EncodeToString([]byte(keyLike))},
+		{"the secret in upper-case hex is replaced", keyLike, strings.ToUpper(hex.EncodeToString([]byte(keyLike)))},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.form == tt.secret {
+				t.Fatalf("the form is the secret itself; the test would not test an encoding")
+			}
+			s := NewSecrets(Secret(tt.secret), "other-secret-value")
+			got := s.Redact("upstream said: Basic " + tt.form + " was refused")
+			if want := "upstream said: Basic [REDACTED] was refused"; got != want {
+				t.Errorf("Redact = %q, want %q", got, want)
+			}
+		})
+	}
+}
+
+func TestSecretsRedactAnEchoedBasicAuthorizationHeader(t *testing.T) {
+	// An upstream quoting the request it refused, as JSON.
+	creds := base64.StdEncoding.EncodeToString([]byte("gateway:" + testKey))
+	body := `{"error":{"message":"rejected","request":{"headers":{"Authorization":"Basic ` + creds + `"}}}}`
+	got := NewSecrets(testKey).Redact(body)
+	if want := `{"error":{"message":"rejected","request":{"headers":{"Authorization":"Basic [REDACTED]"}}}}`; got != want {
+		t.Errorf("Redact = %s, want %s", got, want)
+	}
+}
+
+func TestSecretsLeaveShortSecretsQuiet(t *testing.T) {
+	// A header value shorter than eight bytes ("eu", "v2", "beta") is often
+	// not secret at all: it is replaced where it stands as a word, never
+	// inside other words, and its encodings (a few base64 or hex letters
+	// that occur in any text) are left alone.
+	tests := []struct {
+		name   string
+		secret string
+		in     string
+		want   string
+	}{
+		{"a short secret standing as a word is replaced", "eu", "no capacity in eu, try later", "no capacity in [REDACTED], try later"},
+		{"a short secret inside a longer word is left alone", "eu", "the queue is full", "the queue is full"},
+		{"a short secret next to digits is left alone", "v2", "use v21 or v2.1", "use v21 or [REDACTED].1"},
+		{"a short secret ending in a symbol needs no boundary on that side", "k#", "bad k#1", "bad [REDACTED]1"},
+		{"a short secret's base64 is left alone", "abc12", "id YWJjMTI= and YWJjMTI", "id YWJjMTI= and YWJjMTI"},
+		{"a short secret's hex is left alone", "abc12", "hash 6162633132", "hash 6162633132"},
+		{"a secret of eight bytes is replaced inside words too", "abcd1234", "xabcd1234y", "x[REDACTED]y"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := NewSecrets(Secret(tt.secret)).Redact(tt.in); got != tt.want {
+				t.Errorf("Redact(%q) = %q, want %q", tt.in, got, tt.want)
+			}
+		})
 	}
 }
 
@@ -147,4 +247,53 @@ func TestErrorEventRedactsSecrets(t *testing.T) {
 	if e := ErrorEvent("p", ""); !strings.Contains(e.Message, "unknown error") || e.Provider != "p" {
 		t.Errorf("an empty message gives %q", e.Message)
 	}
+}
+
+// fuzzForms are the forms FuzzSecretsRedact writes a secret in: as it is,
+// and as an upstream may echo it encoded (user is the user name of basic
+// credentials).
+var fuzzForms = []func(secret, user string) string{
+	func(s, _ string) string { return s },
+	func(s, _ string) string { return base64.StdEncoding.EncodeToString([]byte(s)) },
+	func(s, _ string) string { return base64.RawStdEncoding.EncodeToString([]byte(s)) },
+	func(s, _ string) string { return base64.URLEncoding.EncodeToString([]byte(s)) },
+	func(s, _ string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) },
+	func(s, u string) string { return base64.StdEncoding.EncodeToString([]byte(u + ":" + s)) },
+	func(s, u string) string { return base64.RawURLEncoding.EncodeToString([]byte(u + ":" + s)) },
+	func(s, u string) string { return base64.StdEncoding.EncodeToString([]byte(s + ":" + u)) },
+	func(s, _ string) string { return url.QueryEscape(s) },
+	func(s, _ string) string { return url.PathEscape(s) },
+	func(s, _ string) string { return jsonEscaped(s, true) },
+	func(s, _ string) string { return jsonEscaped(s, false) },
+	func(s, _ string) string { return hex.EncodeToString([]byte(s)) },
+	func(s, _ string) string { return strings.ToUpper(hex.EncodeToString([]byte(s))) },
+}
+
+// FuzzSecretsRedact writes a secret of 8 bytes or more in one of its forms
+// between arbitrary text: neither the secret nor that form survives Redact,
+// nor an upstream error built from the text.
+func FuzzSecretsRedact(f *testing.F) {
+	f.Add("tenant-secret-42", "", `{"error":{"message":"bad key `, `"}}`, uint8(0))
+	f.Add("sk-~~~???-live-0123", "apikey", "Authorization: Basic ", "\r\n", uint8(5))
+	f.Add("tok/9+Q=a b\"c<e>&f", "", "GET /v1?key=", "&x=1", uint8(8))
+	f.Add("Zz9Zz9Zz9", "u", "", "", uint8(7))
+	f.Add("k3y-k3y-k3y", "", "hash ", "", uint8(12))
+	f.Add("p\u00e9-secret-\u2028", "", `"`, `"`, uint8(10))
+	f.Fuzz(func(t *testing.T, secret, user, prefix, suffix string, form uint8) {
+		// A "[" could let a form span the "[REDACTED]" put before it.
+		if len(secret) < minEncoded || !utf8.ValidString(secret) || strings.ContainsAny(secret, "[]") {
+			return
+		}
+		written := fuzzForms[int(form)%len(fuzzForms)](secret, user)
+		s := NewSecrets(Secret(secret), testKey)
+		text := prefix + written + suffix
+		got := s.Redact(text)
+		if strings.Contains(got, written) || strings.Contains(got, secret) {
+			t.Fatalf("Redact(%q) = %q keeps the secret %q written as %q", text, got, secret, written)
+		}
+		up := Upstream{Name: "up", Secrets: s}
+		if e := up.StatusError(400, nil, []byte(text), nil); strings.Contains(e.Message, written) || strings.Contains(e.Message, secret) {
+			t.Fatalf("message %q keeps the secret %q written as %q", e.Message, secret, written)
+		}
+	})
 }

@@ -1,0 +1,380 @@
+package guardrails
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/aigateway/gateway/internal/openai"
+)
+
+// The texts of a chat request the rules read, all of which reach the model:
+//
+//   - messages[i].content: the string, and the "text" of every part whatever
+//     its type; the text parts of one message are also read joined (with
+//     nothing and with a line break between them), so a word or phrase split
+//     across parts ("b", "ad") is found. Texts are not joined across
+//     messages.
+//   - messages[i].name.
+//   - messages[i].tool_calls[j].function.arguments: JSON text, read as
+//     sent and, when it holds an escape ("\n", "\u0062"), string by string
+//     decoded. Redaction edits the decoded strings (and keys) and writes
+//     them back, so the arguments stay JSON; a card number written as a JSON
+//     number becomes the string "[REDACTED_CARD]". Arguments that are not
+//     JSON are read and redacted as text.
+//   - tools[i].function.description.
+//   - tools[i].function.parameters: every string keyed "description" (in any
+//     letter case) at any depth of the schema. Other strings of the schema
+//     (names, enum values, titles) are not read.
+//
+// Image URLs, audio, files and tool names are not read.
+
+// fieldKind names one of those texts.
+type fieldKind uint8
+
+const (
+	contentField     fieldKind = iota // messages[i].content (j: the part, -1 for a string)
+	nameField                         // messages[i].name
+	argumentsField                    // messages[i].tool_calls[j].function.arguments
+	descriptionField                  // tools[i].function.description
+	parametersField                   // tools[i].function.parameters
+)
+
+// field is where a text sits in a chat request.
+type field struct {
+	kind fieldKind
+	i, j int
+}
+
+// param is the request field a refusal names.
+func (f field) param() string {
+	switch f.kind {
+	case nameField:
+		return fmt.Sprintf("messages[%d].name", f.i)
+	case argumentsField:
+		return fmt.Sprintf("messages[%d].tool_calls[%d].function.arguments", f.i, f.j)
+	case descriptionField:
+		return fmt.Sprintf("tools[%d].function.description", f.i)
+	case parametersField:
+		return fmt.Sprintf("tools[%d].function.parameters", f.i)
+	}
+	return fmt.Sprintf("messages[%d].content", f.i)
+}
+
+// refusal is the content_filter error for a text of f that breaks rule.
+func (f field) refusal(rule string) error {
+	what := f.param()
+	if f.kind == contentField {
+		what = fmt.Sprintf("messages[%d]", f.i)
+	}
+	return &openai.Error{Code: openai.CodeContentFilter, Param: f.param(),
+		Message: fmt.Sprintf("%s was blocked by the gateway's content policy (%s)", what, rule)}
+}
+
+// blockedChat finds the first text of req that breaks a rule.
+func (r *rules) blockedChat(req *openai.ChatRequest) (field, string) {
+	for i := range req.Messages {
+		m := &req.Messages[i]
+		if rule := r.blockedContent(&m.Content); rule != "" {
+			return field{kind: contentField, i: i}, rule
+		}
+		if rule := r.blocked(m.Name); rule != "" {
+			return field{kind: nameField, i: i}, rule
+		}
+		for j := range m.ToolCalls {
+			if rule := r.blockedJSON(m.ToolCalls[j].Function.Arguments); rule != "" {
+				return field{kind: argumentsField, i: i, j: j}, rule
+			}
+		}
+	}
+	for i := range req.Tools {
+		fn := &req.Tools[i].Function
+		if rule := r.blocked(fn.Description); rule != "" {
+			return field{kind: descriptionField, i: i}, rule
+		}
+		if rule := r.blockedDescriptions(fn.Parameters); rule != "" {
+			return field{kind: parametersField, i: i}, rule
+		}
+	}
+	return field{}, ""
+}
+
+// redactChat redacts every text of req in place and reports whether it
+// changed any.
+func (r *rules) redactChat(req *openai.ChatRequest) (redacted bool) {
+	for i := range req.Messages {
+		m := &req.Messages[i]
+		c := &m.Content
+		if s, ok := r.redact(c.Text); ok {
+			c.Text, redacted = s, true
+		}
+		for j := range c.Parts {
+			if s, ok := r.redact(c.Parts[j].Text); ok {
+				c.Parts[j].Text, redacted = s, true
+			}
+		}
+		if s, ok := r.redact(m.Name); ok {
+			m.Name, redacted = s, true
+		}
+		for j := range m.ToolCalls {
+			fn := &m.ToolCalls[j].Function
+			if s, ok := r.redactJSON(fn.Arguments); ok {
+				fn.Arguments, redacted = s, true
+			}
+		}
+	}
+	for i := range req.Tools {
+		fn := &req.Tools[i].Function
+		if s, ok := r.redact(fn.Description); ok {
+			fn.Description, redacted = s, true
+		}
+		if p, ok := r.redactDescriptions(fn.Parameters); ok {
+			fn.Parameters, redacted = p, true
+		}
+	}
+	return redacted
+}
+
+// blockedContent checks string content and the text of the parts.
+func (r *rules) blockedContent(c *openai.Content) string {
+	if rule := r.blocked(c.Text); rule != "" {
+		return rule
+	}
+	only, texts := 0, 0
+	for j := range c.Parts {
+		if c.Parts[j].Text != "" {
+			only, texts = j, texts+1
+		}
+	}
+	switch texts {
+	case 0:
+		return ""
+	case 1:
+		return r.blocked(c.Parts[only].Text)
+	}
+	// How an upstream runs parts together is its own affair: nothing
+	// between them makes "b" and "ad" a word, a line break makes "top" and
+	// "secret" a phrase. Either reading may be the model's. The parts joined
+	// by line breaks also hold every match each part holds alone (a line
+	// break is white space to the words and no word character to \b), but
+	// for patterns anchored to the start or end of a text: only those run on
+	// each part too.
+	glued, lines := joinParts(c.Parts)
+	if rule := r.blocked(lines); rule != "" {
+		return rule
+	}
+	if rule := r.blocked(glued); rule != "" {
+		return rule
+	}
+	for j := range c.Parts {
+		if rule := r.blockedAnchored(c.Parts[j].Text); rule != "" {
+			return rule
+		}
+	}
+	return ""
+}
+
+// joinParts returns the text of parts joined with nothing and joined with
+// line breaks, built in one allocation.
+func joinParts(parts []openai.ContentPart) (glued, lines string) {
+	n, texts := 0, 0
+	for j := range parts {
+		if t := parts[j].Text; t != "" {
+			n, texts = n+len(t), texts+1
+		}
+	}
+	var b strings.Builder
+	b.Grow(2*n + texts)
+	for pass := range 2 {
+		first := true
+		for j := range parts {
+			if t := parts[j].Text; t != "" {
+				if pass == 1 && !first {
+					b.WriteByte('\n')
+				}
+				b.WriteString(t)
+				first = false
+			}
+		}
+	}
+	both := b.String()
+	return both[:n], both[n:]
+}
+
+// blockedJSON checks JSON text (tool-call arguments) as sent and, when an
+// escape could hide a word from that reading, each string in it decoded.
+func (r *rules) blockedJSON(s string) string {
+	if rule := r.blocked(s); rule != "" {
+		return rule
+	}
+	if strings.IndexByte(s, '\\') < 0 || !gjson.Valid(s) {
+		return ""
+	}
+	rule := ""
+	eachScalar(gjson.Parse(s), func(v gjson.Result) bool {
+		if v.Type == gjson.String && strings.IndexByte(v.Raw, '\\') >= 0 {
+			rule = r.blocked(v.Str)
+		}
+		return rule == ""
+	})
+	return rule
+}
+
+// redactJSON redacts JSON text (tool-call arguments) string by string, keys
+// included, so that it stays JSON; a card number written as a number
+// becomes a string. Text that is not JSON is redacted as text.
+func (r *rules) redactJSON(s string) (string, bool) {
+	if !gjson.Valid(s) {
+		return r.redact(s)
+	}
+	if _, found := r.redact(s); !found && strings.IndexByte(s, '\\') < 0 {
+		return s, false // no escape: the text as sent shows all there is
+	}
+	var edits []edit
+	eachScalar(gjson.Parse(s), func(v gjson.Result) bool {
+		switch v.Type {
+		case gjson.String:
+			if t, ok := r.redact(v.Str); ok {
+				edits = append(edits, edit{at: v.Index, raw: v.Raw, text: t})
+			}
+		case gjson.Number:
+			if !r.cards {
+				break
+			}
+			if t, ok := redactCards(v.Raw); ok {
+				edits = append(edits, edit{at: v.Index, raw: v.Raw, text: t})
+			}
+		}
+		return true
+	})
+	if len(edits) == 0 {
+		return s, false
+	}
+	out, err := splice([]byte(s), edits)
+	if err != nil { // cannot happen: the offsets come from s itself
+		return r.redact(s)
+	}
+	return string(out), true
+}
+
+// mayHoldPersonalData reports whether b may hold what the rules redact: an
+// "@" for addresses, 13 digits for a card number, or what may spell either
+// once decoded or normalised (an escape, a character that is not ASCII).
+func (r *rules) mayHoldPersonalData(b []byte) bool {
+	digits := 0
+	for _, c := range b {
+		switch {
+		case c >= utf8.RuneSelf || c == '\\':
+			return true
+		case c == '@':
+			if r.emails {
+				return true
+			}
+		case isDigit(c):
+			digits++
+		}
+	}
+	return r.cards && digits >= 13
+}
+
+// eachScalar calls f with every string, number and object key under v, in
+// document order, until f returns false.
+func eachScalar(v gjson.Result, f func(gjson.Result) bool) bool {
+	if !v.IsObject() && !v.IsArray() {
+		return f(v)
+	}
+	more := true
+	v.ForEach(func(k, val gjson.Result) bool {
+		if k.Type == gjson.String && k.Raw != "" && !f(k) {
+			more = false
+			return false
+		}
+		more = eachScalar(val, f)
+		return more
+	})
+	return more
+}
+
+// eachDescription calls f with every string keyed "description", in any
+// letter case, at any depth under v, until f returns false.
+func eachDescription(v gjson.Result, f func(gjson.Result) bool) bool {
+	more := true
+	v.ForEach(func(k, val gjson.Result) bool {
+		switch {
+		case val.Type == gjson.String:
+			if k.Type == gjson.String && isDescription(k.Str) {
+				more = f(val)
+			}
+		case val.IsObject() || val.IsArray():
+			more = eachDescription(val, f)
+		}
+		return more
+	})
+	return more
+}
+
+const description = "description"
+
+// isDescription reports whether k is "description" in any ASCII letter case.
+func isDescription[T string | []byte](k T) bool {
+	if len(k) != len(description) {
+		return false
+	}
+	for i := range len(k) {
+		if k[i]|0x20 != description[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// mayDescribe reports whether a schema may hold a description key, so that
+// a schema without one is not parsed: a quoted "description" in any letter
+// case, or an escape (which may spell one).
+func mayDescribe(schema []byte) bool {
+	for i := 0; i+len(description)+2 <= len(schema); i++ {
+		if schema[i] == '"' && schema[i+len(description)+1] == '"' && isDescription(schema[i+1:i+1+len(description)]) {
+			return true
+		}
+	}
+	return bytes.IndexByte(schema, '\\') >= 0
+}
+
+// blockedDescriptions checks the descriptions in a tool's parameters.
+func (r *rules) blockedDescriptions(schema []byte) string {
+	if len(schema) == 0 || !mayDescribe(schema) {
+		return ""
+	}
+	rule := ""
+	eachDescription(gjson.Parse(string(schema)), func(v gjson.Result) bool {
+		rule = r.blocked(v.Str)
+		return rule == ""
+	})
+	return rule
+}
+
+// redactDescriptions redacts the descriptions in a tool's parameters and
+// returns the schema with only those strings rewritten.
+func (r *rules) redactDescriptions(schema []byte) ([]byte, bool) {
+	if len(schema) == 0 || !r.mayHoldPersonalData(schema) || !mayDescribe(schema) {
+		return schema, false
+	}
+	var edits []edit
+	eachDescription(gjson.Parse(string(schema)), func(v gjson.Result) bool {
+		if t, ok := r.redact(v.Str); ok {
+			edits = append(edits, edit{at: v.Index, raw: v.Raw, text: t})
+		}
+		return true
+	})
+	if len(edits) == 0 {
+		return schema, false
+	}
+	out, err := splice(schema, edits)
+	if err != nil { // cannot happen: the offsets come from schema itself
+		return schema, false
+	}
+	return out, true
+}

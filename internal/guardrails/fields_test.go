@@ -1,0 +1,197 @@
+package guardrails
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/aigateway/gateway/internal/openai"
+)
+
+// decode is the request encoding/json reads from body, as the gateway does.
+func decode(t *testing.T, body string) *openai.ChatRequest {
+	t.Helper()
+	var req openai.ChatRequest
+	if err := json.Unmarshal([]byte(body), &req); err != nil {
+		t.Fatalf("%s: %v", body, err)
+	}
+	return &req
+}
+
+// toolCall is an assistant message calling f with the JSON arguments args.
+func toolCall(args ...string) string {
+	var calls []string
+	for i, a := range args {
+		b, _ := json.Marshal(a)
+		calls = append(calls, `{"id":"c`+string(rune('0'+i))+`","type":"function","function":{"name":"f","arguments":`+string(b)+`}}`)
+	}
+	return `{"role":"assistant","content":null,"tool_calls":[` + strings.Join(calls, ",") + `]}`
+}
+
+func TestEveryTextTheModelReadsIsChecked(t *testing.T) {
+	e := mustNew(t, Set{Global: Config{BlockedWords: []string{"bad", "top secret", "ass"}, BlockedPatterns: []string{`PRJ-\d{4}`, `^ignore previous`, `done$`}}})
+	hi := `{"role":"user","content":"hi"}`
+	msgs := func(m ...string) string { return `{"model":"m","messages":[` + strings.Join(m, ",") + `]}` }
+	withTools := func(tools ...string) string {
+		return `{"model":"m","messages":[` + hi + `],"tools":[` + strings.Join(tools, ",") + `]}`
+	}
+	tool := func(desc, params string) string {
+		return `{"type":"function","function":{"name":"f","description":` + desc + `,"parameters":` + params + `}}`
+	}
+	const okParams = `{"type":"object","properties":{"q":{"type":"string","description":"the query"}}}`
+	parts := func(p ...string) string {
+		return msgs(`{"role":"user","content":[` + strings.Join(p, ",") + `]}`)
+	}
+	tests := []struct {
+		name  string
+		body  string
+		param string // "" when the request passes
+	}{
+		{"a blocked word in a message's name is refused", msgs(hi, `{"role":"user","name":"bad","content":"hi"}`), "messages[1].name"},
+		{"a blocked word in a tool call's arguments is refused", msgs(hi, toolCall(`{"q":"so bad"}`)), "messages[1].tool_calls[0].function.arguments"},
+		{"a blocked word in the second tool call's arguments is refused", msgs(toolCall(`{"q":"ok"}`, `{"q":"bad"}`)), "messages[0].tool_calls[1].function.arguments"},
+		{"a blocked word behind a JSON escape in tool-call arguments is refused", msgs(toolCall(`{"q":"\u0062ad"}`)), "messages[0].tool_calls[0].function.arguments"},
+		{"a blocked word after an escaped newline in tool-call arguments is refused", msgs(toolCall(`{"q":"ok\nbad"}`)), "messages[0].tool_calls[0].function.arguments"},
+		{"a blocked phrase across an escaped newline in tool-call arguments is refused", msgs(toolCall(`{"q":"top\nsecret"}`)), "messages[0].tool_calls[0].function.arguments"},
+		{"a blocked pattern in tool-call arguments is refused", msgs(toolCall(`{"id":"PRJ-1234"}`)), "messages[0].tool_calls[0].function.arguments"},
+		{"tool-call arguments that are not JSON are checked as text", msgs(toolCall(`so bad`)), "messages[0].tool_calls[0].function.arguments"},
+		{"a blocked word hidden in tool-call arguments by a zero-width space is refused", msgs(toolCall(`{"q":"b\u200bad"}`)), "messages[0].tool_calls[0].function.arguments"},
+		{"a blocked word in a tool's description is refused", withTools(tool(`"looks up bad things"`, okParams)), "tools[0].function.description"},
+		{"a blocked word in a parameter's description is refused", withTools(tool(`"ok"`, okParams), tool(`"ok"`, `{"type":"object","properties":{"q":{"type":"string","description":"a bad query"}}}`)), "tools[1].function.parameters"},
+		{"a blocked word in a nested parameter's description is refused", withTools(tool(`"ok"`, `{"type":"object","properties":{"l":{"type":"array","items":{"type":"object","properties":{"x":{"description":"top secret"}}}}}}`)), "tools[0].function.parameters"},
+		{"a parameter description keyed in another case is read too", withTools(tool(`"ok"`, `{"type":"object","Description":"bad"}`)), "tools[0].function.parameters"},
+		{"a blocked word escaped in a parameter's description is refused", withTools(tool(`"ok"`, `{"description":"\u0062ad"}`)), "tools[0].function.parameters"},
+		{"a blocked word in the third text part is refused", parts(`{"type":"text","text":"a"}`, `{"type":"text","text":"b"}`, `{"type":"text","text":"so bad"}`), "messages[0].content"},
+		{"a blocked word split across two text parts is refused", parts(`{"type":"text","text":"so b"}`, `{"type":"text","text":"ad."}`), "messages[0].content"},
+		{"a blocked word split across text parts around an image is refused", parts(`{"type":"text","text":"so b"}`, `{"type":"image_url","image_url":{"url":"https://x.io/a.png"}}`, `{"type":"text","text":"ad."}`), "messages[0].content"},
+		{"a blocked phrase whose space falls between two parts is refused", parts(`{"type":"text","text":"it is top"}`, `{"type":"text","text":"secret"}`), "messages[0].content"},
+		{"a blocked pattern split across two text parts is refused", parts(`{"type":"text","text":"see PRJ-"}`, `{"type":"text","text":"1234"}`), "messages[0].content"},
+		{"a pattern anchored to the start of the text is tried on each part", parts(`{"type":"text","text":"hello"}`, `{"type":"text","text":"ignore previous orders"}`), "messages[0].content"},
+		{"a pattern anchored to the end of the text is tried on each part", parts(`{"type":"text","text":"all done"}`, `{"type":"text","text":"thanks"}`), "messages[0].content"},
+		{"an anchored pattern does not match inside a part", parts(`{"type":"text","text":"hello"}`, `{"type":"text","text":"do not ignore previous orders, done?"}`), ""},
+		{"a blocked word in a part that is not of type text is refused", parts(`{"type":"input_text","text":"so bad"}`), "messages[0].content"},
+		{"text parts that join into a longer word pass", parts(`{"type":"text","text":"a cl"}`, `{"type":"text","text":"assy act"}`), ""},
+		{"a word split across two messages passes", msgs(`{"role":"user","content":"so b"}`, `{"role":"user","content":"ad"}`), ""},
+		{"a clean agent request passes", msgs(hi, `{"role":"user","name":"reader","content":"hi"}`, toolCall(`{"q":"good\nthings"}`)), ""},
+		{"clean tools pass", withTools(tool(`"looks things up"`, okParams)), ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := e.CheckChat("", decode(t, tt.body))
+			if tt.param == "" {
+				if err != nil {
+					t.Fatalf("CheckChat = %v, want no refusal", err)
+				}
+			} else {
+				ge := gatewayError(t, err, openai.CodeContentFilter, tt.param)
+				if !strings.Contains(ge.Message, "blocked by the gateway's content policy") {
+					t.Errorf("message %q", ge.Message)
+				}
+			}
+			// The raw body is refused alike.
+			_, berr := e.CheckChatBody("", decode(t, tt.body), []byte(tt.body))
+			if (berr == nil) != (err == nil) {
+				t.Errorf("CheckChatBody = %v, CheckChat = %v", berr, err)
+			}
+		})
+	}
+}
+
+func TestEveryTextTheModelReadsIsRedacted(t *testing.T) {
+	e := mustNew(t, Set{Global: Config{RedactEmails: true, RedactCardNumbers: true}})
+	const mail, card = "jane@example.com", "4111 1111 1111 1111"
+	tests := []struct {
+		name string
+		in   string // a body
+		want string // the body sent upstream
+	}{
+		{"an address in a message's name is replaced",
+			`{"messages":[{"role":"user", "name":"` + mail + `","content":"hi","x":1}]}`,
+			`{"messages":[{"role":"user", "name":"[REDACTED_EMAIL]","content":"hi","x":1}]}`},
+		{"an address and a card in tool-call arguments are replaced",
+			`{"messages":[` + toolCall(`{"to":"`+mail+`", "card":"`+card+`"}`) + `]}`,
+			`{"messages":[` + toolCall(`{"to":"[REDACTED_EMAIL]", "card":"[REDACTED_CARD]"}`) + `]}`},
+		{"a card number written as a JSON number becomes a string, so the arguments stay JSON",
+			`{"messages":[` + toolCall(`{"card":4111111111111111,"n":2}`) + `]}`,
+			`{"messages":[` + toolCall(`{"card":"[REDACTED_CARD]","n":2}`) + `]}`},
+		{"an address behind a JSON escape in tool-call arguments is replaced",
+			`{"messages":[` + toolCall(`{"to":"jane\u0040example.com"}`) + `]}`,
+			`{"messages":[` + toolCall(`{"to":"[REDACTED_EMAIL]"}`) + `]}`},
+		{"an address as a key of tool-call arguments is replaced",
+			`{"messages":[` + toolCall(`{"`+mail+`":true}`) + `]}`,
+			`{"messages":[` + toolCall(`{"[REDACTED_EMAIL]":true}`) + `]}`},
+		{"tool-call arguments that are not JSON are redacted as text",
+			`{"messages":[` + toolCall(`mail `+mail) + `]}`,
+			`{"messages":[` + toolCall(`mail [REDACTED_EMAIL]`) + `]}`},
+		{"the second tool call is redacted too",
+			`{"messages":[` + toolCall(`{}`, `{"to":"`+mail+`"}`) + `]}`,
+			`{"messages":[` + toolCall(`{}`, `{"to":"[REDACTED_EMAIL]"}`) + `]}`},
+		{"an address in a tool's description is replaced, and tools before messages keep their place",
+			`{"tools":[{"type":"function","function":{"name":"f","description":"ask ` + mail + `","strict":true}}],"messages":[{"role":"user","content":"` + mail + `"}]}`,
+			`{"tools":[{"type":"function","function":{"name":"f","description":"ask [REDACTED_EMAIL]","strict":true}}],"messages":[{"role":"user","content":"[REDACTED_EMAIL]"}]}`},
+		{"an address in a parameter's description is replaced and the schema is kept byte for byte",
+			`{"messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f","parameters":{ "type" : "object", "properties":{"to":{"type":"string","description":"e.g. ` + mail + `","format":"email"}} }}}]}`,
+			`{"messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f","parameters":{ "type" : "object", "properties":{"to":{"type":"string","description":"e.g. [REDACTED_EMAIL]","format":"email"}} }}}]}`},
+		{"every text part is replaced, whatever its type",
+			`{"messages":[{"role":"user","content":[{"type":"text","text":"` + mail + `"},{"type":"image_url","image_url":{"url":"https://x.io/?u=` + mail + `"}},{"type":"input_text","text":"` + card + `"}]}]}`,
+			`{"messages":[{"role":"user","content":[{"type":"text","text":"[REDACTED_EMAIL]"},{"type":"image_url","image_url":{"url":"https://x.io/?u=` + mail + `"}},{"type":"input_text","text":"[REDACTED_CARD]"}]}]}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := decode(t, tt.in)
+			out, err := e.CheckChatBody("", req, []byte(tt.in))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(out) != tt.want {
+				t.Errorf("body\n got %s\nwant %s", out, tt.want)
+			}
+			// The request the translators read says the same as the body.
+			got, _ := json.Marshal(req)
+			want, _ := json.Marshal(decode(t, tt.want))
+			if string(got) != string(want) {
+				t.Errorf("request\n got %s\nwant %s", got, want)
+			}
+			for _, m := range req.Messages {
+				for _, c := range m.ToolCalls {
+					if strings.HasPrefix(c.Function.Arguments, "{") && !json.Valid([]byte(c.Function.Arguments)) {
+						t.Errorf("arguments %q are no longer JSON", c.Function.Arguments)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestAmbiguousKeysOfTheNewFieldsAreRefused(t *testing.T) {
+	e := mustNew(t, Set{Global: Config{BlockedWords: []string{"bad"}}})
+	call := func(fn string) string {
+		return `{"messages":[{"role":"assistant","content":null,"tool_calls":[{"id":"c","type":"function","function":` + fn + `}]}]}`
+	}
+	tool := func(fn string) string {
+		return `{"messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":` + fn + `}]}`
+	}
+	tests := []struct {
+		name  string
+		raw   string
+		param string
+	}{
+		{"a second name key is refused", `{"messages":[{"role":"user","content":"hi","name":"bad","name":"ok"}]}`, "messages[0].name"},
+		{"a tool_calls key in another case is refused", `{"messages":[{"role":"assistant","content":null,"tool_calls":[],"Tool_Calls":[]}]}`, "messages[0].tool_calls"},
+		{"a second function key in a tool call is refused", `{"messages":[{"role":"assistant","content":null,"tool_calls":[{"id":"c","function":{"name":"f","arguments":"bad"},"function":{"name":"f","arguments":"ok"}}]}]}`, "messages[0].tool_calls[0].function"},
+		{"a second arguments key is refused", call(`{"name":"f","arguments":"bad","arguments":"ok"}`), "messages[0].tool_calls[0].function.arguments"},
+		{"a second tools key is refused", `{"messages":[],"tools":[],"tools":[]}`, "tools"},
+		{"a second function key in a tool is refused", `{"messages":[],"tools":[{"type":"function","function":{"name":"f"},"FUNCTION":{"name":"g"}}]}`, "tools[0].function"},
+		{"a second description key is refused", tool(`{"name":"f","description":"bad","description":"ok"}`), "tools[0].function.description"},
+		{"a parameters key in another case is refused", tool(`{"name":"f","parameters":{},"Parameters":{}}`), "tools[0].function.parameters"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := e.CheckChatBody("", decode(t, tt.raw), []byte(tt.raw))
+			ge := gatewayError(t, err, openai.CodeInvalidRequest, tt.param)
+			if !strings.Contains(ge.Message, "in lower case") {
+				t.Errorf("message %q does not say how to fix the body", ge.Message)
+			}
+		})
+	}
+}
