@@ -67,7 +67,7 @@ func (sp *Spend) Add(ctx context.Context, keyID string, at time.Time, micros int
 				in.ExpressionAttributeNames["#ttl"] = attrTTL
 				in.ExpressionAttributeValues[":ttl"] = num(epoch(it.ttl))
 			}
-			if _, err := sp.d.api.UpdateItem(ctx, in, sp.d.once()...); err != nil {
+			if _, err := sp.d.addItem(ctx, in); err != nil {
 				errs[i] = fmt.Errorf("dynamo: spend add %s %s: %w", keyID, it.sk, err)
 			}
 		})
