@@ -49,10 +49,12 @@ import (
 // ErrOutcomeUnknown, a not-applied one that ran out of attempts or time as
 // ErrNotApplied; admission then fails open (counted) or closed.
 //
-// Retries are bounded: at most addAttempts attempts, with jittered
-// exponential backoff, and no new attempt once addBudget has passed since the
-// first one or the caller's context would end first. A refused connection
-// costs milliseconds, so an outage adds at most about a second to a request.
+// Retries are bounded: at most addAttempts attempts with jittered exponential
+// backoff (1.15 s of waiting at most), none once the caller's context would
+// end first, and after a connection failure none once addBudget has passed
+// since the first attempt. A refused connection costs milliseconds, so an
+// outage adds about a second to a request; a throttled answer under load may
+// take long to come, so only attempts and the deadline bound its retries.
 //
 // Why not make the ADD idempotent instead. DynamoDB has no idempotency token
 // for UpdateItem. TransactWriteItems has one (ClientRequestToken, honoured for
@@ -109,13 +111,15 @@ func (d *db) addItem(ctx context.Context, in *dynamodb.UpdateItemInput) (*dynamo
 		switch {
 		case applied == maybe:
 			return nil, &writeError{ErrOutcomeUnknown, attempt, err}
+		case !retry && ctx.Err() != nil:
+			return nil, &writeError{ErrNotApplied, attempt, err}
 		case !retry:
 			return nil, err // DynamoDB's own answer (a failed condition, a bad request): nothing was written
 		case attempt == addAttempts:
 			return nil, &writeError{ErrNotApplied, attempt, err}
 		}
 		delay := backoff(attempt)
-		if time.Since(first)+delay > addBudget {
+		if !answered(err) && time.Since(first)+delay > addBudget {
 			return nil, &writeError{ErrNotApplied, attempt, err}
 		}
 		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < delay {
@@ -129,6 +133,15 @@ func (d *db) addItem(ctx context.Context, in *dynamodb.UpdateItemInput) (*dynamo
 		case <-t.C:
 		}
 	}
+}
+
+// answered reports an error that DynamoDB itself sent (a throttle): the table
+// is there and busy, so its retries are bounded by attempts and the caller's
+// deadline only, not by addBudget, which is for a store that cannot be
+// reached (a slow answer under load must not use up the retries).
+func answered(err error) bool {
+	var re *awshttp.ResponseError
+	return errors.As(err, &re) && re.HTTPStatusCode() != 0
 }
 
 // backoff is the wait before attempt+1: "equal jitter", half fixed and half
