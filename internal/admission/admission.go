@@ -95,19 +95,24 @@ func New(set Settings, o Options) *Admitter {
 // counters admission keeps about the state layer.
 type counters struct {
 	limitErrors atomic.Int64 // limit store failures (fail open or closed)
+	failOpen    atomic.Int64 // requests admitted with a key limit window left uncounted
 	cacheErrors atomic.Int64
 	spendErrors atomic.Int64
 	unpriced    atomic.Int64 // answers whose model has no price
 }
 
 // Counters is a snapshot of the state-layer failures admission absorbed.
+// FailOpen is the number of requests admitted although one of their key's
+// limit windows could not be counted (the store failed and FailClosed is
+// off): a limit of N admits at most N + FailOpen requests in a window.
 type Counters struct {
-	LimitErrors, CacheErrors, SpendErrors, Unpriced int64
+	LimitErrors, CacheErrors, SpendErrors, Unpriced, FailOpen int64
 }
 
 // Counters reports the state-layer failures so far.
 func (a *Admitter) Counters() Counters {
-	return Counters{a.count.limitErrors.Load(), a.count.cacheErrors.Load(), a.count.spendErrors.Load(), a.count.unpriced.Load()}
+	return Counters{a.count.limitErrors.Load(), a.count.cacheErrors.Load(), a.count.spendErrors.Load(), a.count.unpriced.Load(),
+		a.count.failOpen.Load()}
 }
 
 // Store is the state store admission reads and writes (the admin API uses it too).

@@ -92,20 +92,33 @@ func (a *Admitter) Admit(ctx context.Context, req Request) (*Ticket, error) {
 	}
 	wg.Wait()
 
+	// A window the store could not count: the store already retried what
+	// provably did not apply (see dynamo's addItem), so what is left is an
+	// outage or an ambiguous outcome. Fail closed when configured; else admit
+	// uncounted, and count and log it: a limit of N then admits at most N plus
+	// the fail-opens in its window.
 	var full *reservation
+	var failed []error
 	for i := range wins {
 		if errs[i] != nil {
 			a.count.limitErrors.Add(1)
-			a.log.Warn("rate limit store failed", "error", errs[i].Error(), "fail_closed", a.set.FailClosed)
-			if a.set.FailClosed {
-				a.refund(ctx, wins)
-				t.giveBackSpend(ctx)
-				return nil, t.refusal(&openai.Error{Code: openai.CodeUnavailable, Message: "rate limits cannot be checked right now; try again shortly"})
-			}
+			failed = append(failed, errs[i])
 			continue
 		}
 		if !wins[i].res.Allowed && full == nil {
 			full = &wins[i]
+		}
+	}
+	if len(failed) > 0 && a.set.FailClosed {
+		a.log.Warn("rate limit store failed", "error", errors.Join(failed...).Error(), "fail_closed", true, "key_id", req.Key.ID)
+		a.refund(ctx, wins)
+		t.giveBackSpend(ctx)
+		return nil, t.refusal(&openai.Error{Code: openai.CodeUnavailable, Message: "rate limits cannot be checked right now; try again shortly"})
+	}
+	// refusing logs the store failures of a request that is refused anyway.
+	refusing := func() {
+		if len(failed) > 0 {
+			a.log.Warn("rate limit store failed", "error", errors.Join(failed...).Error(), "fail_closed", false, "fail_open", false, "key_id", req.Key.ID)
 		}
 	}
 	for _, w := range wins {
@@ -114,6 +127,7 @@ func (a *Admitter) Admit(ctx context.Context, req Request) (*Ticket, error) {
 		}
 	}
 	if full != nil {
+		refusing()
 		a.refund(ctx, wins)
 		t.giveBackSpend(ctx)
 		return nil, t.refusal(refused(*full))
@@ -126,6 +140,7 @@ func (a *Admitter) Admit(ctx context.Context, req Request) (*Ticket, error) {
 	var ob *state.OverBudget
 	switch {
 	case errors.As(spendErr, &ob):
+		refusing()
 		a.refund(ctx, t.reserved)
 		return nil, t.refusal(overBudget(req.Key, ob.Period))
 	case spendErr != nil:
@@ -134,6 +149,11 @@ func (a *Admitter) Admit(ctx context.Context, req Request) (*Ticket, error) {
 		a.count.spendErrors.Add(1)
 		a.log.Warn("budget reservation failed", "error", spendErr.Error())
 		t.spendReserved = state.SpendAmounts{}
+	}
+	if len(failed) > 0 {
+		n := a.count.failOpen.Add(1)
+		a.log.Warn("rate limit store failed", "error", errors.Join(failed...).Error(), "fail_closed", false,
+			"fail_open", true, "fail_open_total", n, "key_id", req.Key.ID)
 	}
 	if t.cached != nil {
 		t.mode = CacheHit

@@ -122,6 +122,9 @@ func (a *Admitter) takeTarget(ctx context.Context, t *router.Target, estimate in
 				a.refund(ctx, out)
 				return nil, skip(t, "its rate limit cannot be checked")
 			}
+			n := a.count.failOpen.Add(1)
+			a.log.Warn("rate limit store failed", "error", err.Error(), "fail_closed", false, "fail_open", true,
+				"fail_open_total", n, "target", t.Key())
 			continue
 		}
 		if !res.Allowed {

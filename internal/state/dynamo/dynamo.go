@@ -20,7 +20,10 @@
 // Keys and spend are read strongly consistent (a new or disabled key takes
 // effect at once, budgets see the latest spend); the cache eventually
 // consistent (half the read cost; a miss right after a put is harmless).
-// The client's own retries (NewClient: 3 attempts) come on top.
+// The client's own retries (NewClient: 3 attempts) come on top, except for
+// the counter ADDs (Limits.Take, Limits.Adjust, Spend.Add): those are sent
+// again only when an attempt provably did not apply (write.go), each retry a
+// call of its own.
 package dynamo
 
 import (
@@ -146,8 +149,8 @@ func getBool(item map[string]types.AttributeValue, name string) bool {
 
 // once returns the call options of a non-idempotent write (an ADD): the SDK
 // must not retry it, because a retried request whose first attempt did reach
-// the table would count twice. A failure is reported to the caller instead
-// (limits then fail open or closed by configuration).
+// the table would count twice. addItem retries what provably did not apply
+// and reports the rest (limits then fail open or closed by configuration).
 func (d *db) once() []func(*dynamodb.Options) {
 	return append(append([]func(*dynamodb.Options){}, d.callOpts...), func(o *dynamodb.Options) { o.RetryMaxAttempts = 1 })
 }

@@ -28,7 +28,9 @@ func counterKey(w state.Window, start time.Time) (pk, sk string) {
 
 // Take implements state.Limits with one conditional UpdateItem:
 // ADD c n if c is absent or c <= limit-n. A refusal reports the current count
-// from the same call (ReturnValuesOnConditionCheckFailure), or -1.
+// from the same call (ReturnValuesOnConditionCheckFailure), or -1. An attempt
+// that provably did not apply is sent again (addItem); an ambiguous one is
+// an error wrapping ErrOutcomeUnknown.
 func (l *Limits) Take(ctx context.Context, w state.Window, now time.Time, n, limit int64) (state.TakeResult, error) {
 	if w.Size <= 0 {
 		return state.TakeResult{}, fmt.Errorf("dynamo: take %q: window size must be positive", w.Name)
@@ -44,7 +46,7 @@ func (l *Limits) Take(ctx context.Context, w state.Window, now time.Time, n, lim
 		return res, nil
 	}
 	pk, sk := counterKey(w, start)
-	out, err := l.d.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+	out, err := l.d.addItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                           aws.String(l.d.table),
 		Key:                                 l.d.key(pk, sk),
 		UpdateExpression:                    aws.String("ADD #c :n SET #ttl = if_not_exists(#ttl, :ttl)"),
@@ -53,7 +55,7 @@ func (l *Limits) Take(ctx context.Context, w state.Window, now time.Time, n, lim
 		ExpressionAttributeValues:           map[string]types.AttributeValue{":n": num(n), ":max": num(limit - n), ":ttl": num(epoch(memory.CounterExpiry(w, start)))},
 		ReturnValues:                        types.ReturnValueUpdatedNew,
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-	}, l.d.once()...)
+	})
 	var ccf *types.ConditionalCheckFailedException
 	switch {
 	case errors.As(err, &ccf):
@@ -78,13 +80,13 @@ func (l *Limits) Adjust(ctx context.Context, w state.Window, at time.Time, delta
 	}
 	start := w.Start(at)
 	pk, sk := counterKey(w, start)
-	_, err := l.d.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+	_, err := l.d.addItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(l.d.table),
 		Key:                       l.d.key(pk, sk),
 		UpdateExpression:          aws.String("ADD #c :d SET #ttl = if_not_exists(#ttl, :ttl)"),
 		ExpressionAttributeNames:  map[string]string{"#c": attrCount, "#ttl": attrTTL},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":d": num(delta), ":ttl": num(epoch(memory.CounterExpiry(w, start)))},
-	}, l.d.once()...)
+	})
 	if err != nil {
 		return fmt.Errorf("dynamo: adjust %q: %w", w.Name, err)
 	}

@@ -109,8 +109,8 @@ func periods(at time.Time, a state.SpendAmounts) []struct {
 
 // addOne adds micros to one period's item; with limit > 0 only while the
 // item's spend is below limit (else *types.ConditionalCheckFailedException).
-// The ADD is sent once, never retried: a retry whose first attempt applied
-// would count twice.
+// It is retried only when it provably did not apply (see addItem): a retry
+// whose first attempt applied would count twice.
 func (sp *Spend) addOne(ctx context.Context, keyID string, it spendItem, micros, limit int64) error {
 	in := &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(sp.d.table),
@@ -128,7 +128,7 @@ func (sp *Spend) addOne(ctx context.Context, keyID string, it spendItem, micros,
 		in.ConditionExpression = aws.String("attribute_not_exists(#m) OR #m < :cap")
 		in.ExpressionAttributeValues[":cap"] = num(limit)
 	}
-	_, err := sp.d.api.UpdateItem(ctx, in, sp.d.once()...)
+	_, err := sp.d.addItem(ctx, in)
 	return err
 }
 
