@@ -157,6 +157,10 @@ func (g *Gateway) adminCreateKey(w http.ResponseWriter, r *http.Request, _ *reco
 	if req.Budget.TotalUSD < 0 || req.Budget.DailyUSD < 0 || req.Budget.MonthlyUSD < 0 {
 		return &openai.Error{Code: openai.CodeInvalidRequest, Param: "budget", Message: "budgets must not be negative"}
 	}
+	if p := req.Metadata[guardrails.MetadataKey]; p != "" && !g.Guard.HasProfile(p) {
+		return &openai.Error{Code: openai.CodeInvalidRequest, Param: "metadata." + guardrails.MetadataKey,
+			Message: "no guardrails profile of that name is configured (see [guardrails.profiles.<name>])"}
+	}
 	secret, id, err := auth.NewKey()
 	if err != nil {
 		return err

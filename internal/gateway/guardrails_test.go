@@ -2,8 +2,11 @@ package gateway_test
 
 import (
 	"bytes"
+	"context"
 	"strings"
 	"testing"
+
+	"github.com/aigateway/gateway/internal/state/memory"
 )
 
 const guarded = stateful + `
@@ -76,4 +79,31 @@ func TestGuardrailsRefuseRedactAndFollowTheKeysProfile(t *testing.T) {
 			t.Fatalf("%s", rec.Body)
 		}
 	})
+}
+
+func TestAKeyNamingAnUnknownGuardrailsProfileIsRefused(t *testing.T) {
+	a := newUpstream(t, okChat("a"))
+	st := memory.New(nil)
+	g := newStateful(t, guarded, st, a, a)
+	rec := do(t, g, "POST", "/admin/keys", `{"metadata":{"guardrails":"strcit"}}`, "Authorization", "Bearer "+adminKey)
+	if rec.Code != 400 || errorOf(t, rec).Param == nil || *errorOf(t, rec).Param != "metadata.guardrails" {
+		t.Fatalf("creating a key with an unknown profile: %d %s", rec.Code, rec.Body)
+	}
+	// A key stored with one anyway (an older key, a profile since removed)
+	// fails closed on every endpoint, those without text to check included.
+	secret, id := createKey(t, g, `{}`)
+	k, _ := st.Keys.ByID(context.Background(), id)
+	k.Metadata = map[string]string{"guardrails": "removed"}
+	_ = st.Keys.Delete(context.Background(), id)
+	if err := st.Keys.Create(context.Background(), k); err != nil {
+		t.Fatal(err)
+	}
+	for _, req := range [][2]string{
+		{"/v1/chat/completions", hello},
+		{"/v1/images/generations", `{"model":"shared","prompt":"a lighthouse"}`},
+	} {
+		if rec := do(t, g, "POST", req[0], req[1], "Authorization", "Bearer "+secret); rec.Code != 403 {
+			t.Errorf("%s with an unknown profile: %d %s", req[0], rec.Code, rec.Body)
+		}
+	}
 }

@@ -132,6 +132,11 @@ func (g *Gateway) admit(w http.ResponseWriter, r *http.Request, rec *record, in 
 			sticky = key.ID
 		}
 	}
+	// A key naming a guardrails profile that does not exist fails closed on
+	// every endpoint, whether or not it has content to check.
+	if err := g.Guard.CheckProfile(meta[guardrails.MetadataKey]); err != nil {
+		return nil, err
+	}
 	// Content rules run before routing and admission: a refused request uses
 	// no limit, and the cache key sees the redacted body.
 	if in.guard != nil && g.Guard != nil {
