@@ -31,7 +31,8 @@
 // throughput phase), BENCH_WORKERS (32), BENCH_CHUNKS (40 chunks per stream),
 // BENCH_CHUNK_GAP_MS (5), BENCH_CHUNK_STREAMS (200 per path),
 // BENCH_CHUNK_CONCURRENCY (50), BENCH_RSS_STREAMS (1000), BENCH_RSS_CHUNKS (11: the first at once, then one per gap),
-// BENCH_RSS_GAP_MS (200), BENCH_INIT_RUNS (5), BENCH_DDB_REQUESTS (20),
+// BENCH_RSS_GAP_MS (200), BENCH_RSS_CACHE (off: the RSS phase with the response cache off; default: as
+// configured by default, on), BENCH_INIT_RUNS (5), BENCH_DDB_REQUESTS (20),
 // BENCH_MEMORY_MB (512, the Lambda memory size the cost assumes).
 package bench
 
