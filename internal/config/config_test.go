@@ -462,8 +462,8 @@ func TestFromEnv(t *testing.T) {
 		{name: "keys give providers in order openai, gemini, anthropic",
 			getenv:    env("ANTHROPIC_API_KEY", "a", "GEMINI_API_KEY", "g", "OPENAI_API_KEY", "o"),
 			wantNames: []string{"openai", "gemini", "anthropic"},
-			wantModels: map[string][]string{"openai": {"gpt-4o-mini"}, "gemini": {"gemini-2.5-flash"},
-				"anthropic": {"claude-sonnet-4-5"}}},
+			wantModels: map[string][]string{"openai": {"gpt-6-luna"}, "gemini": {"gemini-3.5-flash-lite"},
+				"anthropic": {"claude-sonnet-5-5"}}},
 		{name: "GOOGLE_API_KEY turns on gemini", getenv: env("GOOGLE_API_KEY", "g"), wantNames: []string{"gemini"},
 			wantProvider: func(t *testing.T, c *config.Config) {
 				if c.Providers[0].APIKey.Value() != "g" {
