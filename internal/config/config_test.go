@@ -241,6 +241,11 @@ models = ["other-echo"]
 			want: []string{"providers[0].project", "vertex"}},
 		{name: "a vertex provider without location", text: "[[providers]]\nkind = \"vertex\"\nproject = \"p\"\n",
 			want: []string{"providers[0].location", "vertex"}},
+		{name: "a credentials file on a provider that is not vertex", text: mockOnly + "credentials_file = \"/k.json\"\n",
+			want: []string{"providers[0].credentials_file", "vertex"}},
+		{name: "a vertex provider with both a credentials file and an api_key",
+			text: "[[providers]]\nkind = \"vertex\"\nproject = \"p\"\nlocation = \"l\"\napi_key = \"ya29.x\"\ncredentials_file = \"/k.json\"\n",
+			want: []string{"providers[0].credentials_file", "not both"}},
 		{name: "a negative provider timeout", text: mockOnly + "timeout = \"-1s\"\n", want: []string{"providers[0].timeout"}},
 		{name: "a negative mock delay", text: mockOnly + "delay = \"-1s\"\n", want: []string{"providers[0].delay"}},
 		{name: "a negative body limit", text: "[server]\nmax_body_bytes = -1\n" + mockOnly, want: []string{"server.max_body_bytes"}},
@@ -370,6 +375,13 @@ models = ["m"]
 			}
 		})
 	}
+	t.Run("a vertex credentials_file is expanded and reaches the provider", func(t *testing.T) {
+		c := mustParse(t, "[[providers]]\nkind = \"vertex\"\nproject = \"p\"\nlocation = \"us-central1\"\n"+
+			"credentials_file = \"${GOOGLE_APPLICATION_CREDENTIALS}\"\n", env("GOOGLE_APPLICATION_CREDENTIALS", "/run/wif.json"))
+		if got := c.Providers[0].ProviderConfig(0).CredentialsFile; got != "/run/wif.json" {
+			t.Errorf("credentials_file = %q", got)
+		}
+	})
 	t.Run("base_url is expanded", func(t *testing.T) {
 		c := mustParse(t, "[[providers]]\nkind = \"custom\"\nbase_url = \"${HOST:-https://h}/v1\"\n", emptyEnv)
 		if got := c.Providers[0].BaseURL; got != "https://h/v1" {
@@ -462,8 +474,8 @@ func TestFromEnv(t *testing.T) {
 		{name: "keys give providers in order openai, gemini, anthropic",
 			getenv:    env("ANTHROPIC_API_KEY", "a", "GEMINI_API_KEY", "g", "OPENAI_API_KEY", "o"),
 			wantNames: []string{"openai", "gemini", "anthropic"},
-			wantModels: map[string][]string{"openai": {"gpt-4o-mini"}, "gemini": {"gemini-2.5-flash"},
-				"anthropic": {"claude-sonnet-4-5"}}},
+			wantModels: map[string][]string{"openai": {"gpt-6-luna"}, "gemini": {"gemini-3.5-flash-lite"},
+				"anthropic": {"claude-sonnet-5-5"}}},
 		{name: "GOOGLE_API_KEY turns on gemini", getenv: env("GOOGLE_API_KEY", "g"), wantNames: []string{"gemini"},
 			wantProvider: func(t *testing.T, c *config.Config) {
 				if c.Providers[0].APIKey.Value() != "g" {

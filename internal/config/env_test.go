@@ -19,9 +19,9 @@ var environmentProviders = []struct {
 	modelsVar string   // variable that replaces the model list
 	model     string   // the model served without modelsVar
 }{
-	{"openai", []string{"OPENAI_API_KEY", "k"}, "OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_MODELS", "gpt-4o-mini"},
-	{"gemini", []string{"GEMINI_API_KEY", "k"}, "GEMINI_API_KEY", "GEMINI_BASE_URL", "GEMINI_MODELS", "gemini-2.5-flash"},
-	{"anthropic", []string{"ANTHROPIC_API_KEY", "k"}, "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "ANTHROPIC_MODELS", "claude-sonnet-4-5"},
+	{"openai", []string{"OPENAI_API_KEY", "k"}, "OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_MODELS", "gpt-6-luna"},
+	{"gemini", []string{"GEMINI_API_KEY", "k"}, "GEMINI_API_KEY", "GEMINI_BASE_URL", "GEMINI_MODELS", "gemini-3.5-flash-lite"},
+	{"anthropic", []string{"ANTHROPIC_API_KEY", "k"}, "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "ANTHROPIC_MODELS", "claude-sonnet-5-5"},
 	{"azure", []string{"AZURE_OPENAI_API_KEY", "k", "AZURE_OPENAI_ENDPOINT", "https://r.openai.azure.com"},
 		"AZURE_OPENAI_API_KEY", "AZURE_OPENAI_ENDPOINT", "AZURE_MODELS", "gpt-4o-mini"},
 	{"groq", []string{"GROQ_API_KEY", "k"}, "GROQ_API_KEY", "GROQ_BASE_URL", "GROQ_MODELS", "llama-3.3-70b-versatile"},

@@ -144,6 +144,7 @@ func (c *Config) expand(getenv func(string) string) error {
 		ex(k+".base_url", &p.BaseURL)
 		ex(k+".project", &p.Project)
 		ex(k+".location", &p.Location)
+		ex(k+".credentials_file", &p.CredentialsFile)
 		ex(k+".region", &p.Region)
 		for h, v := range p.Headers {
 			s := string(v)

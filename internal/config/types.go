@@ -165,6 +165,10 @@ type Provider struct {
 	// provider's targets (protecting upstream quotas); 0 is unlimited.
 	RPM int64 `toml:"rpm" json:"rpm,omitempty"`
 	TPM int64 `toml:"tpm" json:"tpm,omitempty"`
+	// CredentialsFile is Vertex AI's Google credentials file (a service
+	// account key, or workload identity federation's configuration); without
+	// it and without api_key, Application Default Credentials are used.
+	CredentialsFile string `toml:"credentials_file" json:"credentials_file,omitempty"`
 }
 
 // Route is one [[routes]] entry.
@@ -218,7 +222,7 @@ func (p Provider) ProviderConfig(defaultTimeout time.Duration) provider.Config {
 	return provider.Config{
 		Name: p.Name, Kind: p.Kind, BaseURL: p.BaseURL, APIKey: p.APIKey, Headers: p.Headers,
 		APIVersion: p.APIVersion, Deployments: p.Deployments, Project: p.Project, Location: p.Location,
-		Region: p.Region, Models: p.Models, Timeout: t, Delay: p.Delay,
+		CredentialsFile: p.CredentialsFile, Region: p.Region, Models: p.Models, Timeout: t, Delay: p.Delay,
 	}
 }
 

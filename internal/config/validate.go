@@ -47,6 +47,12 @@ func (c *Config) Validate() error {
 		if p.Kind == "vertex" && p.Location == "" {
 			bad("%s.location: required for kind vertex", k)
 		}
+		if p.CredentialsFile != "" && p.Kind != "vertex" {
+			bad("%s.credentials_file: only kind vertex takes a Google credentials file", k)
+		}
+		if p.CredentialsFile != "" && p.APIKey != "" {
+			bad("%s.credentials_file: set credentials_file or api_key (a static access token), not both", k)
+		}
 		if p.Timeout < 0 {
 			bad("%s.timeout: must not be negative", k)
 		}

@@ -238,11 +238,18 @@ type Choice struct {
 
 // ResponseMessage is the assistant message of a choice. Content is a pointer so a
 // tool-call-only answer carries "content": null as OpenAI does.
+//
+// ReasoningContent is the model's reasoning (thinking) text, for providers
+// that return one. OpenAI's own API has no such field; "reasoning_content" is
+// the name DeepSeek gave it, which vLLM and many OpenAI-compatible clients
+// read, and which the gateway's Messages translator turns into a thinking
+// block. Absent when the provider sent no reasoning.
 type ResponseMessage struct {
-	Role      string     `json:"role"`
-	Content   *string    `json:"content"`
-	ToolCalls []ToolCall `json:"tool_calls,omitempty"`
-	Refusal   *string    `json:"refusal,omitempty"`
+	Role             string     `json:"role"`
+	Content          *string    `json:"content"`
+	ReasoningContent *string    `json:"reasoning_content,omitempty"`
+	ToolCalls        []ToolCall `json:"tool_calls,omitempty"`
+	Refusal          *string    `json:"refusal,omitempty"`
 }
 
 // AssistantMessage is the message of a choice with text as content and the

@@ -119,6 +119,9 @@ type Config struct {
 	// Project and Location address Vertex AI.
 	Project  string
 	Location string
+	// CredentialsFile is the Google credentials file (service account key,
+	// workload identity federation, ...) Vertex AI tokens are made from.
+	CredentialsFile string
 	// Region is Bedrock's AWS region (empty: from the default chain).
 	Region string
 	// Models are the model names this provider serves (for /v1/models and

@@ -16,6 +16,10 @@ import (
 // (embedding texts to store and search later).
 const embedInputType = "search_document"
 
+// embedBatch is the most texts one /v2/embed call takes (Cohere's limit);
+// larger inputs are sent in batches of this size, in order.
+const embedBatch = 96
+
 // embedRequest is the body of POST /v2/embed.
 type embedRequest struct {
 	Model           string   `json:"model"`
@@ -53,7 +57,10 @@ type embedUsage struct {
 	TotalTokens  int `json:"total_tokens"`
 }
 
-// Embeddings implements provider.Embedder.
+// Embeddings implements provider.Embedder. Inputs beyond embedBatch texts go
+// in consecutive calls of at most embedBatch, one after the other; their
+// vectors are joined in input order and their billed tokens summed. A failed
+// batch fails the request.
 func (p *Provider) Embeddings(ctx context.Context, req *provider.EmbeddingsRequest) (*provider.Response, error) {
 	if req == nil || req.Body == nil {
 		return nil, &openai.Error{Code: openai.CodeInternal, Provider: p.up.Name, Message: "empty embeddings request"}
@@ -63,15 +70,28 @@ func (p *Provider) Embeddings(ctx context.Context, req *provider.EmbeddingsReque
 		oerr.Provider = p.up.Name
 		return nil, oerr
 	}
-	b, err := provider.Marshal(body)
-	if err != nil {
-		return nil, err
+	texts := body.Texts
+	vectors := make([][]float64, 0, len(texts))
+	tokens := 0
+	for start := 0; start < len(texts); start += embedBatch {
+		batch := *body
+		batch.Texts = texts[start:min(start+embedBatch, len(texts))]
+		b, err := provider.Marshal(&batch)
+		if err != nil {
+			return nil, err
+		}
+		raw, err := p.up.DoJSON(ctx, http.MethodPost, p.base+"/v2/embed", p.header(), b, nil)
+		if err != nil {
+			return nil, err
+		}
+		vs, n, err := decodeEmbedResponse(p.up.Name, len(batch.Texts), raw)
+		if err != nil {
+			return nil, err
+		}
+		vectors = append(vectors, vs...)
+		tokens += n
 	}
-	raw, err := p.up.DoJSON(ctx, http.MethodPost, p.base+"/v2/embed", p.header(), b, nil)
-	if err != nil {
-		return nil, err
-	}
-	out, u, err := translateEmbedResponse(p.up.Name, req.Model, len(body.Texts), format, raw)
+	out, u, err := renderEmbeddings(req.Model, format, vectors, tokens)
 	if err != nil {
 		return nil, err
 	}
@@ -100,36 +120,52 @@ func translateEmbedRequest(model string, in *openai.EmbeddingsRequest) (*embedRe
 		EmbeddingTypes: []string{"float"}, OutputDimension: in.Dimensions}, format, nil
 }
 
+// translateEmbedResponse translates one /v2/embed answer for want texts.
 func translateEmbedResponse(providerName, model string, want int, format string, raw []byte) ([]byte, openai.Usage, error) {
+	vectors, tokens, err := decodeEmbedResponse(providerName, want, raw)
+	if err != nil {
+		return nil, openai.Usage{}, err
+	}
+	return renderEmbeddings(model, format, vectors, tokens)
+}
+
+// decodeEmbedResponse reads the vectors and billed input tokens of one
+// /v2/embed answer, which must hold one vector for each of the want texts.
+func decodeEmbedResponse(providerName string, want int, raw []byte) ([][]float64, int, error) {
 	var r embedResponse
 	if err := json.Unmarshal(raw, &r); err != nil {
-		return nil, openai.Usage{}, provider.BadUpstreamBody(providerName, err)
+		return nil, 0, provider.BadUpstreamBody(providerName, err)
 	}
 	var vectors [][]float64
 	e := bytes.TrimSpace(r.Embeddings)
 	if len(e) > 0 && e[0] == '[' {
 		if err := json.Unmarshal(e, &vectors); err != nil {
-			return nil, openai.Usage{}, provider.BadUpstreamBody(providerName, err)
+			return nil, 0, provider.BadUpstreamBody(providerName, err)
 		}
 	} else {
 		var byType struct {
 			Float [][]float64 `json:"float"`
 		}
 		if err := decodeObject(e, &byType); err != nil {
-			return nil, openai.Usage{}, provider.BadUpstreamBody(providerName, err)
+			return nil, 0, provider.BadUpstreamBody(providerName, err)
 		}
 		vectors = byType.Float
 	}
 	if len(vectors) != want {
-		return nil, openai.Usage{}, provider.BadUpstreamBody(providerName,
+		return nil, 0, provider.BadUpstreamBody(providerName,
 			fmt.Errorf("%d embeddings for %d inputs", len(vectors), want))
 	}
-	in := count(r.Meta.BilledUnits.InputTokens)
+	return vectors, count(r.Meta.BilledUnits.InputTokens), nil
+}
+
+// renderEmbeddings is OpenAI's embeddings answer for vectors, in input
+// order, with the billed input tokens as usage.
+func renderEmbeddings(model, format string, vectors [][]float64, tokens int) ([]byte, openai.Usage, error) {
 	out := embeddingsList{Object: "list", Model: model, Data: openai.NewEmbeddings(vectors, format == "base64"),
-		Usage: embedUsage{PromptTokens: in, TotalTokens: in}}
+		Usage: embedUsage{PromptTokens: tokens, TotalTokens: tokens}}
 	b, err := provider.Marshal(out)
 	if err != nil {
 		return nil, openai.Usage{}, err
 	}
-	return b, openai.Usage{PromptTokens: in, TotalTokens: in}, nil
+	return b, openai.Usage{PromptTokens: tokens, TotalTokens: tokens}, nil
 }

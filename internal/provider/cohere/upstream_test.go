@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"net/http"
@@ -404,5 +405,120 @@ func TestNewRejectsABaseURLThatIsNotHTTP(t *testing.T) {
 	}
 	if p.base != DefaultBaseURL || p.Name() != "cohere" || p.Kind() != "cohere" {
 		t.Errorf("defaults = %q %q %q", p.base, p.Name(), p.Kind())
+	}
+}
+
+// batchingCohere is a fake /v2/embed that refuses more than 96 texts, as
+// Cohere does, and embeds each text "t<i>" as the vector [i], billing one
+// token a text. failCall (1-based; 0 for none) answers 500 instead.
+func batchingCohere(t *testing.T, failCall int) *providertest.Fake {
+	t.Helper()
+	var calls int
+	return providertest.NewFake(t, func(w http.ResponseWriter, r *http.Request) {
+		calls++
+		var req embedRequest
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+			t.Errorf("embed body: %v", err)
+		}
+		if len(req.Texts) > 96 {
+			providertest.JSON(400, `{"message":"invalid request: total number of texts must be at most 96"}`)(w, r)
+			return
+		}
+		if calls == failCall {
+			providertest.JSON(500, `{"message":"internal error"}`)(w, r)
+			return
+		}
+		vectors := make([][]float64, len(req.Texts))
+		for i, text := range req.Texts {
+			var n float64
+			if _, err := fmt.Sscanf(text, "t%g", &n); err != nil {
+				t.Errorf("text %q: %v", text, err)
+			}
+			vectors[i] = []float64{n}
+		}
+		b, _ := json.Marshal(map[string]any{"embeddings": map[string]any{"float": vectors},
+			"meta": map[string]any{"billed_units": map[string]any{"input_tokens": len(req.Texts)}}})
+		providertest.JSON(200, string(b))(w, r)
+	})
+}
+
+func embedInputs(n int) json.RawMessage {
+	texts := make([]string, n)
+	for i := range texts {
+		texts[i] = fmt.Sprintf("t%d", i)
+	}
+	b, _ := json.Marshal(texts)
+	return b
+}
+
+func TestEmbeddingsOver96InputsAreBatchedAndReassembledInOrder(t *testing.T) {
+	for _, tt := range []struct {
+		inputs    int
+		wantSizes []int
+	}{
+		{1, []int{1}},
+		{96, []int{96}},
+		{97, []int{96, 1}},
+		{250, []int{96, 96, 58}},
+	} {
+		t.Run(fmt.Sprintf("%d inputs", tt.inputs), func(t *testing.T) {
+			u := batchingCohere(t, 0)
+			p := newTestProvider(t, u)
+			resp, err := p.Embeddings(t.Context(), &provider.EmbeddingsRequest{Model: "embed-v4.0",
+				Body: &openai.EmbeddingsRequest{Model: "embed-v4.0", Input: embedInputs(tt.inputs), Dimensions: openai.Ptr(8)}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var sizes []int
+			for _, r := range u.Requests() {
+				var req embedRequest
+				if err := json.Unmarshal(r.Body, &req); err != nil {
+					t.Fatal(err)
+				}
+				if req.Model != "embed-v4.0" || req.InputType != embedInputType || req.OutputDimension == nil || *req.OutputDimension != 8 {
+					t.Errorf("batch lost its parameters: %s", r.Body)
+				}
+				sizes = append(sizes, len(req.Texts))
+			}
+			if fmt.Sprint(sizes) != fmt.Sprint(tt.wantSizes) {
+				t.Errorf("batch sizes = %v, want %v", sizes, tt.wantSizes)
+			}
+			var out struct {
+				Data []struct {
+					Index     int       `json:"index"`
+					Embedding []float64 `json:"embedding"`
+				} `json:"data"`
+				Usage embedUsage `json:"usage"`
+			}
+			if err := json.Unmarshal(resp.Body, &out); err != nil {
+				t.Fatal(err)
+			}
+			if len(out.Data) != tt.inputs {
+				t.Fatalf("%d embeddings for %d inputs", len(out.Data), tt.inputs)
+			}
+			for i, d := range out.Data {
+				if d.Index != i || len(d.Embedding) != 1 || d.Embedding[0] != float64(i) {
+					t.Fatalf("data[%d] = index %d vector %v, want index %d vector [%d]", i, d.Index, d.Embedding, i, i)
+				}
+			}
+			if out.Usage.PromptTokens != tt.inputs || out.Usage.TotalTokens != tt.inputs ||
+				resp.Usage.PromptTokens != tt.inputs || resp.Usage.TotalTokens != tt.inputs {
+				t.Errorf("usage = %+v (reported %+v), want the %d billed tokens of all batches summed", out.Usage, resp.Usage, tt.inputs)
+			}
+		})
+	}
+}
+
+func TestAFailedEmbeddingsBatchFailsTheRequestAndStopsThere(t *testing.T) {
+	u := batchingCohere(t, 2)
+	p := newTestProvider(t, u)
+	_, err := p.Embeddings(t.Context(), &provider.EmbeddingsRequest{Model: "embed-v4.0",
+		Body: &openai.EmbeddingsRequest{Input: embedInputs(250)}})
+	var oe *openai.Error
+	if !errors.As(err, &oe) || oe.HTTPStatus() != http.StatusBadGateway || !oe.Retryable {
+		t.Fatalf("err = %v, want the second batch's retryable 502", err)
+	}
+	if n := len(u.Requests()); n != 2 {
+		t.Errorf("%d calls, want 2: nothing is sent after a failed batch", n)
 	}
 }

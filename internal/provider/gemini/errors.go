@@ -35,7 +35,9 @@ func parseError(body []byte) (*apiError, bool) {
 // the gateway's credential failing, not the client's request, so it is
 // reported like a 401.
 type upstreamErrors struct {
-	p           *Provider
+	p *Provider
+	// up is the upstream the request went to, with its secrets.
+	up          provider.Upstream
 	keyRejected bool
 }
 
@@ -61,7 +63,7 @@ func (u *upstreamErrors) message(body []byte) string {
 func (u *upstreamErrors) fix(err error) error {
 	var oe *openai.Error
 	if u.keyRejected && errors.As(err, &oe) && oe.Status == http.StatusBadRequest {
-		return u.p.up.StatusError(http.StatusUnauthorized, nil, nil, nil)
+		return u.up.StatusError(http.StatusUnauthorized, nil, nil, nil)
 	}
 	return err
 }

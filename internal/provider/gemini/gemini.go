@@ -2,7 +2,8 @@
 //   - "gemini": Google AI Studio (generativelanguage.googleapis.com, v1beta),
 //     API key in the x-goog-api-key header;
 //   - "vertex": Vertex AI (publishers/google models of a project and
-//     location, v1), Config.APIKey sent as a bearer access token.
+//     location, v1), with OAuth access tokens made from Google credentials
+//     and renewed before they expire, or a static token (see auth.go).
 //
 // Both speak the same GenerateContent wire format, so one translator serves
 // both; only URLs, authentication and embeddings differ.
@@ -12,12 +13,16 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
 	"time"
 
+	"golang.org/x/oauth2"
+
+	"github.com/aigateway/gateway/internal/openai"
 	"github.com/aigateway/gateway/internal/provider"
 )
 
@@ -39,6 +44,12 @@ type Provider struct {
 	extra    http.Header
 	project  string
 	location string
+	// tokens makes Vertex AI access tokens; nil with a static token.
+	tokens oauth2.TokenSource
+	// secrets are the configured secret values; a request's access token
+	// joins them for redaction.
+	secrets []provider.Secret
+	logger  *slog.Logger
 	// now and newID are replaced by tests for stable output.
 	now   func() time.Time
 	newID func() string
@@ -60,12 +71,17 @@ func New(cfg provider.Config, deps provider.Deps) (*Provider, error) {
 		name = cfg.Kind
 	}
 	p := &Provider{
-		up:    provider.NewUpstream(name, cfg, deps),
-		kind:  cfg.Kind,
-		key:   cfg.APIKey,
-		extra: cfg.Header(),
-		now:   time.Now,
-		newID: provider.NewCompletionID,
+		up:     provider.NewUpstream(name, cfg, deps),
+		kind:   cfg.Kind,
+		key:    cfg.APIKey,
+		extra:  cfg.Header(),
+		logger: deps.Logger,
+		now:    time.Now,
+		newID:  provider.NewCompletionID,
+	}
+	p.secrets = append(p.secrets, cfg.APIKey)
+	for _, v := range cfg.Headers {
+		p.secrets = append(p.secrets, v)
 	}
 	base := strings.TrimRight(cfg.BaseURL, "/")
 	switch cfg.Kind {
@@ -87,8 +103,16 @@ func New(cfg provider.Config, deps provider.Deps) (*Provider, error) {
 		if !locationRe.MatchString(p.location) {
 			return nil, fmt.Errorf("provider %s (vertex): location %q is not a Vertex AI location", p.up.Name, p.location)
 		}
-		if cfg.APIKey == "" && !p.hasHeader("authorization") {
-			return nil, fmt.Errorf("provider %s (vertex): api_key (an access token) is required", p.up.Name)
+		static := cfg.APIKey != "" || p.hasHeader("authorization")
+		switch {
+		case static && cfg.CredentialsFile != "":
+			return nil, fmt.Errorf("provider %s (vertex): set credentials_file or a static access token (api_key, an Authorization header), not both", p.up.Name)
+		case !static:
+			ts, err := googleTokens(cfg.CredentialsFile, p.up.Client)
+			if err != nil {
+				return nil, fmt.Errorf("provider %s (vertex): %w", p.up.Name, err)
+			}
+			p.tokens = ts
 		}
 		if base == "" {
 			base = vertexBase(p.location)
@@ -141,10 +165,21 @@ func geminiModelPath(model string) string {
 	return "models/" + url.PathEscape(model)
 }
 
-// header is the headers of every upstream request: the configured extras,
-// then the credential.
-func (p *Provider) header() http.Header {
+// request is what one upstream request is sent with: the headers (the
+// configured extras, then the credential) and the upstream whose secrets
+// are redacted from what it answers, the access token included.
+func (p *Provider) request() (http.Header, provider.Upstream, error) {
 	h := p.extra.Clone()
+	up := p.up
+	if p.tokens != nil {
+		tok, err := p.tokens.Token()
+		if err != nil {
+			return nil, up, p.tokenError(err)
+		}
+		h.Set("Authorization", "Bearer "+tok.AccessToken)
+		up.Secrets = provider.NewSecrets(append(p.secrets, provider.Secret(tok.AccessToken))...)
+		return h, up, nil
+	}
 	if k := p.key.Value(); k != "" {
 		if p.kind == KindVertex {
 			h.Set("Authorization", "Bearer "+k)
@@ -152,7 +187,22 @@ func (p *Provider) header() http.Header {
 			h.Set("x-goog-api-key", k)
 		}
 	}
-	return h
+	return h, up, nil
+}
+
+// tokenError is the error of a request that got no access token: the
+// gateway's credentials failed, so another target may still serve it. The
+// token endpoint's error code (invalid_grant, ...) is kept; its description
+// goes to the log only.
+func (p *Provider) tokenError(err error) *openai.Error {
+	msg := fmt.Sprintf("provider %s could not get a Google access token", p.up.Name)
+	if code := oauthErrorCode(err); code != "" {
+		msg += " (" + code + ")"
+	}
+	if p.logger != nil {
+		p.logger.Warn("vertex access token", "provider", p.up.Name, "error", p.up.Secrets.Redact(err.Error()))
+	}
+	return &openai.Error{Code: openai.CodeUpstreamAuth, Provider: p.up.Name, Retryable: true, Message: msg}
 }
 
 // post sends a JSON body and returns the 2xx answer.
@@ -161,8 +211,12 @@ func (p *Provider) post(ctx context.Context, u string, body any) ([]byte, error)
 	if err != nil {
 		return nil, err
 	}
-	ue := &upstreamErrors{p: p}
-	out, err := p.up.DoJSON(ctx, http.MethodPost, u, p.header(), b, ue.message)
+	h, up, err := p.request()
+	if err != nil {
+		return nil, err
+	}
+	ue := &upstreamErrors{p: p, up: up}
+	out, err := up.DoJSON(ctx, http.MethodPost, u, h, b, ue.message)
 	if err != nil {
 		return nil, ue.fix(err)
 	}
@@ -208,8 +262,12 @@ func (p *Provider) ChatStream(ctx context.Context, req *provider.ChatRequest) (p
 		return nil, err
 	}
 	t := p.newTranslator(req.Model)
-	ue := &upstreamErrors{p: p}
-	inner, err := p.up.StreamJSON(ctx, http.MethodPost, p.modelURL(req.Model, "streamGenerateContent")+"?alt=sse", p.header(), b, ue.message, t.translate)
+	h, up, err := p.request()
+	if err != nil {
+		return nil, err
+	}
+	ue := &upstreamErrors{p: p, up: up}
+	inner, err := up.StreamJSON(ctx, http.MethodPost, p.modelURL(req.Model, "streamGenerateContent")+"?alt=sse", h, b, ue.message, t.translate)
 	if err != nil {
 		return nil, ue.fix(err)
 	}

@@ -14,7 +14,9 @@ import (
 
 // translateRequest builds Gemini's GenerateContentRequest from an OpenAI chat
 // request. Client mistakes (unknown roles, unreadable tool arguments, tool
-// results that name no earlier call) are 400 errors naming the field.
+// results that name no earlier call) are 400 errors naming the field. The
+// thought signatures earlier answers carried in their tool call ids go back on
+// the functionCall parts they came from (see signature.go).
 func translateRequest(r *openai.ChatRequest) (*generateRequest, error) {
 	if r == nil {
 		return nil, invalid("", "missing request body")
@@ -43,13 +45,21 @@ func translateRequest(r *openai.ChatRequest) (*generateRequest, error) {
 			if t := m.Content.AllText(); t != "" {
 				parts = append(parts, part{Text: t})
 			}
+			signed := false
 			for j, tc := range m.ToolCalls {
 				args, err := provider.ArgumentsObject(tc.Function.Arguments)
 				if err != nil {
 					return nil, invalid(fmt.Sprintf("messages[%d].tool_calls[%d].function.arguments", i, j), err.Error())
 				}
 				names[tc.ID] = tc.Function.Name
-				parts = append(parts, part{FunctionCall: &functionCall{Name: tc.Function.Name, Args: args}})
+				sig := signatureFromID(tc.ID)
+				signed = signed || sig != ""
+				parts = append(parts, part{FunctionCall: &functionCall{Name: tc.Function.Name, Args: args}, ThoughtSignature: sig})
+			}
+			if len(m.ToolCalls) > 0 && !signed {
+				// Calls no Gemini response signed: the first one gets the
+				// placeholder Gemini accepts in place of a signature.
+				parts[len(parts)-len(m.ToolCalls)].ThoughtSignature = skipSignature
 			}
 			out.Contents = appendContent(out.Contents, "model", parts)
 		case "tool":
@@ -257,6 +267,12 @@ func generation(r *openai.ChatRequest) (*generationConfig, error) {
 	if r.N != nil && *r.N > 1 {
 		g.CandidateCount = *r.N
 	}
+	if e := r.ReasoningEffort; e != "" && e != "none" {
+		// A client that asks for reasoning gets the model's thought
+		// summaries back, as reasoning_content. The effort itself is not
+		// mapped: Gemini models differ in the budgets and levels they take.
+		g.ThinkingConfig = &thinkingConfig{IncludeThoughts: true}
+	}
 	if rf := r.ResponseFormat; rf != nil {
 		switch rf.Type {
 		case "", "text":
@@ -277,7 +293,7 @@ func generation(r *openai.ChatRequest) (*generationConfig, error) {
 	}
 	if g.Temperature == nil && g.TopP == nil && g.MaxOutputTokens == 0 && len(g.StopSequences) == 0 &&
 		g.CandidateCount == 0 && g.Seed == nil && g.PresencePenalty == nil && g.FrequencyPenalty == nil &&
-		g.ResponseMimeType == "" {
+		g.ResponseMimeType == "" && g.ThinkingConfig == nil {
 		return nil, nil
 	}
 	return &g, nil

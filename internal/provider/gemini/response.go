@@ -11,7 +11,9 @@ import (
 )
 
 // completion translates a whole GenerateContentResponse: candidates[i]
-// becomes choices[i].
+// becomes choices[i]. Thought summaries become the message's
+// reasoning_content; a functionCall's thoughtSignature goes into its tool
+// call's id (see signature.go).
 func (p *Provider) completion(r *generateResponse, model, id string, created int64) (*openai.ChatCompletion, error) {
 	if r.Error != nil {
 		return nil, p.errorEvent(r.Error)
@@ -28,24 +30,28 @@ func (p *Provider) completion(r *generateResponse, model, id string, created int
 		Choices: make([]openai.Choice, 0, len(r.Candidates)), Usage: &u,
 	}
 	for i, c := range r.Candidates {
-		var text strings.Builder
+		var text, reasoning strings.Builder
 		var calls []openai.ToolCall
 		if c.Content != nil {
 			for _, pt := range c.Content.Parts {
 				switch {
-				case pt.Thought:
-					// Thought summaries are not part of the answer.
 				case pt.FunctionCall != nil:
 					calls = append(calls, openai.ToolCall{
-						ID: callID(len(calls)), Type: "function",
+						ID: callID(len(calls), pt.ThoughtSignature), Type: "function",
 						Function: openai.FunctionCall{Name: pt.FunctionCall.Name, Arguments: compactArgs(pt.FunctionCall.Args)},
 					})
+				case pt.Thought:
+					reasoning.WriteString(pt.Text)
 				default:
 					text.WriteString(pt.Text)
 				}
 			}
 		}
-		cc.Choices = append(cc.Choices, openai.Choice{Index: i, Message: openai.AssistantMessage(text.String(), calls),
+		m := openai.AssistantMessage(text.String(), calls)
+		if reasoning.Len() > 0 {
+			m.ReasoningContent = openai.Ptr(reasoning.String())
+		}
+		cc.Choices = append(cc.Choices, openai.Choice{Index: i, Message: m,
 			FinishReason: finishReason(c.FinishReason, len(calls) > 0)})
 	}
 	return cc, nil
@@ -62,8 +68,6 @@ func (p *Provider) blocked(r *generateResponse) *openai.Error {
 	}
 	return &openai.Error{Code: openai.CodeContentFilter, Provider: p.up.Name, Message: msg}
 }
-
-func callID(n int) string { return fmt.Sprintf("call_%d", n) }
 
 // compactArgs renders functionCall.args as OpenAI's arguments string; args
 // that are not JSON are no arguments.

@@ -20,9 +20,13 @@ type content struct {
 	Parts []part `json:"parts"`
 }
 
+// part is one Part. Thought marks a thought summary (reasoning text, sent
+// when thinkingConfig.includeThoughts is set); ThoughtSignature is the
+// opaque signature a thinking model attaches to a part (see signature.go).
 type part struct {
 	Text             string            `json:"text,omitempty"`
 	Thought          bool              `json:"thought,omitempty"`
+	ThoughtSignature string            `json:"thoughtSignature,omitempty"`
 	InlineData       *blob             `json:"inlineData,omitempty"`
 	FileData         *fileData         `json:"fileData,omitempty"`
 	FunctionCall     *functionCall     `json:"functionCall,omitempty"`
@@ -79,6 +83,12 @@ type generationConfig struct {
 	FrequencyPenalty *float64        `json:"frequencyPenalty,omitempty"`
 	ResponseMimeType string          `json:"responseMimeType,omitempty"`
 	ResponseSchema   json.RawMessage `json:"responseSchema,omitempty"`
+	ThinkingConfig   *thinkingConfig `json:"thinkingConfig,omitempty"`
+}
+
+// thinkingConfig asks a thinking model for its thought summaries.
+type thinkingConfig struct {
+	IncludeThoughts bool `json:"includeThoughts"`
 }
 
 type generateResponse struct {
