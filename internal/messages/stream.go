@@ -207,14 +207,26 @@ func (s *Stream) start(u *openai.Usage) {
 	}})
 }
 
-// chunkDelta is a delta with the reasoning fields beside OpenAI's own.
+// chunkDelta is a delta with "reasoning" (vLLM, OpenRouter, Ollama) beside
+// the fields of openai.Delta, which has reasoning_content.
 type chunkDelta struct {
 	openai.Delta
-	reasoningFields
+	Reasoning *string `json:"reasoning"`
+}
+
+// reasoning is the delta's reasoning text: reasoning_content, else reasoning.
+func (d chunkDelta) reasoning() string {
+	if d.ReasoningContent != "" {
+		return d.ReasoningContent
+	}
+	if d.Reasoning != nil {
+		return *d.Reasoning
+	}
+	return ""
 }
 
 func (s *Stream) delta(d chunkDelta) {
-	if t := d.reasoningFields.text(); t != "" {
+	if t := d.reasoning(); t != "" {
 		s.ensureOpen(BlockThinking)
 		s.blocks[s.open].Thinking += t
 		s.emitDelta(blockDelta{Type: "thinking_delta", Thinking: &t})
