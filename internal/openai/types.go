@@ -37,6 +37,11 @@ type ChatRequest struct {
 	TopLogprobs         *int               `json:"top_logprobs,omitempty"`
 	ReasoningEffort     string             `json:"reasoning_effort,omitempty"`
 	Metadata            map[string]string  `json:"metadata,omitempty"`
+	// Thinking is Anthropic's extended-thinking setting
+	// ({"type":"enabled","budget_tokens":N}, "adaptive" or "disabled"), as
+	// LiteLLM accepts it on chat requests: passed on as it is to Claude
+	// models (directly or on Bedrock), ignored by other providers.
+	Thinking json.RawMessage `json:"thinking,omitempty"`
 }
 
 // MaxOutputTokens returns max_completion_tokens, else max_tokens, else 0.
