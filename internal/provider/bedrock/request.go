@@ -26,25 +26,29 @@ type converseRequest struct {
 	messages  []types.Message
 	inference *types.InferenceConfiguration
 	tools     *types.ToolConfiguration
+	// additional are the model's own request fields (Claude's thinking).
+	additional document.Interface
 }
 
 func (c *converseRequest) converseInput() *bedrockruntime.ConverseInput {
 	return &bedrockruntime.ConverseInput{
-		ModelId:         aws.String(c.modelID),
-		System:          c.system,
-		Messages:        c.messages,
-		InferenceConfig: c.inference,
-		ToolConfig:      c.tools,
+		ModelId:                      aws.String(c.modelID),
+		System:                       c.system,
+		Messages:                     c.messages,
+		InferenceConfig:              c.inference,
+		ToolConfig:                   c.tools,
+		AdditionalModelRequestFields: c.additional,
 	}
 }
 
 func (c *converseRequest) converseStreamInput() *bedrockruntime.ConverseStreamInput {
 	return &bedrockruntime.ConverseStreamInput{
-		ModelId:         aws.String(c.modelID),
-		System:          c.system,
-		Messages:        c.messages,
-		InferenceConfig: c.inference,
-		ToolConfig:      c.tools,
+		ModelId:                      aws.String(c.modelID),
+		System:                       c.system,
+		Messages:                     c.messages,
+		InferenceConfig:              c.inference,
+		ToolConfig:                   c.tools,
+		AdditionalModelRequestFields: c.additional,
 	}
 }
 
@@ -55,6 +59,15 @@ func invalid(param, format string, args ...any) *openai.Error {
 
 // translateRequest turns an OpenAI chat request into the fields of a Converse
 // call for the upstream model.
+//
+// Prompt-cache breakpoints (openai.CacheControl) become cache points, each
+// right after what the client marked: a system text or content part, a
+// message (after its last block; a tool message's after its tool result), a
+// tool definition. A one-hour ttl is kept.
+//
+// An assistant message's thinking_blocks go back as its first reasoning
+// blocks (signed text, or redacted data given as base64), and the request's
+// thinking reaches Claude models as their own request field.
 func translateRequest(model string, body *openai.ChatRequest) (*converseRequest, error) {
 	if body == nil {
 		return nil, invalid("", "the request has no body")
@@ -71,9 +84,7 @@ func translateRequest(model string, body *openai.ChatRequest) (*converseRequest,
 			if hasNonText(m.Content) {
 				return nil, invalid(param+".content", "%s messages may only contain text", m.Role)
 			}
-			if t := m.Content.AllText(); t != "" {
-				out.system = append(out.system, &types.SystemContentBlockMemberText{Value: t})
-			}
+			out.system = append(out.system, systemBlocks(m)...)
 		case "user":
 			blocks, err := userBlocks(param, m.Content)
 			if err != nil {
@@ -82,7 +93,7 @@ func translateRequest(model string, body *openai.ChatRequest) (*converseRequest,
 			if len(blocks) == 0 {
 				return nil, invalid(param+".content", "user messages must not be empty")
 			}
-			out.appendMessage(types.ConversationRoleUser, blocks)
+			out.appendMessage(types.ConversationRoleUser, withCachePoint(blocks, m.CacheControl))
 		case "assistant":
 			blocks, err := assistantBlocks(param, m)
 			if err != nil {
@@ -90,7 +101,7 @@ func translateRequest(model string, body *openai.ChatRequest) (*converseRequest,
 			}
 			// An empty assistant turn carries nothing Bedrock would accept.
 			if len(blocks) > 0 {
-				out.appendMessage(types.ConversationRoleAssistant, blocks)
+				out.appendMessage(types.ConversationRoleAssistant, withCachePoint(blocks, m.CacheControl))
 			}
 		case "tool":
 			if m.ToolCallID == "" {
@@ -101,7 +112,8 @@ func translateRequest(model string, body *openai.ChatRequest) (*converseRequest,
 				Content:   []types.ToolResultContentBlock{&types.ToolResultContentBlockMemberText{Value: m.Content.AllText()}},
 			}
 			// Tool results go back as a user turn; consecutive results share it.
-			out.appendMessage(types.ConversationRoleUser, []types.ContentBlock{&types.ContentBlockMemberToolResult{Value: result}})
+			out.appendMessage(types.ConversationRoleUser, withCachePoint(
+				[]types.ContentBlock{&types.ContentBlockMemberToolResult{Value: result}}, m.CacheControl))
 		default:
 			return nil, invalid(param+".role", "provider bedrock does not support the message role %q", m.Role)
 		}
@@ -116,12 +128,94 @@ func translateRequest(model string, body *openai.ChatRequest) (*converseRequest,
 	}
 	out.inference = inf
 
+	if err := out.thinking(body); err != nil {
+		return nil, err
+	}
+
 	tools, err := toolConfig(body)
 	if err != nil {
 		return nil, err
 	}
 	out.tools = tools
 	return out, nil
+}
+
+// isClaude reports whether a model id (or inference profile) is one of
+// Anthropic's Claude models.
+func isClaude(model string) bool { return strings.Contains(strings.ToLower(model), "claude") }
+
+// thinking passes the request's thinking setting to Claude models as their
+// own request field; max_tokens, when the client set none, defaults above
+// its budget. Other models ignore it.
+func (c *converseRequest) thinking(body *openai.ChatRequest) error {
+	if openai.IsNull(body.Thinking) || !isClaude(c.modelID) {
+		return nil
+	}
+	th, err := jsonValue(string(body.Thinking))
+	if _, isObject := th.(map[string]any); err != nil || !isObject {
+		return invalid("thinking", "thinking must be a JSON object like {\"type\":\"enabled\",\"budget_tokens\":2048}")
+	}
+	c.additional = document.NewLazyDocument(map[string]any{"thinking": th})
+	var t struct {
+		BudgetTokens int `json:"budget_tokens"`
+	}
+	_ = json.Unmarshal(body.Thinking, &t) // an object: checked above
+	if t.BudgetTokens > 0 && t.BudgetTokens < math.MaxInt32-defaultMaxTokens &&
+		(c.inference == nil || c.inference.MaxTokens == nil) {
+		if c.inference == nil {
+			c.inference = &types.InferenceConfiguration{}
+		}
+		c.inference.MaxTokens = aws.Int32(int32(t.BudgetTokens + defaultMaxTokens))
+	}
+	return nil
+}
+
+// defaultMaxTokens is the room for the answer beside a thinking budget when
+// the client set no max_tokens.
+const defaultMaxTokens = 4096
+
+// cachePoint is the cache point a cache_control asks for.
+func cachePoint(cc *openai.CacheControl) types.CachePointBlock {
+	cp := types.CachePointBlock{Type: types.CachePointTypeDefault}
+	if cc.TTL != "" {
+		cp.Ttl = types.CacheTTL(cc.TTL)
+	}
+	return cp
+}
+
+// withCachePoint adds a message's cache point after its blocks.
+func withCachePoint(blocks []types.ContentBlock, cc *openai.CacheControl) []types.ContentBlock {
+	if cc == nil || len(blocks) == 0 {
+		return blocks
+	}
+	return append(blocks, &types.ContentBlockMemberCachePoint{Value: cachePoint(cc)})
+}
+
+// systemBlocks are a system message's blocks: its text, or, when a part is
+// a cache breakpoint, each text part followed by its cache point; then the
+// message's own cache point.
+func systemBlocks(m openai.Message) []types.SystemContentBlock {
+	var out []types.SystemContentBlock
+	marked := false
+	for _, p := range m.Content.Parts {
+		marked = marked || p.CacheControl != nil
+	}
+	if marked {
+		for _, p := range m.Content.Parts {
+			if p.Text != "" {
+				out = append(out, &types.SystemContentBlockMemberText{Value: p.Text})
+			}
+			if p.CacheControl != nil && len(out) > 0 {
+				out = append(out, &types.SystemContentBlockMemberCachePoint{Value: cachePoint(p.CacheControl)})
+			}
+		}
+	} else if t := m.Content.AllText(); t != "" {
+		out = append(out, &types.SystemContentBlockMemberText{Value: t})
+	}
+	if m.CacheControl != nil && len(out) > 0 {
+		out = append(out, &types.SystemContentBlockMemberCachePoint{Value: cachePoint(m.CacheControl)})
+	}
+	return out
 }
 
 // appendMessage adds blocks as a turn of role, merging them into the previous
@@ -171,6 +265,9 @@ func userBlocks(param string, c openai.Content) ([]types.ContentBlock, error) {
 		default:
 			return nil, invalid(pp+".type", "provider bedrock does not support %q content parts", p.Type)
 		}
+		if p.CacheControl != nil && len(blocks) > 0 {
+			blocks = append(blocks, &types.ContentBlockMemberCachePoint{Value: cachePoint(p.CacheControl)})
+		}
 	}
 	return blocks, nil
 }
@@ -216,8 +313,32 @@ func assistantBlocks(param string, m openai.Message) ([]types.ContentBlock, erro
 	if hasNonText(m.Content) {
 		return nil, invalid(param+".content", "assistant messages may only contain text")
 	}
+	for j, tb := range m.ThinkingBlocks {
+		pp := fmt.Sprintf("%s.thinking_blocks[%d]", param, j)
+		switch {
+		case tb.Type == openai.ThinkingTypeThinking && tb.Signature != "":
+			blocks = append(blocks, &types.ContentBlockMemberReasoningContent{Value: &types.ReasoningContentBlockMemberReasoningText{
+				Value: types.ReasoningTextBlock{Text: aws.String(tb.Thinking), Signature: aws.String(tb.Signature)}}})
+		case tb.Type == openai.ThinkingTypeRedacted && tb.Data != "":
+			data, err := base64.StdEncoding.DecodeString(tb.Data)
+			if err != nil {
+				return nil, invalid(pp+".data", "redacted thinking data must be the base64 the gateway sent")
+			}
+			blocks = append(blocks, &types.ContentBlockMemberReasoningContent{Value: &types.ReasoningContentBlockMemberRedactedContent{Value: data}})
+		case tb.Type == openai.ThinkingTypeThinking:
+			// Unsigned reasoning cannot be replayed: the model reasons afresh.
+		default:
+			return nil, invalid(pp+".type", "thinking block type %q is not supported", tb.Type)
+		}
+	}
 	if t := m.Content.AllText(); t != "" {
 		blocks = append(blocks, &types.ContentBlockMemberText{Value: t})
+		for _, p := range m.Content.Parts {
+			if p.CacheControl != nil {
+				blocks = append(blocks, &types.ContentBlockMemberCachePoint{Value: cachePoint(p.CacheControl)})
+				break
+			}
+		}
 	}
 	for j, tc := range m.ToolCalls {
 		pp := fmt.Sprintf("%s.tool_calls[%d]", param, j)
@@ -301,6 +422,9 @@ func toolConfig(body *openai.ChatRequest) (*types.ToolConfiguration, error) {
 			spec.Description = aws.String(t.Function.Description)
 		}
 		c.Tools = append(c.Tools, &types.ToolMemberToolSpec{Value: spec})
+		if cc := t.ToolCacheControl(); cc != nil {
+			c.Tools = append(c.Tools, &types.ToolMemberCachePoint{Value: cachePoint(cc)})
+		}
 		found = found || t.Function.Name == named
 	}
 	switch choice {
@@ -323,6 +447,15 @@ func jsonDocument(text string, empty any) (document.Interface, error) {
 	if strings.TrimSpace(text) == "" {
 		return document.NewLazyDocument(empty), nil
 	}
+	v, err := jsonValue(text)
+	if err != nil {
+		return nil, err
+	}
+	return document.NewLazyDocument(v), nil
+}
+
+// jsonValue parses JSON text into a value a document can hold.
+func jsonValue(text string) (any, error) {
 	dec := json.NewDecoder(strings.NewReader(text))
 	dec.UseNumber()
 	var v any
@@ -338,7 +471,7 @@ func jsonDocument(text string, empty any) (document.Interface, error) {
 	if _, err := smithydocumentjson.NewEncoder().Encode(v); err != nil {
 		return nil, err
 	}
-	return document.NewLazyDocument(v), nil
+	return v, nil
 }
 
 // documentValue converts json.Number (which the document encoder would

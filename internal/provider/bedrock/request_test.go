@@ -86,6 +86,16 @@ func TestRequestsBedrockCannotTake(t *testing.T) {
 			param: "messages[0].role", message: "function",
 		},
 		{
+			name:  "a thinking setting that is not an object is refused",
+			body:  `{"model":"m","messages":[{"role":"user","content":"hi"}],"thinking":"on"}`,
+			param: "thinking", message: "JSON object",
+		},
+		{
+			name:  "redacted thinking data that is not base64 is refused",
+			body:  `{"model":"m","messages":[{"role":"user","content":"hi"},{"role":"assistant","content":"x","thinking_blocks":[{"type":"redacted_thinking","data":"%%%"}]}]}`,
+			param: "messages[1].thinking_blocks[0].data", message: "base64",
+		},
+		{
 			name:  "a zero max_tokens is refused",
 			body:  `{"model":"m","max_tokens":0,"messages":[{"role":"user","content":"hi"}]}`,
 			param: "max_tokens", message: "positive",
@@ -169,6 +179,14 @@ func TestTranslateRequestShapes(t *testing.T) {
 		c := translate(t, `{"model":"m","messages":[{"role":"user","content":"a"}]}`)
 		if c.inference != nil {
 			t.Errorf("inference = %+v, want nil", c.inference)
+		}
+	})
+	t.Run("thinking reaches only Claude models", func(t *testing.T) {
+		var r openai.ChatRequest
+		_ = json.Unmarshal([]byte(`{"model":"m","messages":[{"role":"user","content":"a"}],"thinking":{"type":"enabled","budget_tokens":1024}}`), &r)
+		c, err := translateRequest("amazon.nova-pro-v1:0", &r)
+		if err != nil || c.additional != nil || c.inference != nil {
+			t.Errorf("nova request %+v, %v: want no thinking field and no max_tokens", c, err)
 		}
 	})
 	t.Run("max_completion_tokens wins over max_tokens", func(t *testing.T) {

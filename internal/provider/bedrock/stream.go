@@ -2,7 +2,9 @@ package bedrock
 
 import (
 	"context"
+	"encoding/base64"
 	"io"
+	"strings"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -34,6 +36,9 @@ type stream struct {
 	tools    provider.ToolIndexes
 	stopped  bool
 	metadata *openai.Usage
+	// thinking is the text of the reasoning block being streamed, sent again
+	// with its signature.
+	thinking strings.Builder
 
 	once sync.Once
 }
@@ -99,6 +104,10 @@ func (s *stream) role() {
 	}
 }
 
+// translate queues the chunks of one event. Reasoning deltas are
+// reasoning_content; a signature delta sends the block whole (text and
+// signature) as one thinking_blocks element, and redacted reasoning is sent
+// the same way, as the Anthropic provider does.
 func (s *stream) translate(ev types.ConverseStreamOutput) {
 	switch e := ev.(type) {
 	case *types.ConverseStreamOutputMemberMessageStart:
@@ -122,8 +131,13 @@ func (s *stream) translate(ev types.ConverseStreamOutput) {
 				idx := s.toolIndex(e.Value.ContentBlockIndex)
 				s.pending = append(s.pending, s.b.ToolCallArgs(idx, in))
 			}
+		case *types.ContentBlockDeltaMemberReasoningContent:
+			s.role()
+			s.reasoning(d.Value)
 		}
-		// Reasoning and citation deltas have no place in a chat completion chunk.
+		// Citation deltas have no place in a chat completion chunk.
+	case *types.ConverseStreamOutputMemberContentBlockStop:
+		s.thinking.Reset()
 	case *types.ConverseStreamOutputMemberMessageStop:
 		if !s.stopped {
 			s.stopped = true
@@ -137,6 +151,26 @@ func (s *stream) translate(ev types.ConverseStreamOutput) {
 			s.metadata = &u
 			s.end()
 		}
+	}
+}
+
+// reasoning queues the chunk of a reasoning delta.
+func (s *stream) reasoning(d types.ReasoningContentBlockDelta) {
+	switch r := d.(type) {
+	case *types.ReasoningContentBlockDeltaMemberText:
+		if r.Value != "" {
+			s.thinking.WriteString(r.Value)
+			s.pending = append(s.pending, s.b.Chunk(openai.Delta{ReasoningContent: r.Value}, ""))
+		}
+	case *types.ReasoningContentBlockDeltaMemberSignature:
+		if r.Value != "" {
+			block := openai.ThinkingBlock{Type: openai.ThinkingTypeThinking, Thinking: s.thinking.String(), Signature: r.Value}
+			s.thinking.Reset()
+			s.pending = append(s.pending, s.b.Chunk(openai.Delta{ThinkingBlocks: []openai.ThinkingBlock{block}}, ""))
+		}
+	case *types.ReasoningContentBlockDeltaMemberRedactedContent:
+		block := openai.ThinkingBlock{Type: openai.ThinkingTypeRedacted, Data: base64.StdEncoding.EncodeToString(r.Value)}
+		s.pending = append(s.pending, s.b.Chunk(openai.Delta{ThinkingBlocks: []openai.ThinkingBlock{block}}, ""))
 	}
 }
 
