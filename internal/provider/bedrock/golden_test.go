@@ -20,7 +20,8 @@ const converseAnswer = `{"output":{"message":{"role":"assistant","content":[{"te
 // the fake received (path and body) with testdata/*.golden.json.
 func TestRequestGolden(t *testing.T) {
 	for _, name := range []string{"request_conversation", "request_image", "request_tool_choice_none",
-		"request_cache_points", "request_thinking_history"} {
+		"request_cache_points", "request_response_format", "request_response_format_with_tools",
+		"request_tool_choice_none_history", "request_thinking_history"} {
 		t.Run(name, func(t *testing.T) {
 			p, f := newTestProvider(t, jsonAnswer(http.StatusOK, "", converseAnswer))
 			if _, err := p.Chat(context.Background(), chatRequest(t, string(providertest.ReadFile(t, "testdata/"+name+".json")))); err != nil {
@@ -95,7 +96,7 @@ func normalizeCompletion(t *testing.T, m map[string]any) {
 // match the body's.
 func TestResponseGolden(t *testing.T) {
 	for _, name := range []string{"response_text", "response_tool_use", "response_tool_only", "response_max_tokens", "response_guardrail",
-		"response_reasoning_and_cache"} {
+		"response_json_tool", "response_reasoning_and_cache"} {
 		t.Run(name, func(t *testing.T) {
 			p, _ := newTestProvider(t, jsonAnswer(http.StatusOK, "", string(providertest.ReadFile(t, "testdata/"+name+".json"))))
 			resp, err := p.Chat(context.Background(), chatRequest(t, goldenClientRequest(name, false)))
@@ -124,7 +125,7 @@ func TestResponseGolden(t *testing.T) {
 // chunks with testdata/*.golden.json. Every stream must share one id and end
 // with the usage chunk, then io.EOF.
 func TestStreamGolden(t *testing.T) {
-	for _, name := range []string{"stream_text", "stream_tools", "stream_max_tokens", "stream_reasoning"} {
+	for _, name := range []string{"stream_text", "stream_tools", "stream_max_tokens", "stream_json_tool", "stream_reasoning"} {
 		t.Run(name, func(t *testing.T) {
 			var events []fakeEvent
 			if err := json.Unmarshal(providertest.ReadFile(t, "testdata/"+name+".json"), &events); err != nil {
@@ -167,7 +168,12 @@ func TestStreamGolden(t *testing.T) {
 	}
 }
 
-// goldenClientRequest is the client's request of an answer fixture.
+// goldenClientRequest is the client's request of an answer fixture: a
+// response_format for the *_json_tool ones (whose tool call is the answer).
 func goldenClientRequest(fixture string, stream bool) string {
-	return fmt.Sprintf(`{"model":"claude-sonnet","stream":%v,"messages":[{"role":"user","content":"hi"}]}`, stream)
+	format := ""
+	if strings.HasSuffix(fixture, "_json_tool") {
+		format = `,"response_format":{"type":"json_object"}`
+	}
+	return fmt.Sprintf(`{"model":"claude-sonnet","stream":%v,"messages":[{"role":"user","content":"hi"}]%s}`, stream, format)
 }

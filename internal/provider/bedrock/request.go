@@ -28,6 +28,12 @@ type converseRequest struct {
 	tools     *types.ToolConfiguration
 	// additional are the model's own request fields (Claude's thinking).
 	additional document.Interface
+	// jsonTool is the name of the tool that carries a response_format
+	// answer ("" when there is none): its input is the answer's content.
+	jsonTool string
+	// thinkingOn records that Claude's thinking is on, which refuses a
+	// forced tool.
+	thinkingOn bool
 }
 
 func (c *converseRequest) converseInput() *bedrockruntime.ConverseInput {
@@ -52,6 +58,10 @@ func (c *converseRequest) converseStreamInput() *bedrockruntime.ConverseStreamIn
 	}
 }
 
+// JSONTool is the tool a response_format becomes: the model is made to call
+// it, and its input is the answer.
+const JSONTool = "json_response"
+
 // invalid is the 400 for a request Bedrock cannot be given.
 func invalid(param, format string, args ...any) *openai.Error {
 	return &openai.Error{Code: openai.CodeInvalidRequest, Param: param, Message: fmt.Sprintf(format, args...)}
@@ -67,7 +77,9 @@ func invalid(param, format string, args ...any) *openai.Error {
 //
 // An assistant message's thinking_blocks go back as its first reasoning
 // blocks (signed text, or redacted data given as base64), and the request's
-// thinking reaches Claude models as their own request field.
+// thinking reaches Claude models as their own request field. response_format
+// is a forced tool (see responseFormat). Converse has no tool_choice "none"
+// and refuses tool blocks in a request without tools (see toolsAsText).
 func translateRequest(model string, body *openai.ChatRequest) (*converseRequest, error) {
 	if body == nil {
 		return nil, invalid("", "the request has no body")
@@ -137,6 +149,12 @@ func translateRequest(model string, body *openai.ChatRequest) (*converseRequest,
 		return nil, err
 	}
 	out.tools = tools
+	if err := out.responseFormat(body); err != nil {
+		return nil, err
+	}
+	if out.tools == nil {
+		out.toolsAsText()
+	}
 	return out, nil
 }
 
@@ -157,9 +175,11 @@ func (c *converseRequest) thinking(body *openai.ChatRequest) error {
 	}
 	c.additional = document.NewLazyDocument(map[string]any{"thinking": th})
 	var t struct {
-		BudgetTokens int `json:"budget_tokens"`
+		Type         string `json:"type"`
+		BudgetTokens int    `json:"budget_tokens"`
 	}
 	_ = json.Unmarshal(body.Thinking, &t) // an object: checked above
+	c.thinkingOn = t.Type != "" && t.Type != "disabled"
 	if t.BudgetTokens > 0 && t.BudgetTokens < math.MaxInt32-defaultMaxTokens &&
 		(c.inference == nil || c.inference.MaxTokens == nil) {
 		if c.inference == nil {
@@ -173,6 +193,121 @@ func (c *converseRequest) thinking(body *openai.ChatRequest) error {
 // defaultMaxTokens is the room for the answer beside a thinking budget when
 // the client set no max_tokens.
 const defaultMaxTokens = 4096
+
+// responseFormat makes response_format (json_object, json_schema) a tool,
+// JSONTool, whose input schema is the requested one and which the model must
+// call, unless the client's own tools may be called instead: then the model
+// must call one of them or JSONTool. The answer then carries JSONTool's input
+// as its content (translateResponse, the stream).
+//
+// Models that cannot be made to call a tool (only Claude, Nova, Mistral Large
+// and Cohere Command R can), and Claude with thinking on (which refuses a
+// forced tool), get the schema as an instruction instead.
+func (c *converseRequest) responseFormat(body *openai.ChatRequest) error {
+	rf := body.ResponseFormat
+	if rf == nil {
+		return nil
+	}
+	var schema string
+	switch rf.Type {
+	case "", "text":
+		return nil
+	case "json_object":
+	case "json_schema":
+		if rf.JSONSchema != nil && !openai.IsNull(rf.JSONSchema.Schema) {
+			schema = string(rf.JSONSchema.Schema)
+		}
+	default:
+		return invalid("response_format.type", "response_format type %q is not supported", rf.Type)
+	}
+	doc, err := jsonDocument(schema, map[string]any{"type": "object"})
+	if err != nil {
+		return invalid("response_format.json_schema.schema", "the schema is not valid JSON: %v", err)
+	}
+	if !forcesTools(c.modelID) || c.thinkingOn {
+		instruction := "Respond only with a valid JSON object, without any text around it."
+		if schema != "" {
+			var compact strings.Builder
+			b, _ := doc.MarshalSmithyDocument()
+			compact.Write(b)
+			instruction = "Respond only with a JSON value that conforms to this JSON schema, without any text around it: " + compact.String()
+		}
+		c.system = append(c.system, &types.SystemContentBlockMemberText{Value: instruction})
+		return nil
+	}
+	description := "Give the answer to the user as this tool's input. Always call this tool to answer."
+	if rf.JSONSchema != nil && rf.JSONSchema.Description != "" {
+		description += " The answer: " + rf.JSONSchema.Description
+	}
+	spec := &types.ToolMemberToolSpec{Value: types.ToolSpecification{
+		Name:        aws.String(JSONTool),
+		Description: aws.String(description),
+		InputSchema: &types.ToolInputSchemaMemberJson{Value: doc},
+	}}
+	if c.tools == nil {
+		c.tools = &types.ToolConfiguration{}
+	}
+	for _, t := range c.tools.Tools {
+		if ts, ok := t.(*types.ToolMemberToolSpec); ok && aws.ToString(ts.Value.Name) == JSONTool {
+			return invalid("tools", "a tool may not be named %q with a response_format: the gateway uses that name for it", JSONTool)
+		}
+	}
+	c.tools.Tools = append(c.tools.Tools, spec)
+	c.jsonTool = JSONTool
+	switch c.tools.ToolChoice.(type) {
+	case *types.ToolChoiceMemberTool:
+		// The client named the tool to call: the answer is that call.
+	default:
+		if len(c.tools.Tools) == 1 {
+			c.tools.ToolChoice = &types.ToolChoiceMemberTool{Value: types.SpecificToolChoice{Name: aws.String(JSONTool)}}
+		} else {
+			c.tools.ToolChoice = &types.ToolChoiceMemberAny{}
+		}
+	}
+	return nil
+}
+
+// forcesTools reports whether Converse can make a model call a tool
+// (toolChoice any or tool): Claude, Nova, Mistral Large and Command R.
+func forcesTools(model string) bool {
+	m := strings.ToLower(model)
+	for _, family := range []string{"claude", "nova", "mistral-large", "command-r"} {
+		if strings.Contains(m, family) {
+			return true
+		}
+	}
+	return false
+}
+
+// toolsAsText rewrites the tool calls and results of the history as text,
+// for a request that goes without tools (tool_choice "none", or no tools
+// given): Converse refuses toolUse and toolResult blocks without a
+// toolConfig, and it has no "none" choice, so sending the tools would let
+// the model call them. The model still reads what was called and returned.
+func (c *converseRequest) toolsAsText() {
+	for i, m := range c.messages {
+		for j, b := range m.Content {
+			switch v := b.(type) {
+			case *types.ContentBlockMemberToolUse:
+				args, err := toolArguments(v.Value.Input)
+				if err != nil {
+					args = "{}"
+				}
+				c.messages[i].Content[j] = &types.ContentBlockMemberText{Value: fmt.Sprintf("[tool call %s: %s(%s)]",
+					aws.ToString(v.Value.ToolUseId), aws.ToString(v.Value.Name), args)}
+			case *types.ContentBlockMemberToolResult:
+				var text []string
+				for _, rc := range v.Value.Content {
+					if t, ok := rc.(*types.ToolResultContentBlockMemberText); ok {
+						text = append(text, t.Value)
+					}
+				}
+				c.messages[i].Content[j] = &types.ContentBlockMemberText{Value: fmt.Sprintf("[tool result %s: %s]",
+					aws.ToString(v.Value.ToolUseId), strings.Join(text, "\n"))}
+			}
+		}
+	}
+}
 
 // cachePoint is the cache point a cache_control asks for.
 func cachePoint(cc *openai.CacheControl) types.CachePointBlock {

@@ -89,8 +89,11 @@ func thinkingBlock(rc types.ReasoningContentBlock) (b openai.ThinkingBlock, text
 
 // translateResponse turns a Converse answer into an OpenAI chat completion.
 // Reasoning blocks become reasoning_content (their texts) and thinking_blocks
-// (each with its signature, redacted ones with their data in base64).
-func translateResponse(out *bedrockruntime.ConverseOutput, id, model string, created int64) (*openai.ChatCompletion, error) {
+// (each with its signature, redacted ones with their data in base64). When
+// jsonTool is set (a response_format) a call of it is the answer: its input
+// is the content, and the answer ends with finish_reason stop unless it also
+// called the client's tools.
+func translateResponse(out *bedrockruntime.ConverseOutput, id, model, jsonTool string, created int64) (*openai.ChatCompletion, error) {
 	msg, ok := out.Output.(*types.ConverseOutputMemberMessage)
 	if !ok {
 		return nil, errors.New("the answer has no output message")
@@ -98,6 +101,7 @@ func translateResponse(out *bedrockruntime.ConverseOutput, id, model string, cre
 	var text, reasoning strings.Builder
 	var calls []openai.ToolCall
 	var thinking []openai.ThinkingBlock
+	var answer *string
 	for _, block := range msg.Value.Content {
 		switch b := block.(type) {
 		case *types.ContentBlockMemberText:
@@ -106,6 +110,10 @@ func translateResponse(out *bedrockruntime.ConverseOutput, id, model string, cre
 			args, err := toolArguments(b.Value.Input)
 			if err != nil {
 				return nil, err
+			}
+			if jsonTool != "" && aws.ToString(b.Value.Name) == jsonTool {
+				answer = &args
+				continue
 			}
 			calls = append(calls, openai.ToolCall{
 				ID:       aws.ToString(b.Value.ToolUseId),
@@ -120,7 +128,16 @@ func translateResponse(out *bedrockruntime.ConverseOutput, id, model string, cre
 		}
 		// Citations and other blocks have no place in a chat completion.
 	}
-	rm := openai.AssistantMessage(text.String(), calls)
+	finish := finishReason(out.StopReason)
+	content := text.String()
+	if answer != nil {
+		// The JSON is the answer; text beside it would break it.
+		content = *answer
+		if len(calls) == 0 && finish == "tool_calls" {
+			finish = "stop"
+		}
+	}
+	rm := openai.AssistantMessage(content, calls)
 	rm.ReasoningContent, rm.ThinkingBlocks = reasoning.String(), thinking
 	u := usage(out.Usage)
 	return &openai.ChatCompletion{
@@ -128,7 +145,7 @@ func translateResponse(out *bedrockruntime.ConverseOutput, id, model string, cre
 		Object:  "chat.completion",
 		Created: created,
 		Model:   model,
-		Choices: []openai.Choice{{Index: 0, Message: rm, FinishReason: finishReason(out.StopReason)}},
+		Choices: []openai.Choice{{Index: 0, Message: rm, FinishReason: finish}},
 		Usage:   &u,
 	}, nil
 }

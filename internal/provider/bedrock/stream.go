@@ -36,6 +36,12 @@ type stream struct {
 	tools    provider.ToolIndexes
 	stopped  bool
 	metadata *openai.Usage
+	// jsonTool is the response_format tool ("" for none); jsonBlock the
+	// content block of its call (-1 before it), whose input is streamed as
+	// content; calls counts the client's tool calls.
+	jsonTool  string
+	jsonBlock int32
+	calls     int
 	// thinking is the text of the reasoning block being streamed, sent again
 	// with its signature.
 	thinking strings.Builder
@@ -43,10 +49,11 @@ type stream struct {
 	once sync.Once
 }
 
-func newStream(ctx context.Context, p *Provider, es *bedrockruntime.ConverseStreamEventStream, model string) *stream {
+func newStream(ctx context.Context, p *Provider, es *bedrockruntime.ConverseStreamEventStream, model, jsonTool string) *stream {
 	return &stream{
 		p: p, ctx: ctx, es: es,
-		b: provider.NewChunkBuilder(provider.NewCompletionID(), model),
+		b:        provider.NewChunkBuilder(provider.NewCompletionID(), model),
+		jsonTool: jsonTool, jsonBlock: -1,
 	}
 }
 
@@ -107,7 +114,8 @@ func (s *stream) role() {
 // translate queues the chunks of one event. Reasoning deltas are
 // reasoning_content; a signature delta sends the block whole (text and
 // signature) as one thinking_blocks element, and redacted reasoning is sent
-// the same way, as the Anthropic provider does.
+// the same way, as the Anthropic provider does. The response_format tool's
+// input is streamed as content.
 func (s *stream) translate(ev types.ConverseStreamOutput) {
 	switch e := ev.(type) {
 	case *types.ConverseStreamOutputMemberMessageStart:
@@ -115,6 +123,11 @@ func (s *stream) translate(ev types.ConverseStreamOutput) {
 	case *types.ConverseStreamOutputMemberContentBlockStart:
 		if tu, ok := e.Value.Start.(*types.ContentBlockStartMemberToolUse); ok {
 			s.role()
+			if s.jsonTool != "" && aws.ToString(tu.Value.Name) == s.jsonTool {
+				s.jsonBlock = aws.ToInt32(e.Value.ContentBlockIndex)
+				return
+			}
+			s.calls++
 			idx := s.toolIndex(e.Value.ContentBlockIndex)
 			s.pending = append(s.pending, s.b.ToolCallStart(idx, aws.ToString(tu.Value.ToolUseId), aws.ToString(tu.Value.Name)))
 		}
@@ -128,6 +141,10 @@ func (s *stream) translate(ev types.ConverseStreamOutput) {
 		case *types.ContentBlockDeltaMemberToolUse:
 			if in := aws.ToString(d.Value.Input); in != "" {
 				s.role()
+				if s.jsonBlock >= 0 && aws.ToInt32(e.Value.ContentBlockIndex) == s.jsonBlock {
+					s.pending = append(s.pending, s.b.Text(in))
+					return
+				}
 				idx := s.toolIndex(e.Value.ContentBlockIndex)
 				s.pending = append(s.pending, s.b.ToolCallArgs(idx, in))
 			}
@@ -142,7 +159,11 @@ func (s *stream) translate(ev types.ConverseStreamOutput) {
 		if !s.stopped {
 			s.stopped = true
 			s.role()
-			s.pending = append(s.pending, s.b.Finish(finishReason(e.Value.StopReason)))
+			finish := finishReason(e.Value.StopReason)
+			if s.jsonBlock >= 0 && s.calls == 0 && finish == "tool_calls" {
+				finish = "stop"
+			}
+			s.pending = append(s.pending, s.b.Finish(finish))
 			s.end()
 		}
 	case *types.ConverseStreamOutputMemberMetadata:
