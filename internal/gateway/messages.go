@@ -25,10 +25,12 @@ import (
 // Anthropic's Messages API for clients (the Anthropic SDKs, Claude Code):
 // POST /v1/messages and /v1/messages/count_tokens. A request goes through
 // the same admission and routing as a chat completion; a target whose
-// provider speaks the Messages API upstream gets the client's body with only
-// its model changed, and its answer reaches the client byte for byte; every
-// other target gets the request translated to chat, and its answer
-// translated back. Errors are in Anthropic's shape (anthropicEndpoint).
+// provider speaks the Messages API upstream for its model (Anthropic; Claude
+// models on Bedrock, through InvokeModel) gets the client's body with only
+// its model changed (and, on Bedrock, put in Bedrock's form), and its answer
+// reaches the client byte for byte; every other target gets the request
+// translated to chat, and its answer translated back. Errors are in
+// Anthropic's shape (anthropicEndpoint).
 
 // nativeMessages is a provider that speaks the Messages API upstream.
 type nativeMessages interface {
@@ -37,9 +39,21 @@ type nativeMessages interface {
 	CountTokens(ctx context.Context, req *anthropic.NativeRequest) (*provider.Response, error)
 }
 
+// messagesModels is a native provider that speaks the Messages API for
+// some of its models only: Bedrock, for Claude.
+type messagesModels interface {
+	ServesMessages(model string) bool
+}
+
 func nativeOf(t *router.Target) (nativeMessages, bool) {
 	n, ok := t.Provider.(nativeMessages)
-	return n, ok
+	if !ok {
+		return nil, false
+	}
+	if m, some := t.Provider.(messagesModels); some && !m.ServesMessages(t.Model) {
+		return nil, false
+	}
+	return n, true
 }
 
 // TokenCountHeader marks a count_tokens answer that is the gateway's

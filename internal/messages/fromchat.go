@@ -25,8 +25,10 @@ import (
 //     finish with tool calls) tool_use, content_filter (or a refusal)
 //     refusal. Chat does not say which stop sequence ended an answer, so
 //     stop_sequence stays null;
-//   - usage is prompt tokens less cached ones as input_tokens, the cached
-//     ones as cache_read_input_tokens, completion tokens as output_tokens.
+//   - usage is prompt tokens less cached and cache-written ones as
+//     input_tokens, the cached ones as cache_read_input_tokens, the written
+//     ones (cache_creation_tokens, with their 5m/1h split) as
+//     cache_creation_input_tokens, completion tokens as output_tokens.
 func FromChat(c *openai.ChatCompletion, requestedModel string) *Message {
 	return fromChat(c, "", requestedModel)
 }
@@ -34,7 +36,9 @@ func FromChat(c *openai.ChatCompletion, requestedModel string) *Message {
 // FromChatBody decodes a chat completion body and translates it as FromChat
 // does; a reasoning text beside the message ("reasoning_content" or
 // "reasoning", as DeepSeek, vLLM, OpenRouter and Ollama send it) becomes a
-// thinking block ahead of the text.
+// thinking block ahead of the text, or, when the message has
+// thinking_blocks (Claude on Bedrock), one thinking block for each with its
+// signature (redacted ones are left out: a Message has no such block).
 func FromChatBody(body []byte, requestedModel string) (*Message, error) {
 	var c openai.ChatCompletion
 	if err := json.Unmarshal(body, &c); err != nil {
@@ -82,7 +86,16 @@ func fromChat(c *openai.ChatCompletion, reasoning, requestedModel string) *Messa
 	if m.Model == "" {
 		m.Model = c.Model
 	}
-	if reasoning != "" {
+	signed := false
+	if len(c.Choices) > 0 {
+		for _, tb := range c.Choices[0].Message.ThinkingBlocks {
+			if tb.Type == openai.ThinkingTypeThinking {
+				m.Content = append(m.Content, ContentBlock{Type: BlockThinking, Thinking: tb.Thinking, Signature: tb.Signature})
+				signed = true
+			}
+		}
+	}
+	if reasoning != "" && !signed {
 		m.Content = append(m.Content, ContentBlock{Type: BlockThinking, Thinking: reasoning})
 	}
 	finish := ""
@@ -135,11 +148,13 @@ func usageFromChat(u *openai.Usage) Usage {
 		return Usage{}
 	}
 	cached := u.CachedTokens()
-	input := u.PromptTokens - cached
-	if input < 0 {
-		input = 0
+	written, oneHour := u.CacheWriteTokens()
+	input := max(u.PromptTokens-cached-written, 0)
+	out := Usage{InputTokens: input, CacheReadInputTokens: cached, CacheCreationInputTokens: written, OutputTokens: u.CompletionTokens}
+	if d := u.PromptTokensDetails; d != nil && d.CacheCreationTokenDetails != nil && written > 0 {
+		out.CacheCreation = &CacheCreation{Ephemeral5mInputTokens: d.CacheCreationTokenDetails.Ephemeral5mInputTokens, Ephemeral1hInputTokens: oneHour}
 	}
-	return Usage{InputTokens: input, CacheReadInputTokens: cached, OutputTokens: u.CompletionTokens}
+	return out
 }
 
 // inputObject parses tool call arguments into a JSON object: compact, {}

@@ -2,6 +2,7 @@ package messages
 
 import (
 	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -117,6 +118,33 @@ func TestFromChatUsageSplitsCachedTokensOut(t *testing.T) {
 	// A provider reporting more cached than prompt tokens does not go negative.
 	c.Usage = &openai.Usage{PromptTokens: 5, PromptTokensDetails: &openai.PromptTokensDetails{CachedTokens: 8}}
 	if got := FromChat(c, "m").Usage; got.InputTokens != 0 || got.CacheReadInputTokens != 8 {
+		t.Errorf("usage %+v", got)
+	}
+}
+
+// TestFromChatBodyKeepsSignedThinkingBlocks: a message's thinking_blocks
+// become thinking blocks with their signatures (redacted ones are left
+// out); reasoning_content alone is one unsigned block.
+func TestFromChatBodyKeepsSignedThinkingBlocks(t *testing.T) {
+	m, err := FromChatBody([]byte(`{"id":"chatcmpl-1","choices":[{"index":0,"finish_reason":"stop","message":{"role":"assistant","content":"42",
+		"reasoning_content":"ab","thinking_blocks":[{"type":"thinking","thinking":"a","signature":"s1"},{"type":"redacted_thinking","data":"x"},{"type":"thinking","thinking":"b","signature":"s2"}]}}]}`), "m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []ContentBlock{{Type: BlockThinking, Thinking: "a", Signature: "s1"}, {Type: BlockThinking, Thinking: "b", Signature: "s2"}, {Type: BlockText, Text: "42"}}
+	if !reflect.DeepEqual(m.Content, want) {
+		t.Errorf("content %+v, want %+v", m.Content, want)
+	}
+	m, _ = FromChatBody([]byte(`{"id":"chatcmpl-1","choices":[{"index":0,"finish_reason":"stop","message":{"role":"assistant","content":"42","reasoning_content":"ab"}}]}`), "m")
+	if len(m.Content) != 2 || !reflect.DeepEqual(m.Content[0], ContentBlock{Type: BlockThinking, Thinking: "ab"}) {
+		t.Errorf("content %+v", m.Content)
+	}
+}
+
+func TestFromChatUsageSplitsCacheWritesOut(t *testing.T) {
+	c := completion("stop", openai.Ptr("hi"))
+	c.Usage = &openai.Usage{PromptTokens: 1000, CompletionTokens: 10, PromptTokensDetails: &openai.PromptTokensDetails{CachedTokens: 500, CacheCreationTokens: 300}}
+	if got := FromChat(c, "m").Usage; !reflect.DeepEqual(got, Usage{InputTokens: 200, CacheReadInputTokens: 500, CacheCreationInputTokens: 300, OutputTokens: 10}) {
 		t.Errorf("usage %+v", got)
 	}
 }

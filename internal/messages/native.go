@@ -53,10 +53,11 @@ type nativeMsg struct {
 
 // nativeUsage has pointers so a count a message_delta omits keeps its value.
 type nativeUsage struct {
-	InputTokens              *int `json:"input_tokens"`
-	CacheCreationInputTokens *int `json:"cache_creation_input_tokens"`
-	CacheReadInputTokens     *int `json:"cache_read_input_tokens"`
-	OutputTokens             *int `json:"output_tokens"`
+	InputTokens              *int           `json:"input_tokens"`
+	CacheCreationInputTokens *int           `json:"cache_creation_input_tokens"`
+	CacheReadInputTokens     *int           `json:"cache_read_input_tokens"`
+	CacheCreation            *CacheCreation `json:"cache_creation"`
+	OutputTokens             *int           `json:"output_tokens"`
 }
 
 func (n *NativeUsage) merge(v nativeUsage) {
@@ -70,16 +71,26 @@ func (n *NativeUsage) merge(v nativeUsage) {
 	set(&n.u.CacheCreationInputTokens, v.CacheCreationInputTokens)
 	set(&n.u.CacheReadInputTokens, v.CacheReadInputTokens)
 	set(&n.u.OutputTokens, v.OutputTokens)
+	if v.CacheCreation != nil {
+		c := *v.CacheCreation
+		n.u.CacheCreation = &c
+	}
 }
 
 // ChatUsage is u as the gateway meters usage: every input token (read from
 // the cache, written to it, or neither) is a prompt token, cache reads are
-// the cached tokens, as the Anthropic provider reports them.
+// the cached tokens and cache writes the cache_creation_tokens, with their
+// split by lifetime, as the Anthropic provider reports them.
 func (u Usage) ChatUsage() openai.Usage {
 	out := openai.Usage{
-		PromptTokens:        u.InputTokens + u.CacheCreationInputTokens + u.CacheReadInputTokens,
-		CompletionTokens:    u.OutputTokens,
-		PromptTokensDetails: &openai.PromptTokensDetails{CachedTokens: u.CacheReadInputTokens},
+		PromptTokens:     u.InputTokens + u.CacheCreationInputTokens + u.CacheReadInputTokens,
+		CompletionTokens: u.OutputTokens,
+		PromptTokensDetails: &openai.PromptTokensDetails{CachedTokens: u.CacheReadInputTokens,
+			CacheCreationTokens: u.CacheCreationInputTokens},
+	}
+	if c := u.CacheCreation; c != nil && u.CacheCreationInputTokens > 0 && c.Ephemeral5mInputTokens+c.Ephemeral1hInputTokens > 0 {
+		out.PromptTokensDetails.CacheCreationTokenDetails = &openai.CacheCreationDetails{
+			Ephemeral5mInputTokens: c.Ephemeral5mInputTokens, Ephemeral1hInputTokens: c.Ephemeral1hInputTokens}
 	}
 	out.TotalTokens = out.PromptTokens + out.CompletionTokens
 	return out

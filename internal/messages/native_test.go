@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"reflect"
 	"testing"
 
 	"github.com/aigateway/gateway/internal/openai"
@@ -54,9 +55,29 @@ func TestNativeUsageReadsABodyAndLaterDeltasOverwriteWhatTheyCarry(t *testing.T)
 }
 
 func TestChatUsageUndoesFromChatsSplit(t *testing.T) {
-	u := Usage{InputTokens: 200, CacheReadInputTokens: 800, OutputTokens: 10}
-	if back := usageFromChat(openaiUsage(u.ChatUsage())); back != u {
-		t.Errorf("%+v became %+v", u, back)
+	for _, u := range []Usage{
+		{InputTokens: 200, CacheReadInputTokens: 800, OutputTokens: 10},
+		{InputTokens: 200, CacheReadInputTokens: 800, CacheCreationInputTokens: 300, OutputTokens: 10},
+		{InputTokens: 200, CacheCreationInputTokens: 300, OutputTokens: 10,
+			CacheCreation: &CacheCreation{Ephemeral5mInputTokens: 100, Ephemeral1hInputTokens: 200}},
+	} {
+		if back := usageFromChat(openaiUsage(u.ChatUsage())); !reflect.DeepEqual(back, u) {
+			t.Errorf("%+v became %+v", u, back)
+		}
+	}
+}
+
+// TestNativeUsageKeepsCacheWritesForPricing: a native answer's cache writes,
+// with their 5m/1h split, reach the chat usage the gateway prices.
+func TestNativeUsageKeepsCacheWritesForPricing(t *testing.T) {
+	var n NativeUsage
+	n.Add([]byte(`{"type":"message_start","message":{"usage":{"input_tokens":12,"cache_creation_input_tokens":3000,"cache_read_input_tokens":20000,"cache_creation":{"ephemeral_5m_input_tokens":1000,"ephemeral_1h_input_tokens":2000},"output_tokens":1}}}`))
+	n.Add([]byte(`{"type":"message_delta","usage":{"output_tokens":40}}`))
+	u, _ := n.Usage()
+	c := u.ChatUsage()
+	all, oneHour := c.CacheWriteTokens()
+	if c.PromptTokens != 23012 || c.CachedTokens() != 20000 || all != 3000 || oneHour != 2000 || c.CompletionTokens != 40 {
+		t.Errorf("chat usage %+v (writes %d, one-hour %d)", c, all, oneHour)
 	}
 }
 

@@ -207,17 +207,32 @@ func (s *Stream) start(u *openai.Usage) {
 	}})
 }
 
-// chunkDelta is a delta with the reasoning fields beside OpenAI's own.
+// chunkDelta is a delta with "reasoning" (vLLM, OpenRouter, Ollama) beside
+// the fields of openai.Delta, which has reasoning_content.
 type chunkDelta struct {
 	openai.Delta
-	reasoningFields
+	Reasoning *string `json:"reasoning"`
+}
+
+// reasoning is the delta's reasoning text: reasoning_content, else reasoning.
+func (d chunkDelta) reasoning() string {
+	if d.ReasoningContent != "" {
+		return d.ReasoningContent
+	}
+	if d.Reasoning != nil {
+		return *d.Reasoning
+	}
+	return ""
 }
 
 func (s *Stream) delta(d chunkDelta) {
-	if t := d.reasoningFields.text(); t != "" {
+	if t := d.reasoning(); t != "" {
 		s.ensureOpen(BlockThinking)
 		s.blocks[s.open].Thinking += t
 		s.emitDelta(blockDelta{Type: "thinking_delta", Thinking: &t})
+	}
+	for _, tb := range d.ThinkingBlocks {
+		s.signature(tb)
 	}
 	if d.Content != nil && *d.Content != "" {
 		s.text(*d.Content)
@@ -247,6 +262,27 @@ func (s *Stream) delta(d chunkDelta) {
 			s.emitDelta(blockDelta{Type: "input_json_delta", PartialJSON: &args})
 		}
 	}
+}
+
+// signature ends a thinking block with the signature a thinking_blocks
+// element carries (its text was streamed as reasoning_content; when no
+// thinking block is open, the element's text is sent first). Redacted
+// blocks are left out: a Message has no such block.
+func (s *Stream) signature(tb openai.ThinkingBlock) {
+	if tb.Type != openai.ThinkingTypeThinking || tb.Signature == "" {
+		return
+	}
+	if s.open < 0 || s.blocks[s.open].Type != BlockThinking {
+		s.ensureOpen(BlockThinking)
+		if t := tb.Thinking; t != "" {
+			s.blocks[s.open].Thinking = t
+			s.emitDelta(blockDelta{Type: "thinking_delta", Thinking: &t})
+		}
+	}
+	sig := tb.Signature
+	s.blocks[s.open].Signature = sig
+	s.emitDelta(blockDelta{Type: "signature_delta", Signature: &sig})
+	s.closeOpen()
 }
 
 func (s *Stream) text(t string) {

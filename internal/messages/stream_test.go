@@ -120,10 +120,11 @@ func fold(t testing.TB, evs []event) *Message {
 				Text         string  `json:"text"`
 				PartialJSON  string  `json:"partial_json"`
 				Thinking     string  `json:"thinking"`
+				Signature    string  `json:"signature"`
 				StopReason   *string `json:"stop_reason"`
 				StopSequence *string `json:"stop_sequence"`
 			} `json:"delta"`
-			Usage map[string]*int `json:"usage"`
+			Usage map[string]json.RawMessage `json:"usage"`
 		}
 		if err := json.Unmarshal([]byte(e.Data), &ev); err != nil {
 			t.Fatal(err)
@@ -140,6 +141,8 @@ func fold(t testing.TB, evs []event) *Message {
 				b.Text += ev.Delta.Text
 			case "thinking_delta":
 				b.Thinking += ev.Delta.Thinking
+			case "signature_delta":
+				b.Signature += ev.Delta.Signature
 			case "input_json_delta":
 				partial[ev.Index] += ev.Delta.PartialJSON
 			}
@@ -155,8 +158,10 @@ func fold(t testing.TB, evs []event) *Message {
 		case "message_delta":
 			m.StopReason, m.StopSequence = ev.Delta.StopReason, ev.Delta.StopSequence
 			set := func(dst *int, key string) {
-				if v := ev.Usage[key]; v != nil {
-					*dst = *v
+				if v, ok := ev.Usage[key]; ok {
+					if err := json.Unmarshal(v, dst); err != nil {
+						t.Fatalf("usage %s: %v", key, err)
+					}
 				}
 			}
 			set(&m.Usage.InputTokens, "input_tokens")
@@ -411,5 +416,46 @@ func TestStreamIgnoresOtherChoicesAndPings(t *testing.T) {
 	checkWellFormed(t, parseSSE(t, append(b, s.Finish()...)))
 	if s.Ping() != nil {
 		t.Error("a ping after the end")
+	}
+}
+
+// TestStreamEndsAThinkingBlockWithTheSignatureOfItsThinkingBlocksElement:
+// reasoning_content deltas stream as thinking_delta, the thinking_blocks
+// element that ends the block (as the Anthropic and Bedrock providers send
+// it) as its signature_delta; a signed block without streamed text sends
+// its text first; the cache writes reach message_delta's usage.
+func TestStreamEndsAThinkingBlockWithTheSignatureOfItsThinkingBlocksElement(t *testing.T) {
+	chunks := [][]byte{
+		[]byte(`{"id":"chatcmpl-1","choices":[{"index":0,"delta":{"role":"assistant","content":""}}]}`),
+		[]byte(`{"id":"chatcmpl-1","choices":[{"index":0,"delta":{"reasoning_content":"Look it up "}}]}`),
+		[]byte(`{"id":"chatcmpl-1","choices":[{"index":0,"delta":{"reasoning_content":"first."}}]}`),
+		[]byte(`{"id":"chatcmpl-1","choices":[{"index":0,"delta":{"thinking_blocks":[{"type":"thinking","thinking":"Look it up first.","signature":"sig-1"}]}}]}`),
+		[]byte(`{"id":"chatcmpl-1","choices":[{"index":0,"delta":{"thinking_blocks":[{"type":"redacted_thinking","data":"opaque"}]}}]}`),
+		[]byte(`{"id":"chatcmpl-1","choices":[{"index":0,"delta":{"thinking_blocks":[{"type":"thinking","thinking":"Then answer.","signature":"sig-2"}]}}]}`),
+		[]byte(`{"id":"chatcmpl-1","choices":[{"index":0,"delta":{"content":"Chapter 2."}}]}`),
+		[]byte(`{"id":"chatcmpl-1","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}`),
+		[]byte(`{"id":"chatcmpl-1","choices":[],"usage":{"prompt_tokens":23012,"completion_tokens":40,"prompt_tokens_details":{"cached_tokens":20000,"cache_creation_tokens":3000,"cache_creation_token_details":{"ephemeral_5m_input_tokens":1000,"ephemeral_1h_input_tokens":2000}}}}`),
+	}
+	s, out := run(t, "claude-x", chunks)
+	evs := parseSSE(t, out)
+	checkWellFormed(t, evs)
+	m := fold(t, evs)
+	want := []ContentBlock{
+		{Type: BlockThinking, Thinking: "Look it up first.", Signature: "sig-1"},
+		{Type: BlockThinking, Thinking: "Then answer.", Signature: "sig-2"},
+		{Type: BlockText, Text: "Chapter 2."},
+	}
+	if !reflect.DeepEqual(m.Content, want) {
+		t.Errorf("folded content %+v, want %+v", m.Content, want)
+	}
+	if !reflect.DeepEqual(s.Message().Content, want) {
+		t.Errorf("Message content %+v, want %+v", s.Message().Content, want)
+	}
+	wantUsage := Usage{InputTokens: 12, CacheReadInputTokens: 20000, CacheCreationInputTokens: 3000, OutputTokens: 40}
+	if u := m.Usage; u.InputTokens != 12 || u.CacheReadInputTokens != 20000 || u.CacheCreationInputTokens != 3000 || u.OutputTokens != 40 {
+		t.Errorf("folded usage %+v, want %+v", u, wantUsage)
+	}
+	if c := s.Message().Usage.CacheCreation; c == nil || *c != (CacheCreation{Ephemeral5mInputTokens: 1000, Ephemeral1hInputTokens: 2000}) {
+		t.Errorf("cache_creation %+v", c)
 	}
 }

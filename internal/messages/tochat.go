@@ -43,8 +43,11 @@ const (
 //   - thinking enabled becomes reasoning_effort by budget (see
 //     LowEffortBudget); disabled and adaptive set none.
 //
-// top_k and cache_control have no chat counterpart and are dropped; Dropped
-// lists what a request loses. Blocks and tools chat cannot express (PDF and
+// top_k has no chat counterpart and is dropped, as is cache_control: the
+// chat form has one (openai.CacheControl), but the chat request also goes,
+// as it is, to OpenAI-protocol providers, which refuse fields they do not
+// know; the providers that cache on a breakpoint get the Messages request
+// natively. Dropped lists what a request loses. Blocks and tools chat cannot express (PDF and
 // file documents, server tools, server tool results) are a 400 naming them.
 func ToChat(r *Request) (*openai.ChatRequest, error) {
 	out := &openai.ChatRequest{

@@ -233,11 +233,19 @@ func (b *ContentBlock) UnmarshalJSON(data []byte) error {
 
 // Usage is Anthropic's token usage. InputTokens excludes the tokens read from
 // or written to the prompt cache; the three together are the prompt.
+// CacheCreation splits the writes by the lifetime of the entry, when known.
 type Usage struct {
-	InputTokens              int `json:"input_tokens"`
-	CacheCreationInputTokens int `json:"cache_creation_input_tokens"`
-	CacheReadInputTokens     int `json:"cache_read_input_tokens"`
-	OutputTokens             int `json:"output_tokens"`
+	InputTokens              int            `json:"input_tokens"`
+	CacheCreationInputTokens int            `json:"cache_creation_input_tokens"`
+	CacheReadInputTokens     int            `json:"cache_read_input_tokens"`
+	CacheCreation            *CacheCreation `json:"cache_creation,omitempty"`
+	OutputTokens             int            `json:"output_tokens"`
+}
+
+// CacheCreation is usage.cache_creation: the cache writes of each lifetime.
+type CacheCreation struct {
+	Ephemeral5mInputTokens int `json:"ephemeral_5m_input_tokens"`
+	Ephemeral1hInputTokens int `json:"ephemeral_1h_input_tokens"`
 }
 
 // TokenCount is the answer of /v1/messages/count_tokens.

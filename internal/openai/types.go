@@ -37,6 +37,11 @@ type ChatRequest struct {
 	TopLogprobs         *int               `json:"top_logprobs,omitempty"`
 	ReasoningEffort     string             `json:"reasoning_effort,omitempty"`
 	Metadata            map[string]string  `json:"metadata,omitempty"`
+	// Thinking is Anthropic's extended-thinking setting
+	// ({"type":"enabled","budget_tokens":N}, "adaptive" or "disabled"), as
+	// LiteLLM accepts it on chat requests: passed on as it is to Claude
+	// models (directly or on Bedrock), ignored by other providers.
+	Thinking json.RawMessage `json:"thinking,omitempty"`
 }
 
 // MaxOutputTokens returns max_completion_tokens, else max_tokens, else 0.
@@ -108,7 +113,45 @@ type Message struct {
 	ToolCalls  []ToolCall `json:"tool_calls,omitempty"`
 	ToolCallID string     `json:"tool_call_id,omitempty"`
 	Refusal    string     `json:"refusal,omitempty"`
+	// ReasoningContent and ThinkingBlocks are an assistant turn's reasoning
+	// as the gateway returned it (see ResponseMessage), sent back in the
+	// history; providers that replay reasoning read ThinkingBlocks, which
+	// carry the signatures.
+	ReasoningContent string          `json:"reasoning_content,omitempty"`
+	ThinkingBlocks   []ThinkingBlock `json:"thinking_blocks,omitempty"`
+	// CacheControl marks the end of the message as a prompt-cache
+	// breakpoint (its last content part; see CacheControl).
+	CacheControl *CacheControl `json:"cache_control,omitempty"`
 }
+
+// CacheControl is a prompt-caching breakpoint, {"type":"ephemeral"} with an
+// optional "ttl" ("5m" or "1h"), as Anthropic defines it. Chat clients set it
+// as LiteLLM and OpenRouter document: on a content part, on a message (its
+// last part, or its tool result), or on a tool. Providers with explicit
+// prompt caching (Anthropic, Bedrock) place a breakpoint there; others
+// ignore it.
+type CacheControl struct {
+	Type string `json:"type"`
+	TTL  string `json:"ttl,omitempty"`
+}
+
+// ThinkingBlock is one block of a model's reasoning, as Anthropic (directly
+// or on Bedrock) returns it: Type "thinking" with the text and the signature
+// that lets it be sent back, or "redacted_thinking" with opaque Data. The
+// shape is LiteLLM's "thinking_blocks", so clients that already round-trip
+// them work unchanged.
+type ThinkingBlock struct {
+	Type      string `json:"type"`
+	Thinking  string `json:"thinking,omitempty"`
+	Signature string `json:"signature,omitempty"`
+	Data      string `json:"data,omitempty"`
+}
+
+// Thinking block types.
+const (
+	ThinkingTypeThinking = "thinking"
+	ThinkingTypeRedacted = "redacted_thinking"
+)
 
 // Content is a message's content: a plain string, an array of parts, or null.
 type Content struct {
@@ -172,10 +215,11 @@ func (c Content) AllText() string {
 
 // ContentPart is one element of an array content.
 type ContentPart struct {
-	Type       string      `json:"type"`
-	Text       string      `json:"text,omitempty"`
-	ImageURL   *ImageURL   `json:"image_url,omitempty"`
-	InputAudio *InputAudio `json:"input_audio,omitempty"`
+	Type         string        `json:"type"`
+	Text         string        `json:"text,omitempty"`
+	ImageURL     *ImageURL     `json:"image_url,omitempty"`
+	InputAudio   *InputAudio   `json:"input_audio,omitempty"`
+	CacheControl *CacheControl `json:"cache_control,omitempty"`
 }
 
 // ImageURL is an image_url part: an https URL or a data: URL.
@@ -190,18 +234,30 @@ type InputAudio struct {
 	Format string `json:"format"`
 }
 
-// Tool is one entry of "tools".
+// Tool is one entry of "tools". CacheControl marks the tool as a
+// prompt-cache breakpoint (the tool definitions up to it are cached).
 type Tool struct {
-	Type     string       `json:"type"`
-	Function FunctionSpec `json:"function"`
+	Type         string        `json:"type"`
+	Function     FunctionSpec  `json:"function"`
+	CacheControl *CacheControl `json:"cache_control,omitempty"`
+}
+
+// ToolCacheControl is the tool's cache_control, on the tool or (as LiteLLM
+// also accepts) on its function; nil when neither has one.
+func (t Tool) ToolCacheControl() *CacheControl {
+	if t.CacheControl != nil {
+		return t.CacheControl
+	}
+	return t.Function.CacheControl
 }
 
 // FunctionSpec describes a callable function.
 type FunctionSpec struct {
-	Name        string          `json:"name"`
-	Description string          `json:"description,omitempty"`
-	Parameters  json.RawMessage `json:"parameters,omitempty"`
-	Strict      *bool           `json:"strict,omitempty"`
+	Name         string          `json:"name"`
+	Description  string          `json:"description,omitempty"`
+	Parameters   json.RawMessage `json:"parameters,omitempty"`
+	Strict       *bool           `json:"strict,omitempty"`
+	CacheControl *CacheControl   `json:"cache_control,omitempty"`
 }
 
 // ToolCall is an assistant's call of a tool.
@@ -245,11 +301,15 @@ type Choice struct {
 // read, and which the gateway's Messages translator turns into a thinking
 // block. Absent when the provider sent no reasoning.
 type ResponseMessage struct {
-	Role             string     `json:"role"`
-	Content          *string    `json:"content"`
-	ReasoningContent *string    `json:"reasoning_content,omitempty"`
-	ToolCalls        []ToolCall `json:"tool_calls,omitempty"`
-	Refusal          *string    `json:"refusal,omitempty"`
+	Role      string     `json:"role"`
+	Content   *string    `json:"content"`
+	ToolCalls []ToolCall `json:"tool_calls,omitempty"`
+	Refusal   *string    `json:"refusal,omitempty"`
+	// ReasoningContent is the model's reasoning text, the field DeepSeek,
+	// vLLM and LiteLLM use; ThinkingBlocks are the same reasoning as the
+	// provider's blocks with their signatures, for clients to send back.
+	ReasoningContent string          `json:"reasoning_content,omitempty"`
+	ThinkingBlocks   []ThinkingBlock `json:"thinking_blocks,omitempty"`
 }
 
 // AssistantMessage is the message of a choice with text as content and the
@@ -272,9 +332,22 @@ type Usage struct {
 	CompletionTokensDetails *CompletionTokensDetails `json:"completion_tokens_details,omitempty"`
 }
 
-// PromptTokensDetails breaks prompt tokens down.
+// PromptTokensDetails breaks prompt tokens down. CachedTokens (OpenAI's
+// field) are the prompt tokens read from the provider's prompt cache. The
+// others are written to it, for providers that bill cache writes
+// (Anthropic, Bedrock), in LiteLLM's names: CacheCreationTokens in all, of
+// which CacheCreationTokenDetails says how many at each lifetime.
 type PromptTokensDetails struct {
-	CachedTokens int `json:"cached_tokens"`
+	CachedTokens              int                   `json:"cached_tokens"`
+	CacheCreationTokens       int                   `json:"cache_creation_tokens,omitempty"`
+	CacheCreationTokenDetails *CacheCreationDetails `json:"cache_creation_token_details,omitempty"`
+}
+
+// CacheCreationDetails splits the tokens written to the prompt cache by the
+// lifetime of the entry, as Anthropic's usage.cache_creation does.
+type CacheCreationDetails struct {
+	Ephemeral5mInputTokens int `json:"ephemeral_5m_input_tokens"`
+	Ephemeral1hInputTokens int `json:"ephemeral_1h_input_tokens"`
 }
 
 // CompletionTokensDetails breaks completion tokens down.
@@ -288,6 +361,20 @@ func (u *Usage) CachedTokens() int {
 		return 0
 	}
 	return u.PromptTokensDetails.CachedTokens
+}
+
+// CacheWriteTokens returns the prompt tokens written to the prompt cache, in
+// all and with a one-hour lifetime (the rest have five minutes); 0, 0 when
+// none were.
+func (u *Usage) CacheWriteTokens() (all, oneHour int) {
+	if u == nil || u.PromptTokensDetails == nil {
+		return 0, 0
+	}
+	d := u.PromptTokensDetails
+	if d.CacheCreationTokenDetails != nil {
+		oneHour = d.CacheCreationTokenDetails.Ephemeral1hInputTokens
+	}
+	return d.CacheCreationTokens, oneHour
 }
 
 // ChatCompletionChunk is one streamed event.
@@ -315,6 +402,11 @@ type Delta struct {
 	Content   *string         `json:"content,omitempty"`
 	ToolCalls []ToolCallDelta `json:"tool_calls,omitempty"`
 	Refusal   *string         `json:"refusal,omitempty"`
+	// ReasoningContent is a piece of the reasoning text. ThinkingBlocks
+	// carries what the text alone does not: a thinking block's signature
+	// (with empty thinking) when it arrives, a redacted block whole.
+	ReasoningContent string          `json:"reasoning_content,omitempty"`
+	ThinkingBlocks   []ThinkingBlock `json:"thinking_blocks,omitempty"`
 }
 
 // ToolCallDelta is a streamed piece of a tool call; Index ties the pieces together.

@@ -1,8 +1,8 @@
 // Package pricing turns token usage into US dollars.
 //
 // The list prices ship with the binary as prices.json (embedded): a dated
-// table of input, cached-input and output prices per million tokens for the
-// models of every provider family the gateway speaks to. Operators correct or
+// table of input, cached-input, cache-write and output prices per million
+// tokens for the models of every provider family the gateway speaks to. Operators correct or
 // extend it with per-model overrides from the configuration.
 //
 // A model is looked up, case-insensitively, under these names in turn: the id
@@ -49,6 +49,12 @@ type Price struct {
 	// CachedInput is the price of prompt tokens read from the provider's
 	// prompt cache. Zero means no discount is known: cached tokens cost Input.
 	CachedInput float64 `json:"cached_input,omitempty" toml:"cached_input"`
+	// CacheWrite is the price of prompt tokens written to the prompt cache
+	// (Anthropic's five-minute writes, 1.25 times Input); CacheWrite1h that
+	// of writes kept an hour (2 times Input). Zero means no surcharge is
+	// known: writes cost Input, and one-hour writes cost CacheWrite.
+	CacheWrite   float64 `json:"cache_write,omitempty" toml:"cache_write"`
+	CacheWrite1h float64 `json:"cache_write_1h,omitempty" toml:"cache_write_1h"`
 }
 
 // Validate reports a negative or non-finite price.
@@ -56,7 +62,8 @@ func (p Price) Validate() error {
 	for _, f := range []struct {
 		name string
 		v    float64
-	}{{"input", p.Input}, {"output", p.Output}, {"cached_input", p.CachedInput}} {
+	}{{"input", p.Input}, {"output", p.Output}, {"cached_input", p.CachedInput},
+		{"cache_write", p.CacheWrite}, {"cache_write_1h", p.CacheWrite1h}} {
 		if math.IsNaN(f.v) || math.IsInf(f.v, 0) || f.v < 0 {
 			return fmt.Errorf("%s price %v must be a non-negative number", f.name, f.v)
 		}
@@ -64,31 +71,46 @@ func (p Price) Validate() error {
 	return nil
 }
 
-// effective fills in the cached-input default.
+// effective fills in the defaults of the cache prices.
 func (p Price) effective() Price {
 	if p.CachedInput == 0 {
 		p.CachedInput = p.Input
 	}
+	if p.CacheWrite == 0 {
+		p.CacheWrite = p.Input
+	}
+	if p.CacheWrite1h == 0 {
+		p.CacheWrite1h = p.CacheWrite
+	}
 	return p
 }
 
-// Cost prices one usage report: cached prompt tokens at CachedInput, the rest
-// of the prompt at Input, completion tokens (reasoning tokens included, as
-// OpenAI counts them) at Output. Negative counts count as zero and the cached
-// count is capped at the prompt count.
+// Cost prices one usage report. The prompt tokens (which, as the gateway
+// reports usage, count every input token) are split into those read from the
+// prompt cache (cached_tokens) at CachedInput, those written to it
+// (cache_creation_tokens) at CacheWrite, or CacheWrite1h for the one-hour
+// part, and the rest at Input; completion tokens (reasoning tokens included,
+// as OpenAI counts them) cost Output. Negative counts count as zero; the
+// cached count is capped at the prompt count, the written count at what is
+// left of it, and the one-hour part at the written count.
 func (p Price) Cost(u openai.Usage) float64 {
 	p = p.effective()
 	prompt := max(u.PromptTokens, 0)
 	cached := min(max(u.CachedTokens(), 0), prompt)
+	writes, oneHour := u.CacheWriteTokens()
+	writes = min(max(writes, 0), prompt-cached)
+	oneHour = min(max(oneHour, 0), writes)
 	completion := max(u.CompletionTokens, 0)
-	return (float64(prompt-cached)*p.Input + float64(cached)*p.CachedInput + float64(completion)*p.Output) / 1e6
+	return (float64(prompt-cached-writes)*p.Input + float64(cached)*p.CachedInput +
+		float64(writes-oneHour)*p.CacheWrite + float64(oneHour)*p.CacheWrite1h +
+		float64(completion)*p.Output) / 1e6
 }
 
 // Table is an immutable price table; it is safe for concurrent use.
 type Table struct {
 	asOf   string
 	source string
-	prices map[string]Price // keys lower-case, CachedInput filled in
+	prices map[string]Price // keys lower-case, cache prices filled in
 	byLen  []string         // keys, longest first, for prefix matching
 }
 
@@ -104,15 +126,18 @@ type file struct {
 // fileEntry is one model of a file; Input and Output are required, Note is
 // for the reader of the file.
 type fileEntry struct {
-	Input       *float64 `json:"input"`
-	Output      *float64 `json:"output"`
-	CachedInput *float64 `json:"cached_input,omitempty"`
-	Note        string   `json:"note,omitempty"`
+	Input        *float64 `json:"input"`
+	Output       *float64 `json:"output"`
+	CachedInput  *float64 `json:"cached_input,omitempty"`
+	CacheWrite   *float64 `json:"cache_write,omitempty"`
+	CacheWrite1h *float64 `json:"cache_write_1h,omitempty"`
+	Note         string   `json:"note,omitempty"`
 }
 
 // Parse reads a price table in the prices.json format. Unknown fields,
-// missing prices, negative prices, a cached price above the input price, a
-// bad date and keys that differ only in case are errors.
+// missing prices, negative prices, a cached price above the input price, an
+// explicit zero cache price on a paid model, a bad date and keys that differ
+// only in case are errors.
 func Parse(data []byte) (*Table, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
@@ -142,11 +167,19 @@ func Parse(data []byte) (*Table, error) {
 			return nil, fmt.Errorf("pricing: model %q needs both input and output prices", name)
 		}
 		p := Price{Input: *e.Input, Output: *e.Output}
-		if e.CachedInput != nil {
-			if *e.CachedInput == 0 && p.Input != 0 {
-				return nil, fmt.Errorf("pricing: model %q: cached_input 0 would mean no discount; omit it instead", name)
+		for _, f := range []struct {
+			name string
+			v    *float64
+			dst  *float64
+		}{{"cached_input", e.CachedInput, &p.CachedInput}, {"cache_write", e.CacheWrite, &p.CacheWrite},
+			{"cache_write_1h", e.CacheWrite1h, &p.CacheWrite1h}} {
+			if f.v == nil {
+				continue
 			}
-			p.CachedInput = *e.CachedInput
+			if *f.v == 0 && p.Input != 0 {
+				return nil, fmt.Errorf("pricing: model %q: %s 0 would mean the input price; omit it instead", name, f.name)
+			}
+			*f.dst = *f.v
 		}
 		if err := p.Validate(); err != nil {
 			return nil, fmt.Errorf("pricing: model %q: %w", name, err)
@@ -202,6 +235,7 @@ func (t *Table) WithOverrides(overrides map[string]Price) *Table {
 			continue
 		}
 		p.Input, p.Output, p.CachedInput = nonNegative(p.Input), nonNegative(p.Output), nonNegative(p.CachedInput)
+		p.CacheWrite, p.CacheWrite1h = nonNegative(p.CacheWrite), nonNegative(p.CacheWrite1h)
 		prices[key] = p.effective()
 	}
 	return newTable(t.asOf, t.source, prices)
@@ -233,7 +267,7 @@ func (t *Table) Models() []string {
 	return out
 }
 
-// Lookup finds a model's price (with CachedInput filled in) and the table key
+// Lookup finds a model's price (with the cache prices filled in) and the table key
 // that matched (DefaultKey when only the operator's default price applies);
 // ok is false for an unknown model without a default.
 func (t *Table) Lookup(model string) (p Price, key string, ok bool) {
@@ -267,11 +301,14 @@ func (t *Table) Cost(model string, u openai.Usage) (usd float64, ok bool) {
 	return p.Cost(u), true
 }
 
-// EstimateCost is the most a call can cost before it is made, for a spend
+// EstimateCost is what a call can cost before it is made, for a spend
 // reservation: promptTokens (see EstimatePromptTokens) at the full input price,
 // no cache discount assumed, plus maxOutputTokens at the output price. The
 // caller picks maxOutputTokens when the request sets none. Unknown model: 0,
-// false.
+// false. Cache-write surcharges are not assumed either: a prompt written to
+// the cache can cost up to CacheWrite1h per token, which settling the call
+// charges; reserving that much for every call would refuse calls that never
+// write to a cache.
 func (t *Table) EstimateCost(model string, promptTokens, maxOutputTokens int) (usd float64, ok bool) {
 	p, _, ok := t.Lookup(model)
 	if !ok {

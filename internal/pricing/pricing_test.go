@@ -249,6 +249,62 @@ func TestCost(t *testing.T) {
 	}
 }
 
+// writes is an Anthropic-style usage: prompt tokens counting every input
+// token, cached of them read from the cache, written of them written to it
+// (oneHour of those with a one-hour lifetime).
+func writes(prompt, cached, written, oneHour, completion int) openai.Usage {
+	u := usage(prompt, cached, completion)
+	u.PromptTokensDetails = &openai.PromptTokensDetails{CachedTokens: cached, CacheCreationTokens: written}
+	if oneHour > 0 {
+		u.PromptTokensDetails.CacheCreationTokenDetails = &openai.CacheCreationDetails{
+			Ephemeral5mInputTokens: written - oneHour, Ephemeral1hInputTokens: oneHour}
+	}
+	return u
+}
+
+// TestCacheWritesArePricedAtTheirLifetimesPrice: Anthropic's five-minute
+// writes cost 1.25 times input and one-hour writes twice input, reads a
+// tenth; a price without write prices bills writes at the input price, as
+// before write prices existed.
+func TestCacheWritesArePricedAtTheirLifetimesPrice(t *testing.T) {
+	sonnet := Price{Input: 3, Output: 15, CachedInput: 0.3, CacheWrite: 3.75, CacheWrite1h: 6}
+	tests := []struct {
+		name string
+		p    Price
+		u    openai.Usage
+		want float64
+	}{
+		{"five-minute writes cost CacheWrite", sonnet, writes(1_000_000, 0, 1_000_000, 0, 0), 3.75},
+		{"one-hour writes cost CacheWrite1h", sonnet, writes(1_000_000, 0, 1_000_000, 1_000_000, 0), 6},
+		{"a mixed prompt prices each part", sonnet, writes(1_000_000, 400_000, 300_000, 100_000, 10_000),
+			(300_000*3 + 400_000*0.3 + 200_000*3.75 + 100_000*6 + 10_000*15) / 1e6},
+		{"without write prices writes cost the input price", Price{Input: 3, Output: 15, CachedInput: 0.3},
+			writes(1_000_000, 0, 1_000_000, 500_000, 0), 3},
+		{"without a one-hour price one-hour writes cost CacheWrite", Price{Input: 3, CacheWrite: 3.75},
+			writes(1_000_000, 0, 1_000_000, 1_000_000, 0), 3.75},
+		{"writes beyond the uncached prompt are capped", sonnet, writes(1000, 600, 5000, 5000, 0),
+			(600*0.3 + 400*6) / 1e6},
+		{"a one-hour part beyond the writes is capped", sonnet, writes(1000, 0, 100, 900, 0),
+			(900*3 + 100*6) / 1e6},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.p.Cost(tt.u); !near(got, tt.want) {
+				t.Errorf("Cost = %v, want %v", got, tt.want)
+			}
+		})
+	}
+	t.Run("the embedded table prices Anthropic's writes", func(t *testing.T) {
+		for _, m := range []string{"claude-sonnet-4-5-20250929", "claude-haiku-4-5", "claude-opus-4-1",
+			"us.anthropic.claude-sonnet-4-5-20250929-v1:0"} {
+			p, _, ok := Default().Lookup(m)
+			if !ok || !near(p.CacheWrite, 1.25*p.Input) || !near(p.CacheWrite1h, 2*p.Input) {
+				t.Errorf("%s: %+v, want writes at 1.25 and 2 times input", m, p)
+			}
+		}
+	})
+}
+
 func TestOverrides(t *testing.T) {
 	base := Default()
 	tbl := base.WithOverrides(map[string]Price{
@@ -301,6 +357,8 @@ func TestPriceValidate(t *testing.T) {
 		{"a negative input is rejected", Price{Input: -1}, true},
 		{"a negative output is rejected", Price{Output: -1}, true},
 		{"a negative cached price is rejected", Price{CachedInput: -1}, true},
+		{"a negative cache write price is rejected", Price{CacheWrite: -1}, true},
+		{"a negative one-hour cache write price is rejected", Price{CacheWrite1h: -1}, true},
 		{"NaN is rejected", Price{Input: math.NaN()}, true},
 		{"infinity is rejected", Price{Output: math.Inf(1)}, true},
 	}
@@ -328,6 +386,8 @@ func TestParseRejectsBadTables(t *testing.T) {
 		{"a negative price", `{` + ok + `,"models":{"m":{"input":-1,"output":1}}}`},
 		{"a cached price above the input price", `{` + ok + `,"models":{"m":{"input":1,"cached_input":2,"output":1}}}`},
 		{"an explicit zero cached price on a paid model", `{` + ok + `,"models":{"m":{"input":1,"cached_input":0,"output":1}}}`},
+		{"an explicit zero cache write price on a paid model", `{` + ok + `,"models":{"m":{"input":1,"cache_write":0,"output":1}}}`},
+		{"a negative one-hour cache write price", `{` + ok + `,"models":{"m":{"input":1,"cache_write_1h":-2,"output":1}}}`},
 		{"names that differ only in case", `{` + ok + `,"models":{"m":{"input":1,"output":1},"M":{"input":1,"output":1}}}`},
 		{"not JSON", `as_of: 2026`},
 	}

@@ -81,7 +81,15 @@ func (p *Provider) MessagesStream(ctx context.Context, req *NativeRequest) (*Nat
 	if err != nil {
 		return nil, err
 	}
-	return &NativeStream{up: p.up, ctx: ctx, body: resp.Body, br: newFrameReader(resp.Body)}, nil
+	return NewNativeStream(ctx, p.up, resp.Body), nil
+}
+
+// NewNativeStream reads a Messages stream, as server-sent events, from body:
+// an upstream's answer, or the events of another transport rendered as SSE
+// (Bedrock's InvokeModelWithResponseStream). A read error is the stream cut
+// short; an *openai.Error keeps its own message.
+func NewNativeStream(ctx context.Context, up provider.Upstream, body io.ReadCloser) *NativeStream {
+	return &NativeStream{up: up, ctx: ctx, body: body, br: newFrameReader(body)}
 }
 
 func newFrameReader(r io.Reader) *bufio.Reader { return bufio.NewReaderSize(r, 16<<10) }
@@ -224,6 +232,10 @@ func (s *NativeStream) Next() (Frame, error) {
 }
 
 func (s *NativeStream) cut(err error) *openai.Error {
+	var ge *openai.Error
+	if errors.As(err, &ge) {
+		return ge
+	}
 	return &openai.Error{Code: openai.CodeUpstreamError, Provider: s.up.Name, Retryable: true,
 		Message: fmt.Sprintf("provider %s stream was cut: %v", s.up.Name, err)}
 }

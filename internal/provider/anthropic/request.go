@@ -13,17 +13,37 @@ import (
 
 // messagesRequest is the body of POST /v1/messages.
 type messagesRequest struct {
-	Model         string      `json:"model"`
-	MaxTokens     int         `json:"max_tokens"`
-	System        string      `json:"system,omitempty"`
-	Messages      []message   `json:"messages"`
-	Temperature   *float64    `json:"temperature,omitempty"`
-	TopP          *float64    `json:"top_p,omitempty"`
-	StopSequences []string    `json:"stop_sequences,omitempty"`
-	Metadata      *metadata   `json:"metadata,omitempty"`
-	Tools         []tool      `json:"tools,omitempty"`
-	ToolChoice    *toolChoice `json:"tool_choice,omitempty"`
-	Stream        bool        `json:"stream,omitempty"`
+	Model         string          `json:"model"`
+	MaxTokens     int             `json:"max_tokens"`
+	System        systemPrompt    `json:"system,omitzero"`
+	Messages      []message       `json:"messages"`
+	Temperature   *float64        `json:"temperature,omitempty"`
+	TopP          *float64        `json:"top_p,omitempty"`
+	StopSequences []string        `json:"stop_sequences,omitempty"`
+	Metadata      *metadata       `json:"metadata,omitempty"`
+	Tools         []tool          `json:"tools,omitempty"`
+	ToolChoice    *toolChoice     `json:"tool_choice,omitempty"`
+	Thinking      json.RawMessage `json:"thinking,omitempty"`
+	Stream        bool            `json:"stream,omitempty"`
+}
+
+// systemPrompt is "system": a string, or text blocks when one of them is a
+// cache breakpoint (only blocks carry cache_control).
+type systemPrompt []block
+
+func (s systemPrompt) IsZero() bool { return len(s) == 0 }
+
+// MarshalJSON writes the blocks' texts joined by blank lines, or the blocks
+// when one has cache_control.
+func (s systemPrompt) MarshalJSON() ([]byte, error) {
+	texts := make([]string, 0, len(s))
+	for _, b := range s {
+		if b.CacheControl != nil {
+			return json.Marshal([]block(s))
+		}
+		texts = append(texts, b.Text)
+	}
+	return json.Marshal(strings.Join(texts, "\n\n"))
 }
 
 type metadata struct {
@@ -36,7 +56,8 @@ type message struct {
 	Content []block `json:"content"`
 }
 
-// block is one content block of a request: text, image, tool_use or tool_result.
+// block is one content block of a request: text, image, tool_use,
+// tool_result, thinking or redacted_thinking.
 type block struct {
 	Type   string       `json:"type"`
 	Text   string       `json:"text,omitempty"`
@@ -48,6 +69,12 @@ type block struct {
 	// tool_result: Content is a string or an array of text and image blocks.
 	ToolUseID string `json:"tool_use_id,omitempty"`
 	Content   any    `json:"content,omitempty"`
+	// thinking: the text and its signature; redacted_thinking: Data.
+	Thinking  string `json:"thinking,omitempty"`
+	Signature string `json:"signature,omitempty"`
+	Data      string `json:"data,omitempty"`
+
+	CacheControl *openai.CacheControl `json:"cache_control,omitempty"`
 }
 
 type imageSource struct {
@@ -58,9 +85,10 @@ type imageSource struct {
 }
 
 type tool struct {
-	Name        string          `json:"name"`
-	Description string          `json:"description,omitempty"`
-	InputSchema json.RawMessage `json:"input_schema"`
+	Name         string               `json:"name"`
+	Description  string               `json:"description,omitempty"`
+	InputSchema  json.RawMessage      `json:"input_schema"`
+	CacheControl *openai.CacheControl `json:"cache_control,omitempty"`
 }
 
 type toolChoice struct {
@@ -72,6 +100,14 @@ type toolChoice struct {
 // translateRequest builds the Messages request for model from the client's
 // OpenAI request. A request Anthropic cannot express is a 400 naming the
 // parameter.
+//
+// Prompt-cache breakpoints are kept where the client put them (see
+// openai.CacheControl): a content part's cache_control on its block, a
+// message's on the message's last block (a tool message's on its
+// tool_result), a tool's on the tool. An assistant message's thinking_blocks
+// go back as its first blocks, as Anthropic requires when thinking is on;
+// reasoning_content alone is dropped, as a thinking block without its
+// signature is refused. thinking is passed on as it is.
 //
 // Parameters without a Messages counterpart (presence and frequency
 // penalties, seed, logit_bias, logprobs, reasoning_effort) are dropped.
@@ -86,36 +122,41 @@ func translateRequest(model string, r *openai.ChatRequest) (*messagesRequest, er
 		TopP:          r.TopP,
 		StopSequences: r.Stop,
 	}
+	if !openai.IsNull(r.Thinking) {
+		out.Thinking = bytes.TrimSpace(r.Thinking)
+	}
 	if out.MaxTokens == 0 {
-		out.MaxTokens = DefaultMaxTokens
+		// max_tokens must exceed a thinking budget.
+		out.MaxTokens = DefaultMaxTokens + thinkingBudget(out.Thinking)
 	}
 	if r.User != "" {
 		out.Metadata = &metadata{UserID: r.User}
 	}
 
-	var system []string
+	var system []block
 	for i, m := range r.Messages {
 		switch m.Role {
 		case "system", "developer":
-			if s := m.Content.AllText(); s != "" {
-				system = append(system, s)
-			}
+			system = append(system, markLast(systemBlocks(m.Content), m.CacheControl)...)
 		case "user":
 			blocks, err := partsToBlocks(m.Content, fmt.Sprintf("messages[%d].content", i))
 			if err != nil {
 				return nil, err
 			}
-			out.Messages = appendTurn(out.Messages, "user", blocks)
+			out.Messages = appendTurn(out.Messages, "user", markLast(blocks, m.CacheControl))
 		case "assistant":
 			blocks, err := assistantBlocks(m, i)
 			if err != nil {
 				return nil, err
 			}
-			out.Messages = appendTurn(out.Messages, "assistant", blocks)
+			out.Messages = appendTurn(out.Messages, "assistant", markLast(blocks, m.CacheControl))
 		case "tool":
 			b, err := toolResult(m, i)
 			if err != nil {
 				return nil, err
+			}
+			if m.CacheControl != nil {
+				b.CacheControl = m.CacheControl
 			}
 			out.Messages = appendTurn(out.Messages, "user", []block{b})
 		default:
@@ -131,25 +172,26 @@ func translateRequest(model string, r *openai.ChatRequest) (*messagesRequest, er
 	// with an instruction appended to the system prompt (with the schema
 	// when one is given). The answer is not validated against it.
 	if rf := r.ResponseFormat; rf != nil {
+		instruct := func(s string) { system = append(system, block{Type: "text", Text: s}) }
 		switch rf.Type {
 		case "json_object":
-			system = append(system, "Respond only with a valid JSON object, without any text around it.")
+			instruct("Respond only with a valid JSON object, without any text around it.")
 		case "json_schema":
 			if rf.JSONSchema == nil || len(rf.JSONSchema.Schema) == 0 {
-				system = append(system, "Respond only with a valid JSON object, without any text around it.")
+				instruct("Respond only with a valid JSON object, without any text around it.")
 			} else {
 				var schema bytes.Buffer
 				if err := json.Compact(&schema, rf.JSONSchema.Schema); err != nil {
 					return nil, invalid("response_format.json_schema.schema", "schema is not valid JSON")
 				}
-				system = append(system, "Respond only with a JSON value that conforms to this JSON schema, without any text around it: "+schema.String())
+				instruct("Respond only with a JSON value that conforms to this JSON schema, without any text around it: " + schema.String())
 			}
 		case "", "text":
 		default:
 			return nil, invalid("response_format.type", fmt.Sprintf("response_format type %q is not supported", rf.Type))
 		}
 	}
-	out.System = strings.Join(system, "\n\n")
+	out.System = system
 
 	for i, t := range r.Tools {
 		if t.Type != "" && t.Type != "function" {
@@ -162,7 +204,8 @@ func translateRequest(model string, r *openai.ChatRequest) (*messagesRequest, er
 		if !openai.IsNull(t.Function.Parameters) {
 			schema = bytes.TrimSpace(t.Function.Parameters)
 		}
-		out.Tools = append(out.Tools, tool{Name: t.Function.Name, Description: t.Function.Description, InputSchema: schema})
+		out.Tools = append(out.Tools, tool{Name: t.Function.Name, Description: t.Function.Description, InputSchema: schema,
+			CacheControl: t.ToolCacheControl()})
 	}
 
 	tc, err := translateToolChoice(r)
@@ -183,6 +226,48 @@ func translateRequest(model string, r *openai.ChatRequest) (*messagesRequest, er
 		out.ToolChoice = tc
 	}
 	return out, nil
+}
+
+// systemBlocks are the text blocks of a system message: its text, or, when
+// a part is a cache breakpoint, its text parts with their cache_control.
+// Empty text is skipped.
+func systemBlocks(c openai.Content) []block {
+	marked := false
+	for _, p := range c.Parts {
+		marked = marked || p.CacheControl != nil
+	}
+	if !marked {
+		if s := c.AllText(); s != "" {
+			return []block{{Type: "text", Text: s}}
+		}
+		return nil
+	}
+	var out []block
+	for _, p := range c.Parts {
+		if p.Type == "text" && p.Text != "" {
+			out = append(out, block{Type: "text", Text: p.Text, CacheControl: p.CacheControl})
+		}
+	}
+	return out
+}
+
+// markLast puts a message's cache_control on its last block.
+func markLast(blocks []block, cc *openai.CacheControl) []block {
+	if cc != nil && len(blocks) > 0 {
+		blocks[len(blocks)-1].CacheControl = cc
+	}
+	return blocks
+}
+
+// thinkingBudget is the budget_tokens of a thinking setting; 0 when it has none.
+func thinkingBudget(thinking json.RawMessage) int {
+	var t struct {
+		BudgetTokens int `json:"budget_tokens"`
+	}
+	if len(thinking) == 0 || json.Unmarshal(thinking, &t) != nil || t.BudgetTokens < 0 {
+		return 0
+	}
+	return t.BudgetTokens
 }
 
 // appendTurn adds blocks as a turn of role, merging them into the previous
@@ -215,7 +300,7 @@ func partsToBlocks(c openai.Content, param string) ([]block, error) {
 		switch p.Type {
 		case "text":
 			if p.Text != "" {
-				out = append(out, block{Type: "text", Text: p.Text})
+				out = append(out, block{Type: "text", Text: p.Text, CacheControl: p.CacheControl})
 			}
 		case "image_url":
 			if p.ImageURL == nil {
@@ -225,7 +310,7 @@ func partsToBlocks(c openai.Content, param string) ([]block, error) {
 			if err != nil {
 				return nil, err
 			}
-			out = append(out, block{Type: "image", Source: src})
+			out = append(out, block{Type: "image", Source: src, CacheControl: p.CacheControl})
 		default:
 			return nil, invalid(pp+".type", fmt.Sprintf("content part type %q is not supported by Anthropic", p.Type))
 		}
@@ -250,16 +335,30 @@ func imageFromURL(u, param string) (*imageSource, error) {
 	return nil, invalid(param, "image URL must be an http(s) URL or a base64 data URL")
 }
 
-// assistantBlocks converts an assistant message: its text, then a tool_use
-// block per tool call.
+// assistantBlocks converts an assistant message: its thinking blocks, its
+// text, then a tool_use block per tool call.
 func assistantBlocks(m openai.Message, i int) ([]block, error) {
 	var out []block
+	for j, tb := range m.ThinkingBlocks {
+		switch {
+		case tb.Type == openai.ThinkingTypeThinking && tb.Signature != "":
+			out = append(out, block{Type: "thinking", Thinking: tb.Thinking, Signature: tb.Signature})
+		case tb.Type == openai.ThinkingTypeRedacted && tb.Data != "":
+			out = append(out, block{Type: "redacted_thinking", Data: tb.Data})
+		case tb.Type == openai.ThinkingTypeThinking:
+			// Without its signature Anthropic refuses the block: the
+			// model reasons afresh.
+		default:
+			return nil, invalid(fmt.Sprintf("messages[%d].thinking_blocks[%d].type", i, j),
+				fmt.Sprintf("thinking block type %q is not supported", tb.Type))
+		}
+	}
 	if m.Content.IsParts {
 		for j, p := range m.Content.Parts {
 			switch p.Type {
 			case "text":
 				if p.Text != "" {
-					out = append(out, block{Type: "text", Text: p.Text})
+					out = append(out, block{Type: "text", Text: p.Text, CacheControl: p.CacheControl})
 				}
 			case "refusal":
 				// A refused turn carries no text worth replaying.

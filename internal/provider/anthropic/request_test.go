@@ -168,8 +168,10 @@ func TestRequestTranslationDetails(t *testing.T) {
 			name: "json_object response format adds a JSON instruction after the system prompt",
 			body: `{"messages":[{"role":"system","content":"Be brief."}],"response_format":{"type":"json_object"}}`,
 			check: func(t *testing.T, mr *messagesRequest) {
-				if !strings.HasPrefix(mr.System, "Be brief.\n\n") || !strings.Contains(mr.System, "JSON object") {
-					t.Errorf("system = %q", mr.System)
+				b, _ := json.Marshal(mr.System)
+				var system string
+				if err := json.Unmarshal(b, &system); err != nil || !strings.HasPrefix(system, "Be brief.\n\n") || !strings.Contains(system, "JSON object") {
+					t.Errorf("system = %s", b)
 				}
 			},
 		},

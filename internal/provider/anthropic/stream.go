@@ -3,8 +3,10 @@ package anthropic
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
+	"github.com/aigateway/gateway/internal/openai"
 	"github.com/aigateway/gateway/internal/provider"
 	"github.com/aigateway/gateway/internal/sse"
 )
@@ -27,6 +29,8 @@ type streamDelta struct {
 	Type        string `json:"type"`
 	Text        string `json:"text"`
 	PartialJSON string `json:"partial_json"`
+	Thinking    string `json:"thinking"`
+	Signature   string `json:"signature"`
 	StopReason  string `json:"stop_reason"`
 }
 
@@ -39,6 +43,9 @@ type streamTranslator struct {
 	// OpenAI's tool calls: 0, 1, 2…
 	tools    provider.ToolIndexes
 	finished bool
+	// thinking is the text of the thinking block being streamed, sent again
+	// with its signature when the signature arrives.
+	thinking strings.Builder
 }
 
 func newStreamTranslator(up provider.Upstream, model string, now func() time.Time) *streamTranslator {
@@ -50,6 +57,12 @@ func newStreamTranslator(up provider.Upstream, model string, now func() time.Tim
 
 // translate is the provider.EventTranslator of a Messages stream. Unknown
 // event and delta types are ignored, as Anthropic asks of its clients.
+//
+// Thinking is streamed as reasoning_content deltas; when a thinking block's
+// signature arrives, a delta carries the whole block, text and signature, as
+// one element of thinking_blocks, and a redacted_thinking block is sent the
+// same way when it starts. So every thinking_blocks element a client reads
+// is a complete block, to append to the message it sends back.
 func (t *streamTranslator) translate(ev sse.Event) ([]provider.Chunk, bool, error) {
 	var e streamEvent
 	if err := json.Unmarshal(ev.Data, &e); err != nil {
@@ -84,6 +97,14 @@ func (t *streamTranslator) translate(ev sse.Event) ([]provider.Chunk, bool, erro
 			if cb.Text != "" {
 				return []provider.Chunk{t.b.Text(cb.Text)}, false, nil
 			}
+		case "thinking":
+			t.thinking.Reset()
+			if cb.Thinking != "" {
+				return []provider.Chunk{t.reasoning(cb.Thinking)}, false, nil
+			}
+		case "redacted_thinking":
+			return []provider.Chunk{t.b.Chunk(openai.Delta{ThinkingBlocks: []openai.ThinkingBlock{
+				{Type: openai.ThinkingTypeRedacted, Data: cb.Data}}}, "")}, false, nil
 		}
 		return nil, false, nil
 
@@ -103,8 +124,18 @@ func (t *streamTranslator) translate(ev sse.Event) ([]provider.Chunk, bool, erro
 			if idx, ok := t.tools.Lookup(e.Index); ok && d.PartialJSON != "" {
 				return []provider.Chunk{t.b.ToolCallArgs(idx, d.PartialJSON)}, false, nil
 			}
+		case "thinking_delta":
+			if d.Thinking != "" {
+				return []provider.Chunk{t.reasoning(d.Thinking)}, false, nil
+			}
+		case "signature_delta":
+			if d.Signature != "" {
+				block := openai.ThinkingBlock{Type: openai.ThinkingTypeThinking, Thinking: t.thinking.String(), Signature: d.Signature}
+				t.thinking.Reset()
+				return []provider.Chunk{t.b.Chunk(openai.Delta{ThinkingBlocks: []openai.ThinkingBlock{block}}, "")}, false, nil
+			}
 		}
-		// thinking_delta, signature_delta, citations_delta: not forwarded.
+		// citations_delta: not forwarded.
 		return nil, false, nil
 
 	case "message_delta":
@@ -139,4 +170,11 @@ func (t *streamTranslator) translate(ev sse.Event) ([]provider.Chunk, bool, erro
 	}
 	// ping, content_block_stop and event types added later.
 	return nil, false, nil
+}
+
+// reasoning renders a piece of thinking text and keeps it for the block's
+// signature delta.
+func (t *streamTranslator) reasoning(text string) provider.Chunk {
+	t.thinking.WriteString(text)
+	return t.b.Chunk(openai.Delta{ReasoningContent: text}, "")
 }

@@ -12,7 +12,8 @@ import (
 )
 
 // describe renders a chunk as one short line: "role", "text:Hi",
-// "tool:0:id:name", "args:0:{...}", "finish:stop", "usage:p/c/cached".
+// "tool:0:id:name", "args:0:{...}", "finish:stop", "usage:p/c/cached",
+// "reasoning:text", "block:type:thinking:signature:data".
 func describe(t *testing.T, c provider.Chunk) string {
 	t.Helper()
 	var ch openai.ChatCompletionChunk
@@ -42,6 +43,11 @@ func describe(t *testing.T, c provider.Chunk) string {
 		return fmt.Sprintf("args:%d:%s", tc.Index, tc.Function.Arguments)
 	case d.Delta.Content != nil:
 		return "text:" + *d.Delta.Content
+	case d.Delta.ReasoningContent != "":
+		return "reasoning:" + d.Delta.ReasoningContent
+	case len(d.Delta.ThinkingBlocks) == 1:
+		b := d.Delta.ThinkingBlocks[0]
+		return fmt.Sprintf("block:%s:%s:%s:%s", b.Type, b.Thinking, b.Signature, b.Data)
 	}
 	return "other:" + string(c.Data)
 }
@@ -104,16 +110,29 @@ func TestStreamTranslator(t *testing.T) {
 			},
 		},
 		{
-			name: "thinking and signature deltas and empty partial JSON are not forwarded",
+			name: "thinking deltas are reasoning_content, a signature sends the whole block, empty partial JSON is not forwarded",
 			events: []string{
 				evStart,
 				`{"type":"content_block_start","index":0,"content_block":{"type":"thinking","thinking":""}}`,
-				`{"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"hmm"}}`,
+				`{"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"hm"}}`,
+				`{"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"m"}}`,
 				`{"type":"content_block_delta","index":0,"delta":{"type":"signature_delta","signature":"sig"}}`,
 				fmt.Sprintf(evToolStart, 1, "toolu_a", "search"), fmt.Sprintf(evArgs, 1, ""),
+				`{"type":"content_block_start","index":2,"content_block":{"type":"thinking","thinking":"again"}}`,
+				`{"type":"content_block_delta","index":2,"delta":{"type":"signature_delta","signature":"sig2"}}`,
 				fmt.Sprintf(evDelta, "tool_use", 5), evStop,
 			},
-			want: []string{"role", "tool:0:toolu_a:search", "finish:tool_calls", "usage:10/5/0", "done"},
+			want: []string{"role", "reasoning:hm", "reasoning:m", "block:thinking:hmm:sig:", "tool:0:toolu_a:search",
+				"reasoning:again", "block:thinking:again:sig2:", "finish:tool_calls", "usage:10/5/0", "done"},
+		},
+		{
+			name: "a redacted thinking block is sent whole when it starts",
+			events: []string{
+				evStart,
+				`{"type":"content_block_start","index":0,"content_block":{"type":"redacted_thinking","data":"opaque"}}`,
+				fmt.Sprintf(evBlockStop, 0), fmt.Sprintf(evText, 1, "hi"), fmt.Sprintf(evDelta, "end_turn", 2), evStop,
+			},
+			want: []string{"role", "block:redacted_thinking:::opaque", "text:hi", "finish:stop", "usage:10/2/0", "done"},
 		},
 		{
 			name: "pings and unknown event types are ignored",

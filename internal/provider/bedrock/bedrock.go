@@ -118,7 +118,7 @@ func (p *Provider) Chat(ctx context.Context, req *provider.ChatRequest) (*provid
 	if err != nil {
 		return nil, p.mapError(ctx, err)
 	}
-	cc, err := translateResponse(out, provider.NewCompletionID(), req.Model, time.Now().Unix())
+	cc, err := translateResponse(out, provider.NewCompletionID(), req.Model, c.jsonTool, time.Now().Unix())
 	if err != nil {
 		return nil, provider.BadUpstreamBody(p.name, err)
 	}
@@ -141,7 +141,7 @@ func (p *Provider) ChatStream(ctx context.Context, req *provider.ChatRequest) (p
 	if err != nil {
 		return nil, p.mapError(ctx, err)
 	}
-	s := newStream(ctx, p, out.GetStream(), req.Model)
+	s := newStream(ctx, p, out.GetStream(), req.Model, c.jsonTool)
 	if err := s.advance(); err != nil {
 		s.Close()
 		return nil, err

@@ -3,6 +3,7 @@ package bedrock
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"reflect"
@@ -18,7 +19,9 @@ const converseAnswer = `{"output":{"message":{"role":"assistant","content":[{"te
 // TestRequestGolden sends OpenAI requests and compares the Converse request
 // the fake received (path and body) with testdata/*.golden.json.
 func TestRequestGolden(t *testing.T) {
-	for _, name := range []string{"request_conversation", "request_image", "request_tool_choice_none"} {
+	for _, name := range []string{"request_conversation", "request_image", "request_tool_choice_none",
+		"request_cache_points", "request_response_format", "request_response_format_with_tools",
+		"request_tool_choice_none_history", "request_thinking_history"} {
 		t.Run(name, func(t *testing.T) {
 			p, f := newTestProvider(t, jsonAnswer(http.StatusOK, "", converseAnswer))
 			if _, err := p.Chat(context.Background(), chatRequest(t, string(providertest.ReadFile(t, "testdata/"+name+".json")))); err != nil {
@@ -92,10 +95,11 @@ func normalizeCompletion(t *testing.T, m map[string]any) {
 // completion with testdata/*.golden.json; the usage the provider reports must
 // match the body's.
 func TestResponseGolden(t *testing.T) {
-	for _, name := range []string{"response_text", "response_tool_use", "response_tool_only", "response_max_tokens", "response_guardrail"} {
+	for _, name := range []string{"response_text", "response_tool_use", "response_tool_only", "response_max_tokens", "response_guardrail",
+		"response_json_tool", "response_reasoning_and_cache"} {
 		t.Run(name, func(t *testing.T) {
 			p, _ := newTestProvider(t, jsonAnswer(http.StatusOK, "", string(providertest.ReadFile(t, "testdata/"+name+".json"))))
-			resp, err := p.Chat(context.Background(), chatRequest(t, `{"model":"claude-sonnet","messages":[{"role":"user","content":"hi"}]}`))
+			resp, err := p.Chat(context.Background(), chatRequest(t, goldenClientRequest(name, false)))
 			if err != nil {
 				t.Fatalf("Chat: %v", err)
 			}
@@ -121,14 +125,14 @@ func TestResponseGolden(t *testing.T) {
 // chunks with testdata/*.golden.json. Every stream must share one id and end
 // with the usage chunk, then io.EOF.
 func TestStreamGolden(t *testing.T) {
-	for _, name := range []string{"stream_text", "stream_tools", "stream_max_tokens"} {
+	for _, name := range []string{"stream_text", "stream_tools", "stream_max_tokens", "stream_json_tool", "stream_reasoning"} {
 		t.Run(name, func(t *testing.T) {
 			var events []fakeEvent
 			if err := json.Unmarshal(providertest.ReadFile(t, "testdata/"+name+".json"), &events); err != nil {
 				t.Fatal(err)
 			}
 			p, _ := newTestProvider(t, streamAnswer(t, events, false))
-			s, err := p.ChatStream(context.Background(), chatRequest(t, `{"model":"claude-sonnet","stream":true,"messages":[{"role":"user","content":"hi"}]}`))
+			s, err := p.ChatStream(context.Background(), chatRequest(t, goldenClientRequest(name, true)))
 			if err != nil {
 				t.Fatalf("ChatStream: %v", err)
 			}
@@ -162,4 +166,14 @@ func TestStreamGolden(t *testing.T) {
 			providertest.CheckGolden(t, "testdata/"+name+".golden.json", got)
 		})
 	}
+}
+
+// goldenClientRequest is the client's request of an answer fixture: a
+// response_format for the *_json_tool ones (whose tool call is the answer).
+func goldenClientRequest(fixture string, stream bool) string {
+	format := ""
+	if strings.HasSuffix(fixture, "_json_tool") {
+		format = `,"response_format":{"type":"json_object"}`
+	}
+	return fmt.Sprintf(`{"model":"claude-sonnet","stream":%v,"messages":[{"role":"user","content":"hi"}]%s}`, stream, format)
 }

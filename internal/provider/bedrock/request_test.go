@@ -86,6 +86,26 @@ func TestRequestsBedrockCannotTake(t *testing.T) {
 			param: "messages[0].role", message: "function",
 		},
 		{
+			name:  "a client tool named like the response_format tool is refused",
+			body:  `{"model":"m","messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"json_response"}}],"response_format":{"type":"json_object"}}`,
+			param: "tools", message: "json_response",
+		},
+		{
+			name:  "an unknown response_format type is refused",
+			body:  `{"model":"m","messages":[{"role":"user","content":"hi"}],"response_format":{"type":"yaml"}}`,
+			param: "response_format.type", message: "yaml",
+		},
+		{
+			name:  "a thinking setting that is not an object is refused",
+			body:  `{"model":"m","messages":[{"role":"user","content":"hi"}],"thinking":"on"}`,
+			param: "thinking", message: "JSON object",
+		},
+		{
+			name:  "redacted thinking data that is not base64 is refused",
+			body:  `{"model":"m","messages":[{"role":"user","content":"hi"},{"role":"assistant","content":"x","thinking_blocks":[{"type":"redacted_thinking","data":"%%%"}]}]}`,
+			param: "messages[1].thinking_blocks[0].data", message: "base64",
+		},
+		{
 			name:  "a zero max_tokens is refused",
 			body:  `{"model":"m","max_tokens":0,"messages":[{"role":"user","content":"hi"}]}`,
 			param: "max_tokens", message: "positive",
@@ -155,7 +175,7 @@ func TestTranslateRequestShapes(t *testing.T) {
 		}
 	})
 	t.Run("empty tool call arguments become an empty object", func(t *testing.T) {
-		c := translate(t, `{"model":"m","messages":[{"role":"user","content":"a"},{"role":"assistant","tool_calls":[{"id":"c1","type":"function","function":{"name":"f","arguments":""}}]}]}`)
+		c := translate(t, `{"model":"m","messages":[{"role":"user","content":"a"},{"role":"assistant","tool_calls":[{"id":"c1","type":"function","function":{"name":"f","arguments":""}}]}],"tools":[{"type":"function","function":{"name":"f"}}]}`)
 		tu, ok := c.messages[1].Content[0].(*types.ContentBlockMemberToolUse)
 		if !ok {
 			t.Fatalf("block is %T, want a toolUse", c.messages[1].Content[0])
@@ -169,6 +189,40 @@ func TestTranslateRequestShapes(t *testing.T) {
 		c := translate(t, `{"model":"m","messages":[{"role":"user","content":"a"}]}`)
 		if c.inference != nil {
 			t.Errorf("inference = %+v, want nil", c.inference)
+		}
+	})
+	t.Run("a model that cannot be made to call a tool gets response_format as an instruction", func(t *testing.T) {
+		var r openai.ChatRequest
+		_ = json.Unmarshal([]byte(`{"model":"m","messages":[{"role":"user","content":"a"}],"response_format":{"type":"json_schema","json_schema":{"name":"x","schema":{"type":"object","properties":{"a":{"type":"string"}}}}}}`), &r)
+		c, err := translateRequest("meta.llama3-1-70b-instruct-v1:0", &r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		last, ok := c.system[len(c.system)-1].(*types.SystemContentBlockMemberText)
+		if c.tools != nil || c.jsonTool != "" || !ok || !strings.Contains(last.Value, `{"properties":{"a":{"type":"string"}},"type":"object"}`) {
+			t.Errorf("tools %+v, jsonTool %q, system %+v: want the schema as an instruction", c.tools, c.jsonTool, c.system)
+		}
+	})
+	t.Run("Claude with thinking on gets response_format as an instruction, not a forced tool", func(t *testing.T) {
+		c := translate(t, `{"model":"m","messages":[{"role":"user","content":"a"}],"thinking":{"type":"enabled","budget_tokens":1024},"max_tokens":3000,"response_format":{"type":"json_object"}}`)
+		if c.tools != nil || c.jsonTool != "" || len(c.system) != 1 || *c.inference.MaxTokens != 3000 {
+			t.Errorf("tools %+v, jsonTool %q, system %+v, inference %+v", c.tools, c.jsonTool, c.system, c.inference)
+		}
+	})
+	t.Run("thinking reaches only Claude models", func(t *testing.T) {
+		var r openai.ChatRequest
+		_ = json.Unmarshal([]byte(`{"model":"m","messages":[{"role":"user","content":"a"}],"thinking":{"type":"enabled","budget_tokens":1024}}`), &r)
+		c, err := translateRequest("amazon.nova-pro-v1:0", &r)
+		if err != nil || c.additional != nil || c.inference != nil {
+			t.Errorf("nova request %+v, %v: want no thinking field and no max_tokens", c, err)
+		}
+	})
+	t.Run("tool calls without any tools are sent as text", func(t *testing.T) {
+		c := translate(t, `{"model":"m","messages":[{"role":"user","content":"a"},{"role":"assistant","tool_calls":[{"id":"c1","type":"function","function":{"name":"f","arguments":"{}"}}]},{"role":"tool","tool_call_id":"c1","content":"42"}]}`)
+		call, ok1 := c.messages[1].Content[0].(*types.ContentBlockMemberText)
+		result, ok2 := c.messages[2].Content[0].(*types.ContentBlockMemberText)
+		if c.tools != nil || !ok1 || !ok2 || call.Value != "[tool call c1: f({})]" || result.Value != "[tool result c1: 42]" {
+			t.Errorf("messages %+v", c.messages)
 		}
 	})
 	t.Run("max_completion_tokens wins over max_tokens", func(t *testing.T) {

@@ -2,7 +2,9 @@ package bedrock
 
 import (
 	"context"
+	"encoding/base64"
 	"io"
+	"strings"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -34,14 +36,24 @@ type stream struct {
 	tools    provider.ToolIndexes
 	stopped  bool
 	metadata *openai.Usage
+	// jsonTool is the response_format tool ("" for none); jsonBlock the
+	// content block of its call (-1 before it), whose input is streamed as
+	// content; calls counts the client's tool calls.
+	jsonTool  string
+	jsonBlock int32
+	calls     int
+	// thinking is the text of the reasoning block being streamed, sent again
+	// with its signature.
+	thinking strings.Builder
 
 	once sync.Once
 }
 
-func newStream(ctx context.Context, p *Provider, es *bedrockruntime.ConverseStreamEventStream, model string) *stream {
+func newStream(ctx context.Context, p *Provider, es *bedrockruntime.ConverseStreamEventStream, model, jsonTool string) *stream {
 	return &stream{
 		p: p, ctx: ctx, es: es,
-		b: provider.NewChunkBuilder(provider.NewCompletionID(), model),
+		b:        provider.NewChunkBuilder(provider.NewCompletionID(), model),
+		jsonTool: jsonTool, jsonBlock: -1,
 	}
 }
 
@@ -99,6 +111,11 @@ func (s *stream) role() {
 	}
 }
 
+// translate queues the chunks of one event. Reasoning deltas are
+// reasoning_content; a signature delta sends the block whole (text and
+// signature) as one thinking_blocks element, and redacted reasoning is sent
+// the same way, as the Anthropic provider does. The response_format tool's
+// input is streamed as content.
 func (s *stream) translate(ev types.ConverseStreamOutput) {
 	switch e := ev.(type) {
 	case *types.ConverseStreamOutputMemberMessageStart:
@@ -106,6 +123,11 @@ func (s *stream) translate(ev types.ConverseStreamOutput) {
 	case *types.ConverseStreamOutputMemberContentBlockStart:
 		if tu, ok := e.Value.Start.(*types.ContentBlockStartMemberToolUse); ok {
 			s.role()
+			if s.jsonTool != "" && aws.ToString(tu.Value.Name) == s.jsonTool {
+				s.jsonBlock = aws.ToInt32(e.Value.ContentBlockIndex)
+				return
+			}
+			s.calls++
 			idx := s.toolIndex(e.Value.ContentBlockIndex)
 			s.pending = append(s.pending, s.b.ToolCallStart(idx, aws.ToString(tu.Value.ToolUseId), aws.ToString(tu.Value.Name)))
 		}
@@ -119,16 +141,29 @@ func (s *stream) translate(ev types.ConverseStreamOutput) {
 		case *types.ContentBlockDeltaMemberToolUse:
 			if in := aws.ToString(d.Value.Input); in != "" {
 				s.role()
+				if s.jsonBlock >= 0 && aws.ToInt32(e.Value.ContentBlockIndex) == s.jsonBlock {
+					s.pending = append(s.pending, s.b.Text(in))
+					return
+				}
 				idx := s.toolIndex(e.Value.ContentBlockIndex)
 				s.pending = append(s.pending, s.b.ToolCallArgs(idx, in))
 			}
+		case *types.ContentBlockDeltaMemberReasoningContent:
+			s.role()
+			s.reasoning(d.Value)
 		}
-		// Reasoning and citation deltas have no place in a chat completion chunk.
+		// Citation deltas have no place in a chat completion chunk.
+	case *types.ConverseStreamOutputMemberContentBlockStop:
+		s.thinking.Reset()
 	case *types.ConverseStreamOutputMemberMessageStop:
 		if !s.stopped {
 			s.stopped = true
 			s.role()
-			s.pending = append(s.pending, s.b.Finish(finishReason(e.Value.StopReason)))
+			finish := finishReason(e.Value.StopReason)
+			if s.jsonBlock >= 0 && s.calls == 0 && finish == "tool_calls" {
+				finish = "stop"
+			}
+			s.pending = append(s.pending, s.b.Finish(finish))
 			s.end()
 		}
 	case *types.ConverseStreamOutputMemberMetadata:
@@ -137,6 +172,26 @@ func (s *stream) translate(ev types.ConverseStreamOutput) {
 			s.metadata = &u
 			s.end()
 		}
+	}
+}
+
+// reasoning queues the chunk of a reasoning delta.
+func (s *stream) reasoning(d types.ReasoningContentBlockDelta) {
+	switch r := d.(type) {
+	case *types.ReasoningContentBlockDeltaMemberText:
+		if r.Value != "" {
+			s.thinking.WriteString(r.Value)
+			s.pending = append(s.pending, s.b.Chunk(openai.Delta{ReasoningContent: r.Value}, ""))
+		}
+	case *types.ReasoningContentBlockDeltaMemberSignature:
+		if r.Value != "" {
+			block := openai.ThinkingBlock{Type: openai.ThinkingTypeThinking, Thinking: s.thinking.String(), Signature: r.Value}
+			s.thinking.Reset()
+			s.pending = append(s.pending, s.b.Chunk(openai.Delta{ThinkingBlocks: []openai.ThinkingBlock{block}}, ""))
+		}
+	case *types.ReasoningContentBlockDeltaMemberRedactedContent:
+		block := openai.ThinkingBlock{Type: openai.ThinkingTypeRedacted, Data: base64.StdEncoding.EncodeToString(r.Value)}
+		s.pending = append(s.pending, s.b.Chunk(openai.Delta{ThinkingBlocks: []openai.ThinkingBlock{block}}, ""))
 	}
 }
 

@@ -49,7 +49,7 @@ func (p *Provider) completion(r *generateResponse, model, id string, created int
 		}
 		m := openai.AssistantMessage(text.String(), calls)
 		if reasoning.Len() > 0 {
-			m.ReasoningContent = openai.Ptr(reasoning.String())
+			m.ReasoningContent = reasoning.String()
 		}
 		cc.Choices = append(cc.Choices, openai.Choice{Index: i, Message: m,
 			FinishReason: finishReason(c.FinishReason, len(calls) > 0)})
