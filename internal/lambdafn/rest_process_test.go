@@ -1,12 +1,16 @@
 package lambdafn_test
 
 import (
+	"bufio"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aigateway/gateway/internal/runtimeapi"
 )
 
 // restStreamEvent is events/rest/chat-stream.json asking for gpt-4o-mini
@@ -65,5 +69,36 @@ func TestProcessStreamFunctionStreamsARESTEventAndAFunctionURLEvent(t *testing.T
 			t.Fatalf("%s: the words arrived within %s in %d reads: the response was buffered", ev.name, spread, len(got))
 		}
 		t.Logf("%s: %d chunks; first word → last word %s", ev.name, len(got), last.Sub(first).Round(time.Millisecond))
+	}
+}
+
+// A client that leaves a REST API stream stops the upstream request, as on
+// the Function URL: the cut response stream fails the next write, and
+// ClientGone cancels the request.
+func TestProcessRESTClientDisconnectStopsTheUpstreamRequest(t *testing.T) {
+	bin := buildBootstrap(t, "stream")
+	words := make([]string, 200)
+	for i := range words {
+		words[i] = fmt.Sprintf("w%d ", i)
+	}
+	up := &slowUpstream{words: words, gap: 50 * time.Millisecond} // 10 s if nobody stops it
+	upSrv := newSlowUpstream(t, up)
+	p := startProcess(t, bin, openAccess(map[string]string{"OPENAI_API_KEY": upstreamKey, "OPENAI_BASE_URL": upSrv.URL + "/v1"}), true)
+
+	inv := invoke(t, p, restStreamEvent(t))
+	br := bufio.NewReader(inv.Body)
+	if _, err := runtimeapi.ReadPrelude(br); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := br.ReadString('\n'); err != nil { // the first event
+		t.Fatal(err)
+	}
+	left := time.Now()
+	_ = inv.Body.Close() // the client goes away
+	select {
+	case ended := <-up.ended:
+		t.Logf("upstream request ended %s after the client left", ended.Sub(left).Round(time.Millisecond))
+	case <-time.After(5 * time.Second):
+		t.Fatal("the upstream request was still running 5 s after the client left")
 	}
 }
