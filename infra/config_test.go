@@ -30,7 +30,7 @@ func TestMain(m *testing.M) {
 }
 
 func TestAConfigFileShipsWithBothFunctions(t *testing.T) {
-	tmpl, out := synthIn(t, &GatewayStackProps{ConfigFile: exampleConfig})
+	tmpl, out := synthIn(t, &GatewayStackProps{ConfigFile: exampleConfig, HTTPAPI: true})
 	want, err := os.ReadFile(exampleConfig)
 	if err != nil {
 		t.Fatal(err)

@@ -116,7 +116,7 @@ func roleOf(t *testing.T, j map[string]any, fnID string) (role, logGroup string)
 }
 
 func TestEachRoleMayDoExactlyWhatTheCodeCalls(t *testing.T) {
-	tmpl, j := defaults(t)
+	tmpl, j := everyDoor(t)
 	table, secret := only(t, j, "AWS::DynamoDB::Table"), only(t, j, "AWS::SecretsManager::Secret")
 	wantDynamo := dynamoActionsOfTheCode(t)
 	stacked := slices.Clone(dynamoActions)
@@ -124,17 +124,19 @@ func TestEachRoleMayDoExactlyWhatTheCodeCalls(t *testing.T) {
 	if !slices.Equal(stacked, wantDynamo) {
 		t.Errorf("the stack grants %v on the table, internal/state/dynamo calls %v", stacked, wantDynamo)
 	}
-	check(t, "two roles", func() { tmpl.ResourceCountIs(jsii.String("AWS::IAM::Role"), jsii.Number(2)) })
+	// Two function roles, and API Gateway's account-wide CloudWatch role
+	// (restapi_test.go).
+	check(t, "three roles", func() { tmpl.ResourceCountIs(jsii.String("AWS::IAM::Role"), jsii.Number(3)) })
 	// No managed policy: AWSLambdaBasicExecutionRole writes to every log group.
-	check(t, "no managed policies", func() {
-		tmpl.AllResourcesProperties(jsii.String("AWS::IAM::Role"), map[string]any{
+	check(t, "no managed policies on the function roles", func() {
+		tmpl.ResourcePropertiesCountIs(jsii.String("AWS::IAM::Role"), map[string]any{
 			"ManagedPolicyArns": assertions.Match_Absent(),
 			"Policies":          assertions.Match_Absent(),
 			"AssumeRolePolicyDocument": map[string]any{"Statement": []any{map[string]any{
 				"Action": "sts:AssumeRole", "Effect": "Allow",
 				"Principal": map[string]any{"Service": "lambda.amazonaws.com"},
 			}}},
-		})
+		}, jsii.Number(2))
 	})
 	roles := statementsOf(t, j)
 	if len(roles) != 2 {
@@ -225,9 +227,9 @@ func TestBedrockIsGrantedOnlyWhenTurnedOn(t *testing.T) {
 		})
 	})
 	for name, props := range map[string]*GatewayStackProps{
-		"prop":               {Bedrock: true},
-		"BEDROCK_ENABLED":    {Environment: map[string]string{"BEDROCK_ENABLED": "true"}},
-		"BEDROCK_MODELS set": {Environment: map[string]string{"BEDROCK_MODELS": "anthropic.claude-3-5-haiku-20241022-v1:0"}},
+		"prop":               {Bedrock: true, HTTPAPI: true},
+		"BEDROCK_ENABLED":    {HTTPAPI: true, Environment: map[string]string{"BEDROCK_ENABLED": "true"}},
+		"BEDROCK_MODELS set": {HTTPAPI: true, Environment: map[string]string{"BEDROCK_MODELS": "anthropic.claude-3-5-haiku-20241022-v1:0"}},
 	} {
 		tmpl := synth(t, props)
 		got := bedrockActions(t, *tmpl.ToJSON())

@@ -4,16 +4,37 @@
 // Context values (cdk deploy -c key=value) adjust a deployment:
 //
 //	stackName        the stack's name (default AiGateway)
+//
+// Front doors (README "Deploy": which to use when):
+//
+//	restApi          true (default) or false: the streaming REST API in front of
+//	                 the Stream function (responseTransferMode STREAM)
+//	restApiRateLimit, restApiBurstLimit
+//	                 the REST API stage's throttle (default 100 requests/s, burst 200)
+//	domainName, certificateArn
+//	                 a custom domain for the REST API and its ACM certificate
+//	                 (same region); both or neither
+//	webAclArn        a regional WAFv2 web ACL for the REST API's stage
+//	restApiCloudWatchRole
+//	                 true (default) or false: set the account's API Gateway
+//	                 CloudWatch role (false when the account already has one)
+//	functionUrl      true (default) or false: the Stream function's Function URL;
+//	                 turn it off with a web ACL, or the URL goes around it
 //	functionUrlAuth  NONE (default: the gateway checks its own keys) or AWS_IAM
+//	httpApi          false (default) or true: also the buffered HTTP API and its
+//	                 Api function
+//
+// Functions, state and monitoring:
+//
 //	removalPolicy    RETAIN (default) or DESTROY, for the table, secret and logs;
 //	                 DESTROY also turns the table's deletion protection off
-//	config           a gateway TOML file shipped with both functions (make deploy
+//	config           a gateway TOML file shipped with the functions (make deploy
 //	                 CONFIG=gateway.toml); checked here, before anything deploys
 //	openAccess       false (default) or true: serve without keys (GATEWAY_AUTH=false);
 //	                 without it a function with authentication off refuses to start
 //	bedrock          false (default) or true: turn the Bedrock provider on and
 //	                 let the functions call it (bedrock:InvokeModel*)
-//	memoryMB         both functions' memory in MB (default 256, see DefaultMemoryMB)
+//	memoryMB         every function's memory in MB (default 256, see DefaultMemoryMB)
 //	apiMemoryMB      the Api function's memory, over memoryMB
 //	streamMemoryMB   the Stream function's memory, over memoryMB
 //	apiReservedConcurrency, streamReservedConcurrency
@@ -45,7 +66,11 @@ func main() {
 	defer jsii.Close()
 	app := awscdk.NewApp(nil)
 	name, props := propsFromContext(app)
-	for _, fn := range []string{"api", "stream"} {
+	fns := []string{"stream"}
+	if props.HTTPAPI {
+		fns = append(fns, "api")
+	}
+	for _, fn := range fns {
 		if _, err := os.Stat(filepath.Join(props.AssetDir, fn, "bootstrap")); err != nil {
 			fail("%s/%s/bootstrap is missing: run `make build` first", props.AssetDir, fn)
 		}
@@ -85,6 +110,25 @@ func propsFromContext(app awscdk.App) (string, *GatewayStackProps) {
 	default:
 		fail("context removalPolicy: %q is not RETAIN or DESTROY", rp)
 	}
+	props.REST = RESTAPIProps{
+		Disable:          !contextBool(app, "restApi", true),
+		RateLimit:        contextNumber(app, "restApiRateLimit"),
+		BurstLimit:       contextNumber(app, "restApiBurstLimit"),
+		DomainName:       contextString(app, "domainName", ""),
+		CertificateARN:   contextString(app, "certificateArn", ""),
+		WebACLARN:        contextString(app, "webAclArn", ""),
+		NoCloudWatchRole: !contextBool(app, "restApiCloudWatchRole", true),
+	}
+	if !props.REST.Disable {
+		if err := catch(func() { props.REST.resolve() }); err != nil {
+			fail("context: %v", err)
+		}
+	}
+	props.NoFunctionURL = !contextBool(app, "functionUrl", true)
+	if props.NoFunctionURL && props.REST.Disable {
+		fail("context functionUrl=false and restApi=false: the stream function would have no front door")
+	}
+	props.HTTPAPI = contextBool(app, "httpApi", false)
 	props.Bedrock = contextBool(app, "bedrock", false)
 	props.OpenAccess = contextBool(app, "openAccess", false)
 	if props.ConfigFile = contextString(app, "config", ""); props.ConfigFile != "" {
@@ -151,6 +195,17 @@ func contextNumber(app awscdk.App, key string) float64 {
 	}
 	fail("context %s: %v is not a positive number", key, app.Node().TryGetContext(jsii.String(key)))
 	return 0
+}
+
+// catch runs f and returns what it panicked with as an error.
+func catch(f func()) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("%v", p)
+		}
+	}()
+	f()
+	return nil
 }
 
 func envOrNil(name string) *string {

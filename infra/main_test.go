@@ -47,3 +47,26 @@ func TestContextValuesReachTheProps(t *testing.T) {
 		t.Error("openAccess=true did not reach the props")
 	}
 }
+
+// The front doors from the context: the REST API and the Function URL on,
+// the HTTP API off, unless told otherwise.
+func TestFrontDoorContextValuesReachTheProps(t *testing.T) {
+	_, none := propsFromContext(appWith(map[string]any{}))
+	if none.REST.Disable || none.NoFunctionURL || none.HTTPAPI || none.REST.NoCloudWatchRole {
+		t.Errorf("without context: REST %+v, no URL %v, HTTP API %v; want REST and URL, no HTTP API",
+			none.REST, none.NoFunctionURL, none.HTTPAPI)
+	}
+	_, p := propsFromContext(appWith(map[string]any{
+		"httpApi": "true", "functionUrl": "false", "restApiRateLimit": "25", "restApiBurstLimit": "50",
+		"domainName": testDomain, "certificateArn": testCertificate, "webAclArn": testWebACL,
+		"restApiCloudWatchRole": "false",
+	}))
+	want := RESTAPIProps{RateLimit: 25, BurstLimit: 50, DomainName: testDomain, CertificateARN: testCertificate,
+		WebACLARN: testWebACL, NoCloudWatchRole: true}
+	if p.REST != want || !p.NoFunctionURL || !p.HTTPAPI {
+		t.Errorf("REST %+v (want %+v), no URL %v, HTTP API %v", p.REST, want, p.NoFunctionURL, p.HTTPAPI)
+	}
+	if _, off := propsFromContext(appWith(map[string]any{"restApi": "false"})); !off.REST.Disable {
+		t.Error("restApi=false did not turn the REST API off")
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigateway"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
@@ -52,7 +53,7 @@ const (
 // take the defaults; every alarm is on unless turned off.
 type MonitoringProps struct {
 	// Namespace of the gateway's metrics, set as GATEWAY_METRICS_NAMESPACE
-	// on both functions (it wins over the same name in Environment).
+	// on every function (it wins over the same name in Environment).
 	// Default "AIGateway". CloudWatch's rules: letters, digits and . - _ / # :
 	// or space, at most 255, not starting with "AWS/".
 	Namespace string
@@ -157,11 +158,12 @@ func (m MonitoringProps) resolve(stackName string) MonitoringProps {
 }
 
 // monitored is what the stack's alarms and graphs watch besides the
-// gateway's own metrics.
+// gateway's own metrics. A front door the stack does not have is nil ("").
 type monitored struct {
-	fns            map[string]awslambda.Function // by construct name: Api, Stream
+	fns            map[string]awslambda.Function // by construct name: Api (with the HTTP API), Stream
 	timeoutSeconds map[string]float64            // of each function
 	url            string                        // the function behind the Function URL
+	restAPI        awsapigateway.RestApi
 	httpAPI        awsapigatewayv2.HttpApi
 	table          awsdynamodb.Table
 }
@@ -206,15 +208,33 @@ func addMonitoring(stack awscdk.Stack, m MonitoringProps, on monitored) {
 		})
 	}
 	sum := &awscloudwatch.MetricOptions{Statistic: jsii.String("Sum"), Period: period}
-	urlFn := fns[on.url]
-	url5xx := urlFn.Metric(jsii.String("Url5xxCount"), &awscloudwatch.MetricOptions{
-		Statistic: jsii.String("Sum"), Period: period, Label: jsii.String("Function URL 5xx"),
-	})
-	urlRequests := urlFn.Metric(jsii.String("UrlRequestCount"), sum)
-	api5xx := on.httpAPI.MetricServerError(&awscloudwatch.MetricOptions{
-		Statistic: jsii.String("Sum"), Period: period, Label: jsii.String("HTTP API 5xx"),
-	})
-	apiRequests := on.httpAPI.MetricCount(sum)
+	labelled := func(label string) *awscloudwatch.MetricOptions {
+		return &awscloudwatch.MetricOptions{Statistic: jsii.String("Sum"), Period: period, Label: jsii.String(label)}
+	}
+	// Each front door's 5xx and request counts (AWS's own metrics), in the
+	// order they are graphed.
+	type door struct {
+		alarm, name     string
+		errors, request awscloudwatch.IMetric
+		source          string
+	}
+	var doors []door
+	if on.url != "" {
+		urlFn := fns[on.url]
+		doors = append(doors, door{"FunctionUrl5xxAlarm", "Function URL",
+			urlFn.Metric(jsii.String("Url5xxCount"), labelled("Function URL 5xx")),
+			urlFn.Metric(jsii.String("UrlRequestCount"), sum), "AWS/Lambda Url5xxCount/UrlRequestCount"})
+	}
+	if on.restAPI != nil {
+		doors = append(doors, door{"RestApi5xxAlarm", "REST API",
+			on.restAPI.MetricServerError(labelled("REST API 5xx")), on.restAPI.MetricCount(sum),
+			"AWS/ApiGateway 5XXError/Count, ApiName"})
+	}
+	if on.httpAPI != nil {
+		doors = append(doors, door{"HttpApi5xxAlarm", "HTTP API",
+			on.httpAPI.MetricServerError(labelled("HTTP API 5xx")), on.httpAPI.MetricCount(sum),
+			"AWS/ApiGateway 5xx/Count, ApiId"})
+	}
 	// Throttled reads and writes of the table (SDK retries hide them from
 	// the gateway's own metrics until they run out).
 	tableThrottles := awscloudwatch.NewMathExpression(&awscloudwatch.MathExpressionProps{
@@ -226,7 +246,12 @@ func addMonitoring(stack awscdk.Stack, m MonitoringProps, on monitored) {
 		Period: period,
 		Label:  jsii.String("throttled reads + writes"),
 	})
-	fnOrder := []string{"Api", "Stream"}
+	var fnOrder []string
+	for _, name := range []string{"Api", "Stream"} {
+		if fns[name] != nil {
+			fnOrder = append(fnOrder, name)
+		}
+	}
 	lambdaMetrics := func(f func(fn awslambda.Function, o *awscloudwatch.MetricOptions) awscloudwatch.Metric,
 		stat string) []awscloudwatch.IMetric {
 		var out []awscloudwatch.IMetric
@@ -298,14 +323,12 @@ func addMonitoring(stack awscdk.Stack, m MonitoringProps, on monitored) {
 			}
 		}
 		if !m.DisableFrontDoor5xxAlarms {
-			alarm("FunctionUrl5xxAlarm", fmt.Sprintf("AI gateway: more than %v%% of Function URL requests answered 5xx "+
-				"(AWS/Lambda Url5xxCount/UrlRequestCount) for %v periods of %s", m.ErrorRatePercent, m.ErrorRatePeriods, every),
-				rate(url5xx, urlRequests, "Function URL 5xx rate (%)"), m.ErrorRatePercent, m.ErrorRatePeriods,
-				awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD)
-			alarm("HttpApi5xxAlarm", fmt.Sprintf("AI gateway: more than %v%% of HTTP API requests answered 5xx "+
-				"(AWS/ApiGateway 5xx/Count) for %v periods of %s", m.ErrorRatePercent, m.ErrorRatePeriods, every),
-				rate(api5xx, apiRequests, "HTTP API 5xx rate (%)"), m.ErrorRatePercent, m.ErrorRatePeriods,
-				awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD)
+			for _, d := range doors {
+				alarm(d.alarm, fmt.Sprintf("AI gateway: more than %v%% of %s requests answered 5xx (%s) for %v periods of %s",
+					m.ErrorRatePercent, d.name, d.source, m.ErrorRatePeriods, every),
+					rate(d.errors, d.request, d.name+" 5xx rate (%)"), m.ErrorRatePercent, m.ErrorRatePeriods,
+					awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD)
+			}
 		}
 		if !m.DisableTableThrottleAlarm {
 			alarm("TableThrottlesAlarm", fmt.Sprintf("AI gateway: DynamoDB throttled the state table "+
@@ -332,7 +355,7 @@ func addMonitoring(stack awscdk.Stack, m MonitoringProps, on monitored) {
 	})
 	dashboard.AddWidgets(awscloudwatch.NewTextWidget(&awscloudwatch.TextWidgetProps{
 		Markdown: jsii.String(fmt.Sprintf("# AI gateway\nGateway metrics from namespace `%s` (all providers, models "+
-			"and routes; the *by provider* graphs split them), then the two Lambda functions.", m.Namespace)),
+			"and routes; the *by provider* graphs split them), then the Lambda functions and the front doors.", m.Namespace)),
 		Width: jsii.Number(24), Height: jsii.Number(2),
 	}))
 	if len(alarms) > 0 {
@@ -375,8 +398,12 @@ func addMonitoring(stack awscdk.Stack, m MonitoringProps, on monitored) {
 				return fn.Metric(jsii.String("ConcurrentExecutions"), o)
 			}, "Maximum")...),
 	)
+	var doors5xx []awscloudwatch.IMetric
+	for _, d := range doors {
+		doors5xx = append(doors5xx, d.errors)
+	}
 	dashboard.AddWidgets(
-		graph("Front-door 5xx (AWS metrics)", "count", 12, url5xx, api5xx),
+		graph("Front-door 5xx (AWS metrics)", "count", 12, doors5xx...),
 		graph("DynamoDB throttled events", "count", 12, tableThrottles),
 	)
 

@@ -15,9 +15,14 @@ import (
 const alarmType = "AWS::CloudWatch::Alarm"
 
 // defaultAlarms is how many alarms the default stack has: 5xx rate, latency,
-// breaker (EMF), and per function throttles, errors and duration, the two
-// front doors' 5xx rates and the table's throttles (AWS metrics).
-const defaultAlarms = 3 + 2*3 + 2 + 1
+// breaker (EMF), and the Stream function's throttles, errors and duration,
+// the Function URL's and the REST API's 5xx rates and the table's throttles
+// (AWS metrics). everyDoorAlarms: with the HTTP API, the Api function's
+// three and the HTTP API's 5xx rate as well.
+const (
+	defaultAlarms   = 3 + 3 + 2 + 1
+	everyDoorAlarms = 3 + 2*3 + 3 + 1
+)
 
 // The names the stack reads must be the names the functions write.
 func TestMetricNamesMatchTheEMFWriter(t *testing.T) {
@@ -126,7 +131,7 @@ var (
 func customMonitoring(t *testing.T) (assertions.Template, map[string]any) {
 	t.Helper()
 	if customTemplate == nil {
-		customTemplate = synth(t, &GatewayStackProps{Monitoring: customProps})
+		customTemplate = synth(t, &GatewayStackProps{Monitoring: customProps, HTTPAPI: true})
 		customJSON = *customTemplate.ToJSON()
 	}
 	return customTemplate, customJSON
@@ -211,13 +216,9 @@ func TestTheDashboardGraphsEveryGatewayAndLambdaMetric(t *testing.T) {
 	if !strings.Contains(body, `"AIGateway"`) {
 		t.Errorf("the namespace is not in the dashboard body: %s", body)
 	}
-	api, stream := functionID(t, j, "Api"), functionID(t, j, "Stream")
-	httpAPI := only(t, j, "AWS::ApiGatewayV2::Api")
+	stream := functionID(t, j, "Stream")
 	lambda := func(metric, stat string) []string {
-		return []string{
-			fmt.Sprintf("AWS/Lambda %s FunctionName <Ref %s> %s", metric, api, stat),
-			fmt.Sprintf("AWS/Lambda %s FunctionName <Ref %s> %s", metric, stream, stat),
-		}
+		return []string{fmt.Sprintf("AWS/Lambda %s FunctionName <Ref %s> %s", metric, stream, stat)}
 	}
 	want := map[string][]string{
 		"Requests and 5xx errors":      {"AIGateway Requests Sum", "AIGateway Errors Sum"},
@@ -238,7 +239,7 @@ func TestTheDashboardGraphsEveryGatewayAndLambdaMetric(t *testing.T) {
 		"Lambda concurrent executions": lambda("ConcurrentExecutions", "Maximum"),
 		"Front-door 5xx (AWS metrics)": {
 			fmt.Sprintf("AWS/Lambda Url5xxCount FunctionName <Ref %s> Sum", stream),
-			fmt.Sprintf("AWS/ApiGateway 5xx ApiId <Ref %s> Sum", httpAPI),
+			"AWS/ApiGateway 5XXError ApiName Test Sum",
 		},
 		"DynamoDB throttled events": {"expr FILL(reads, 0) + FILL(writes, 0)"},
 	}
@@ -366,6 +367,25 @@ func httpAPI5xxAlarm(api string, percent, periods, period int) map[string]any {
 	}})
 }
 
+// restAPI5xxAlarm is the REST API's 5xx rate; its metrics carry the API's
+// name, which is the stack's.
+func restAPI5xxAlarm(apiName string, percent, periods, period int) map[string]any {
+	named := func(id, metric string) map[string]any {
+		return map[string]any{
+			"Id": id, "ReturnData": false,
+			"MetricStat": map[string]any{
+				"Metric": map[string]any{"Namespace": "AWS/ApiGateway", "MetricName": metric,
+					"Dimensions": []any{map[string]any{"Name": "ApiName", "Value": apiName}}},
+				"Stat": "Sum", "Period": period,
+			},
+		}
+	}
+	return alarmProps(percent, periods, "GreaterThanThreshold", map[string]any{"Metrics": []any{
+		map[string]any{"Id": "expr_1", "Expression": "100 * errors / requests", "ReturnData": true},
+		named("errors", "5XXError"), named("requests", "Count"),
+	}})
+}
+
 func tableThrottleAlarm(table string, period int) map[string]any {
 	return alarmProps(0, 1, "GreaterThanThreshold", map[string]any{"Metrics": []any{
 		map[string]any{"Id": "expr_1", "Expression": "FILL(reads, 0) + FILL(writes, 0)", "ReturnData": true},
@@ -390,7 +410,7 @@ func TestTheLatencyAlarmWatchesTheGatewayWideP99(t *testing.T) {
 }
 
 func TestEachFunctionHasAThrottleAlarm(t *testing.T) {
-	tmpl, j := defaults(t)
+	tmpl, j := everyDoor(t)
 	for _, name := range []string{"Api", "Stream"} {
 		hasAlarm(t, tmpl, name+" throttles > 0", throttleAlarm(functionID(t, j, name), 300))
 	}
@@ -431,7 +451,7 @@ func TestMonitoringPropsSetNamespaceThresholdsPeriodAndTheSNSAction(t *testing.T
 	for _, fn := range []string{"Api", "Stream"} {
 		hasAlarm(t, tmpl, fn+" throttles in 60 s", throttleAlarm(functionID(t, j, fn), 60))
 	}
-	check(t, "all alarms", func() { tmpl.ResourceCountIs(jsii.String(alarmType), jsii.Number(defaultAlarms)) })
+	check(t, "all alarms", func() { tmpl.ResourceCountIs(jsii.String(alarmType), jsii.Number(everyDoorAlarms)) })
 	check(t, "every alarm notifies the topic when it fires and when it recovers", func() {
 		tmpl.AllResourcesProperties(jsii.String(alarmType), map[string]any{
 			"AlarmActions": []any{customProps.AlarmTopicARN},
@@ -466,9 +486,9 @@ func TestAlarmsCanBeTurnedOffAllOrOneByOne(t *testing.T) {
 	hasAlarm(t, some, "breaker kept", breakerAlarm("AIGateway", 300))
 	hasAlarm(t, some, "table throttles kept", tableThrottleAlarm(only(t, *some.ToJSON(), "AWS::DynamoDB::Table"), 300))
 
-	other := synth(t, &GatewayStackProps{Monitoring: MonitoringProps{DisableErrorRateAlarm: true, DisableBreakerAlarm: true,
-		DisableTableThrottleAlarm: true}})
-	check(t, "nine alarms left", func() { other.ResourceCountIs(jsii.String(alarmType), jsii.Number(9)) })
+	other := synth(t, &GatewayStackProps{HTTPAPI: true, Monitoring: MonitoringProps{DisableErrorRateAlarm: true,
+		DisableBreakerAlarm: true, DisableTableThrottleAlarm: true}})
+	check(t, "ten alarms left", func() { other.ResourceCountIs(jsii.String(alarmType), jsii.Number(10)) })
 	hasAlarm(t, other, "latency kept", latencyAlarm("AIGateway", 30000, 3, 300))
 	for _, metric := range []string{"Throttles", "Errors", "Duration"} {
 		check(t, metric+" kept", func() {
@@ -478,6 +498,7 @@ func TestAlarmsCanBeTurnedOffAllOrOneByOne(t *testing.T) {
 	oj := *other.ToJSON()
 	hasAlarm(t, other, "URL 5xx kept", functionURL5xxAlarm(functionID(t, oj, "Stream"), 5, 3, 300))
 	hasAlarm(t, other, "HTTP API 5xx kept", httpAPI5xxAlarm(only(t, oj, "AWS::ApiGatewayV2::Api"), 5, 3, 300))
+	hasAlarm(t, other, "REST API 5xx kept", restAPI5xxAlarm("Test", 5, 3, 300))
 }
 
 func TestTheOutputsNameTheDashboardAndItsURL(t *testing.T) {
@@ -497,7 +518,7 @@ func TestTheOutputsNameTheDashboardAndItsURL(t *testing.T) {
 // Init failures, crashes and timeouts write no EMF line: these alarms read
 // AWS's own metrics.
 func TestAlarmsThatDoNotNeedTheGatewaysMetrics(t *testing.T) {
-	tmpl, j := defaults(t)
+	tmpl, j := everyDoor(t)
 	for name, timeout := range map[string]int{"Api": 30, "Stream": 300} {
 		fn := functionID(t, j, name)
 		hasAlarm(t, tmpl, name+" Lambda Errors >= 1",
@@ -507,6 +528,7 @@ func TestAlarmsThatDoNotNeedTheGatewaysMetrics(t *testing.T) {
 	}
 	hasAlarm(t, tmpl, "Function URL 5xx rate", functionURL5xxAlarm(functionID(t, j, "Stream"), 5, 3, 300))
 	hasAlarm(t, tmpl, "HTTP API 5xx rate", httpAPI5xxAlarm(only(t, j, "AWS::ApiGatewayV2::Api"), 5, 3, 300))
+	hasAlarm(t, tmpl, "REST API 5xx rate", restAPI5xxAlarm("Test", 5, 3, 300))
 	hasAlarm(t, tmpl, "table throttles", tableThrottleAlarm(only(t, j, "AWS::DynamoDB::Table"), 300))
 
 	// The duration alarm follows the timeout and the percent.

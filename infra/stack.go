@@ -37,11 +37,23 @@ type FunctionProps struct {
 // GatewayStackProps configure NewGatewayStack.
 type GatewayStackProps struct {
 	awscdk.StackProps
-	// AssetDir holds api/bootstrap and stream/bootstrap (`make build`
-	// writes them under build/). Default "build".
+	// AssetDir holds stream/bootstrap, and api/bootstrap with HTTPAPI
+	// (`make build` writes them under build/). Default "build".
 	AssetDir string
-	// API and Stream size the two functions.
+	// API and Stream size the two functions (API only with HTTPAPI).
 	API, Stream FunctionProps
+	// REST configures the streaming REST API in front of the Stream
+	// function (restapi.go); on unless REST.Disable.
+	REST RESTAPIProps
+	// NoFunctionURL leaves the Stream function without its Function URL, so
+	// the REST API (its throttling, access logs, WAF) is the only way in.
+	NoFunctionURL bool
+	// HTTPAPI adds the buffered front door: the Api function behind an API
+	// Gateway HTTP API (payload 2.0). Off by default: the REST API serves the
+	// same clients, streams, runs past the HTTP API's 30 s and takes a WAF;
+	// the HTTP API only costs less per request ($1.00 against $3.50 per
+	// million), and the Function URL nothing.
+	HTTPAPI bool
 	// RemovalPolicy applies to the table, the secret and the log groups;
 	// default RETAIN, so `cdk destroy` keeps state, keys and logs. The table
 	// also has deletion protection on, except with DESTROY.
@@ -54,14 +66,14 @@ type GatewayStackProps struct {
 	// it a function with authentication off refuses to start). Leave it false
 	// for any URL reachable from the internet.
 	OpenAccess bool
-	// LogRetention for the functions' and the HTTP API's log groups
-	// (default one month).
+	// LogRetention for every log group of the stack: the functions', and
+	// the front doors' access and execution logs (default one month).
 	LogRetention awslogs.RetentionDays
-	// Environment adds variables to both functions (e.g. GATEWAY_CACHE).
+	// Environment adds variables to every function (e.g. GATEWAY_CACHE).
 	// Provider keys belong in the secret, not here.
 	Environment map[string]string
 	// Bedrock turns the Bedrock provider on (BEDROCK_ENABLED=true) and grants
-	// both functions bedrock:InvokeModel and InvokeModelWithResponseStream,
+	// every function bedrock:InvokeModel and InvokeModelWithResponseStream,
 	// the actions Converse and ConverseStream need. Without it the roles get
 	// no Bedrock action at all, unless Environment itself turns the provider
 	// on (BEDROCK_ENABLED=true or BEDROCK_MODELS). Turning Bedrock on only
@@ -71,7 +83,7 @@ type GatewayStackProps struct {
 	// functions' metrics namespace (monitoring.go).
 	Monitoring MonitoringProps
 	// ConfigFile is a gateway TOML configuration (routes, aliases,
-	// guardrails, prices, cache TTLs, providers) shipped with both functions:
+	// guardrails, prices, cache TTLs, providers) shipped with every function:
 	// copied beside bootstrap as ConfigFileName, named by GATEWAY_CONFIG. It
 	// is checked at synth (NewGatewayStack panics naming the bad key); its
 	// ${VAR} references resolve at each cold start from the provider secret
@@ -86,10 +98,13 @@ const ConfigFileName = "gateway.toml"
 
 // Names of the stack's outputs.
 const (
-	OutputFunctionURL = "FunctionUrl"
-	OutputHTTPAPIURL  = "HttpApiUrl"
-	OutputTableName   = "TableName"
-	OutputSecretName  = "SecretName"
+	OutputFunctionURL         = "FunctionUrl"
+	OutputRESTAPIURL          = "RestApiUrl"
+	OutputRESTAPIDomainURL    = "RestApiDomainUrl"
+	OutputRESTAPIDomainTarget = "RestApiDomainTarget"
+	OutputHTTPAPIURL          = "HttpApiUrl"
+	OutputTableName           = "TableName"
+	OutputSecretName          = "SecretName"
 )
 
 // SecretPlaceholderKey is the one entry the provider secret is created with:
@@ -98,7 +113,7 @@ const (
 // your provider keys, e.g. {"GATEWAY_ADMIN_KEY":"...","OPENAI_API_KEY":"sk-..."}.
 const SecretPlaceholderKey = "GATEWAY_ADMIN_KEY"
 
-// DefaultMemoryMB is both functions' memory size. Peak RSS was 18 MB for a
+// DefaultMemoryMB is every function's memory size. Peak RSS was 18 MB for a
 // 10 s stream (Lambda runs one request per execution environment at a time),
 // so memory is not the limit: CPU is. Lambda gives a function a CPU share in
 // proportion to memory (one vCPU at 1769 MB), and the gateway spends nearly
@@ -121,9 +136,10 @@ func orDefault(v, def float64) float64 {
 }
 
 // NewGatewayStack defines the serverless gateway: one DynamoDB table for all
-// shared state, the provider-key secret, the buffered API function behind an
-// HTTP API, the streaming function behind a Function URL, and a CloudWatch
-// dashboard and alarms on the functions' metrics.
+// shared state, the provider-key secret, the streaming function behind its
+// Function URL and a streaming REST API, optionally the buffered API
+// function behind an HTTP API, and a CloudWatch dashboard and alarms on the
+// functions' metrics.
 func NewGatewayStack(scope constructs.Construct, id string, props *GatewayStackProps) awscdk.Stack {
 	if props == nil {
 		props = &GatewayStackProps{}
@@ -146,6 +162,13 @@ func NewGatewayStack(scope constructs.Construct, id string, props *GatewayStackP
 		retention = awslogs.RetentionDays_ONE_MONTH
 	}
 	monitoring := props.Monitoring.resolve(*stack.StackName())
+	rest := props.REST
+	if !rest.Disable {
+		rest = rest.resolve()
+	}
+	if rest.Disable && props.NoFunctionURL {
+		panic("no streaming front door: keep the Function URL or the REST API")
+	}
 	var configText []byte
 	if props.ConfigFile != "" {
 		text, err := CheckConfigFile(props.ConfigFile)
@@ -282,16 +305,46 @@ func NewGatewayStack(scope constructs.Construct, id string, props *GatewayStackP
 		}
 		return awslambda.NewFunction(stack, jsii.String(name), fp)
 	}
-	apiFn := function("Api", props.API, apiTimeout)
+	on := monitored{fns: map[string]awslambda.Function{}, timeoutSeconds: map[string]float64{}, table: table}
+	if props.HTTPAPI {
+		apiFn := function("Api", props.API, apiTimeout)
+		on.fns["Api"], on.timeoutSeconds["Api"] = apiFn, orDefault(props.API.TimeoutSeconds, apiTimeout)
+		on.httpAPI = httpAPI(stack, apiFn, retention, removal)
+	}
 	streamFn := function("Stream", props.Stream, streamTimeout)
+	on.fns["Stream"], on.timeoutSeconds["Stream"] = streamFn, orDefault(props.Stream.TimeoutSeconds, streamTimeout)
+	if !props.NoFunctionURL {
+		url := streamFn.AddFunctionUrl(&awslambda.FunctionUrlOptions{
+			AuthType:   urlAuth,
+			InvokeMode: awslambda.InvokeMode_RESPONSE_STREAM,
+		})
+		on.url = "Stream"
+		awscdk.NewCfnOutput(stack, jsii.String(OutputFunctionURL), &awscdk.CfnOutputProps{
+			Value: url.Url(), Description: jsii.String("Streaming endpoint (OpenAI base_url: this URL + v1)"),
+		})
+		if rest.WebACLARN != "" {
+			awscdk.Annotations_Of(stack).AddWarningV2(jsii.String("aigateway:functionUrlBypassesWaf"), jsii.String(
+				"the REST API has a web ACL, but the Function URL reaches the same function without it: "+
+					"deploy with NoFunctionURL (-c functionUrl=false)"))
+		}
+	}
+	if !rest.Disable {
+		on.restAPI = restAPI(stack, rest, streamFn, on.timeoutSeconds["Stream"], retention, removal)
+	}
 
-	url := streamFn.AddFunctionUrl(&awslambda.FunctionUrlOptions{
-		AuthType:   urlAuth,
-		InvokeMode: awslambda.InvokeMode_RESPONSE_STREAM,
+	awscdk.NewCfnOutput(stack, jsii.String(OutputTableName), &awscdk.CfnOutputProps{Value: table.TableName()})
+	awscdk.NewCfnOutput(stack, jsii.String(OutputSecretName), &awscdk.CfnOutputProps{
+		Value: secret.SecretName(), Description: jsii.String("Put provider keys here as JSON"),
 	})
+	addMonitoring(stack, monitoring, on)
+	return stack
+}
 
-	httpAPI := awsapigatewayv2.NewHttpApi(stack, jsii.String("HttpApi"), &awsapigatewayv2.HttpApiProps{
-		Description: jsii.String("AI gateway (buffered; streaming clients use the Function URL)"),
+// httpAPI puts the Api function behind an HTTP API (payload 2.0), buffered.
+func httpAPI(stack awscdk.Stack, apiFn awslambda.Function, retention awslogs.RetentionDays,
+	removal awscdk.RemovalPolicy) awsapigatewayv2.HttpApi {
+	api := awsapigatewayv2.NewHttpApi(stack, jsii.String("HttpApi"), &awsapigatewayv2.HttpApiProps{
+		Description: jsii.String("AI gateway (buffered; streaming clients use the REST API or the Function URL)"),
 		DefaultIntegration: awsapigatewayv2integrations.NewHttpLambdaIntegration(jsii.String("ApiIntegration"), apiFn,
 			&awsapigatewayv2integrations.HttpLambdaIntegrationProps{
 				PayloadFormatVersion: awsapigatewayv2.PayloadFormatVersion_VERSION_2_0(),
@@ -305,32 +358,15 @@ func NewGatewayStack(scope constructs.Construct, id string, props *GatewayStackP
 		Retention:     retention,
 		RemovalPolicy: removal,
 	})
-	httpAPI.DefaultStage().Node().DefaultChild().(awsapigatewayv2.CfnStage).SetAccessLogSettings(
+	api.DefaultStage().Node().DefaultChild().(awsapigatewayv2.CfnStage).SetAccessLogSettings(
 		&awsapigatewayv2.CfnStage_AccessLogSettingsProperty{
 			DestinationArn: accessLogs.LogGroupArn(),
 			Format:         jsii.String(HTTPAPIAccessLogFormat),
 		})
-
-	awscdk.NewCfnOutput(stack, jsii.String(OutputFunctionURL), &awscdk.CfnOutputProps{
-		Value: url.Url(), Description: jsii.String("Streaming endpoint (OpenAI base_url: this URL + v1)"),
-	})
 	awscdk.NewCfnOutput(stack, jsii.String(OutputHTTPAPIURL), &awscdk.CfnOutputProps{
-		Value: httpAPI.Url(), Description: jsii.String("Buffered endpoint (API Gateway HTTP API)"),
+		Value: api.Url(), Description: jsii.String("Buffered endpoint (API Gateway HTTP API)"),
 	})
-	awscdk.NewCfnOutput(stack, jsii.String(OutputTableName), &awscdk.CfnOutputProps{Value: table.TableName()})
-	awscdk.NewCfnOutput(stack, jsii.String(OutputSecretName), &awscdk.CfnOutputProps{
-		Value: secret.SecretName(), Description: jsii.String("Put provider keys here as JSON"),
-	})
-	addMonitoring(stack, monitoring, monitored{
-		fns: map[string]awslambda.Function{"Api": apiFn, "Stream": streamFn},
-		timeoutSeconds: map[string]float64{
-			"Api": orDefault(props.API.TimeoutSeconds, apiTimeout), "Stream": orDefault(props.Stream.TimeoutSeconds, streamTimeout),
-		},
-		url:     "Stream",
-		httpAPI: httpAPI,
-		table:   table,
-	})
-	return stack
+	return api
 }
 
 // Default timeouts in seconds: the HTTP API's own limit, and long

@@ -55,6 +55,10 @@ var (
 	defaultOnce     sync.Once
 	defaultTemplate assertions.Template
 	defaultJSON     map[string]any
+
+	everyDoorOnce     sync.Once
+	everyDoorTemplate assertions.Template
+	everyDoorJSON     map[string]any
 )
 
 // defaults is the stack with every prop left at its default, synthesized once.
@@ -68,6 +72,20 @@ func defaults(t *testing.T) (assertions.Template, map[string]any) {
 		t.Fatal("the default stack did not synthesize")
 	}
 	return defaultTemplate, defaultJSON
+}
+
+// everyDoor is the stack with all three front doors (the Function URL, the
+// REST API and the HTTP API, so both functions), synthesized once.
+func everyDoor(t *testing.T) (assertions.Template, map[string]any) {
+	t.Helper()
+	everyDoorOnce.Do(func() {
+		everyDoorTemplate = synth(t, &GatewayStackProps{HTTPAPI: true})
+		everyDoorJSON = *everyDoorTemplate.ToJSON()
+	})
+	if everyDoorTemplate == nil {
+		t.Fatal("the stack with every front door did not synthesize")
+	}
+	return everyDoorTemplate, everyDoorJSON
 }
 
 // check runs a jsii assertion, which panics on a mismatch, as a test error.
@@ -159,7 +177,10 @@ func TestTheRemovalPolicyPropReachesTableSecretAndLogs(t *testing.T) {
 }
 
 func TestBothFunctionsAreArmAL2023WithTheirSizing(t *testing.T) {
-	tmpl, j := defaults(t)
+	// By default only the Stream function; the Api one comes with the HTTP API.
+	plain, _ := defaults(t)
+	check(t, "one function by default", func() { plain.ResourceCountIs(jsii.String("AWS::Lambda::Function"), jsii.Number(1)) })
+	tmpl, j := everyDoor(t)
 	check(t, "two functions", func() { tmpl.ResourceCountIs(jsii.String("AWS::Lambda::Function"), jsii.Number(2)) })
 	table, secret := only(t, j, "AWS::DynamoDB::Table"), only(t, j, "AWS::SecretsManager::Secret")
 	for name, timeout := range map[string]int{"Api": 30, "Stream": 300} {
@@ -220,6 +241,7 @@ func TestMemoryOutsideLambdasRangeIsRefused(t *testing.T) {
 
 func TestFunctionSizingAndEnvironmentComeFromProps(t *testing.T) {
 	tmpl := synth(t, &GatewayStackProps{
+		HTTPAPI:     true,
 		API:         FunctionProps{MemoryMB: 256, TimeoutSeconds: 29, ReservedConcurrency: 5},
 		Stream:      FunctionProps{MemoryMB: 1024, TimeoutSeconds: 900, ReservedConcurrency: 20},
 		OpenAccess:  true,
@@ -327,8 +349,24 @@ func TestTheFunctionURLCanRequireIAM(t *testing.T) {
 	})
 }
 
-func TestTheHTTPAPIProxiesEverythingToTheAPIFunctionWithPayload2(t *testing.T) {
+// The buffered HTTP API, and the Api function behind it, come only when
+// asked for: the REST API serves the same clients and streams.
+func TestTheHTTPAPIIsThereOnlyWhenAskedFor(t *testing.T) {
 	tmpl, j := defaults(t)
+	for _, typ := range []string{"AWS::ApiGatewayV2::Api", "AWS::ApiGatewayV2::Stage", "AWS::ApiGatewayV2::Integration"} {
+		check(t, "no "+typ, func() { tmpl.ResourceCountIs(jsii.String(typ), jsii.Number(0)) })
+	}
+	check(t, "no Api function", func() {
+		tmpl.ResourcePropertiesCountIs(jsii.String("AWS::Lambda::Function"),
+			map[string]any{"Description": "AI gateway: Api"}, jsii.Number(0))
+	})
+	if _, ok := j["Outputs"].(map[string]any)[OutputHTTPAPIURL]; ok {
+		t.Errorf("output %s without the HTTP API", OutputHTTPAPIURL)
+	}
+}
+
+func TestTheHTTPAPIProxiesEverythingToTheAPIFunctionWithPayload2(t *testing.T) {
+	tmpl, j := everyDoor(t)
 	api := functionID(t, j, "Api")
 	check(t, "api", func() {
 		tmpl.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Api"), map[string]any{"ProtocolType": "HTTP"})
@@ -357,7 +395,7 @@ func TestTheHTTPAPIProxiesEverythingToTheAPIFunctionWithPayload2(t *testing.T) {
 }
 
 func TestTheHTTPAPIWritesAccessLogs(t *testing.T) {
-	tmpl, j := defaults(t)
+	tmpl, j := everyDoor(t)
 	var logs string
 	for id := range resources(j, "AWS::Logs::LogGroup") {
 		if strings.HasPrefix(id, "HttpApiAccessLogs") {
@@ -403,31 +441,50 @@ func TestTheProviderSecretStartsAsAJSONObject(t *testing.T) {
 
 func TestLogGroupsKeepLogsForAMonth(t *testing.T) {
 	tmpl, _ := defaults(t)
-	check(t, "one log group per function and the HTTP API's access logs", func() {
+	check(t, "the Stream function's log group and the REST API's access and execution logs", func() {
 		tmpl.ResourceCountIs(jsii.String("AWS::Logs::LogGroup"), jsii.Number(3))
 	})
-	check(t, "retention", func() {
-		tmpl.AllResourcesProperties(jsii.String("AWS::Logs::LogGroup"), map[string]any{"RetentionInDays": 30})
+	all, _ := everyDoor(t)
+	check(t, "and the Api function's and the HTTP API's access logs", func() {
+		all.ResourceCountIs(jsii.String("AWS::Logs::LogGroup"), jsii.Number(5))
 	})
+	for _, tm := range []assertions.Template{tmpl, all} {
+		check(t, "retention", func() {
+			tm.AllResourcesProperties(jsii.String("AWS::Logs::LogGroup"), map[string]any{"RetentionInDays": 30})
+		})
+	}
 	week := synth(t, &GatewayStackProps{LogRetention: awslogs.RetentionDays_ONE_WEEK})
 	check(t, "retention prop", func() {
 		week.AllResourcesProperties(jsii.String("AWS::Logs::LogGroup"), map[string]any{"RetentionInDays": 7})
 	})
 }
 
-func TestTheOutputsNameBothURLsTheTableAndTheSecret(t *testing.T) {
+func TestTheOutputsNameTheURLsTheTableAndTheSecret(t *testing.T) {
 	tmpl, j := defaults(t)
-	url, api := only(t, j, "AWS::Lambda::Url"), only(t, j, "AWS::ApiGatewayV2::Api")
+	url, rest := only(t, j, "AWS::Lambda::Url"), only(t, j, "AWS::ApiGateway::RestApi")
 	table, secret := only(t, j, "AWS::DynamoDB::Table"), only(t, j, "AWS::SecretsManager::Secret")
 	check(t, OutputFunctionURL, func() {
 		tmpl.HasOutput(jsii.String(OutputFunctionURL), map[string]any{
 			"Value": map[string]any{"Fn::GetAtt": []any{url, "FunctionUrl"}}})
 	})
-	check(t, OutputHTTPAPIURL, func() {
-		tmpl.HasOutput(jsii.String(OutputHTTPAPIURL), map[string]any{
+	check(t, OutputRESTAPIURL, func() {
+		tmpl.HasOutput(jsii.String(OutputRESTAPIURL), map[string]any{
 			"Value": map[string]any{"Fn::Join": assertions.Match_ArrayWith(&[]any{
-				assertions.Match_ArrayWith(&[]any{map[string]any{"Ref": api}})})}})
+				assertions.Match_ArrayWith(&[]any{map[string]any{"Ref": rest}})})}})
 	})
+	all, aj := everyDoor(t)
+	check(t, OutputHTTPAPIURL, func() {
+		all.HasOutput(jsii.String(OutputHTTPAPIURL), map[string]any{
+			"Value": map[string]any{"Fn::Join": assertions.Match_ArrayWith(&[]any{
+				assertions.Match_ArrayWith(&[]any{map[string]any{"Ref": only(t, aj, "AWS::ApiGatewayV2::Api")}})})}})
+	})
+	// One URL output per front door: not CDK's own under a generated name.
+	for name := range j["Outputs"].(map[string]any) {
+		if !slices.Contains([]string{OutputFunctionURL, OutputRESTAPIURL, OutputTableName, OutputSecretName,
+			OutputDashboardName, OutputDashboardURL}, name) {
+			t.Errorf("unexpected output %s", name)
+		}
+	}
 	check(t, OutputTableName, func() {
 		tmpl.HasOutput(jsii.String(OutputTableName), map[string]any{"Value": map[string]any{"Ref": table}})
 	})

@@ -1,6 +1,8 @@
-// Command stream is the Function URL function (InvokeMode RESPONSE_STREAM):
-// the gateway core behind aws-lambda-go's lambdaurl, so SSE reaches the
-// client chunk by chunk.
+// Command stream is the streaming function behind both streaming front
+// doors: its Function URL (InvokeMode RESPONSE_STREAM, aws-lambda-go's
+// lambdaurl) and the API Gateway REST API (responseTransferMode STREAM).
+// lambdafn.Streaming tells the two event shapes apart, so SSE reaches the
+// client chunk by chunk through either.
 package main
 
 import (
@@ -17,5 +19,5 @@ func main() {
 	if err != nil {
 		lambdafn.Exit(err)
 	}
-	lambda.StartHandlerFunc(lambdafn.Stream(h))
+	lambda.StartHandlerFunc(lambdafn.Streaming(h))
 }

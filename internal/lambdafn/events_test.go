@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,7 +22,8 @@ import (
 
 // eventsDir holds the sam-style sample events: events/api/*.json are API
 // Gateway HTTP API (payload 2.0) events for functions/api, events/stream/*.json
-// are Function URL events for functions/stream.
+// are Function URL events and events/rest/*.json API Gateway REST API proxy
+// (payload 1.0) events, both for functions/stream.
 const eventsDir = "../../events"
 
 // eventWant is what the gateway must answer to one sample event, the same for
@@ -55,11 +57,10 @@ var eventWants = map[string]eventWant{
 	"oversized-body": {413, "application/json", []string{`"code":"request_too_large"`}, false},
 }
 
-// eventHandlers are the two functions' handlers over the core an event runs
-// with: the mock provider (an empty environment serves model mock-echo) and
-// the event's own .env settings, as `make invoke` applies them.
-func eventHandlers(t *testing.T, eventPath string) (api func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error),
-	stream func(context.Context, *events.LambdaFunctionURLRequest) (*events.LambdaFunctionURLStreamingResponse, error)) {
+// eventCore is the core an event runs with: the mock provider (an empty
+// environment serves model mock-echo) and the event's own .env settings, as
+// `make invoke` applies them.
+func eventCore(t *testing.T, eventPath string) http.Handler {
 	t.Helper()
 	env, err := runtimeapi.EventEnv(eventPath)
 	if err != nil {
@@ -75,7 +76,7 @@ func eventHandlers(t *testing.T, eventPath string) (api func(context.Context, ev
 	if err != nil {
 		t.Fatal(err)
 	}
-	return lambdafn.API(h), lambdafn.Stream(h)
+	return h
 }
 
 type eventResponse struct {
@@ -86,9 +87,10 @@ type eventResponse struct {
 
 // TestEveryEventFileGetsItsAnswer decodes every file under events/ and runs it
 // through the handler its function runs: lambdafn.API (aws-lambda-go-api-proxy)
-// for events/api, lambdafn.Stream (lambdaurl) for events/stream.
+// for events/api, lambdafn.Stream (lambdaurl) for events/stream, and
+// lambdafn.Streaming, which the stream function runs, for events/rest.
 func TestEveryEventFileGetsItsAnswer(t *testing.T) {
-	seen := map[string]map[string]bool{"api": {}, "stream": {}}
+	seen := map[string]map[string]bool{"api": {}, "stream": {}, "rest": {}}
 	err := filepath.WalkDir(eventsDir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
@@ -116,15 +118,17 @@ func TestEveryEventFileGetsItsAnswer(t *testing.T) {
 			return err
 		}
 		t.Run(filepath.ToSlash(rel), func(t *testing.T) {
-			api, stream := eventHandlers(t, path)
+			h := eventCore(t, path)
 			var got eventResponse
 			switch fn {
 			case "api":
-				got = runAPIEvent(t, api, data)
+				got = runAPIEvent(t, lambdafn.API(h), data)
 			case "stream":
-				got = runStreamEvent(t, stream, data)
+				got = runStreamEvent(t, lambdafn.Stream(h), data)
+			case "rest":
+				got = runRESTEvent(t, lambdafn.Streaming(h), data)
 			default:
-				t.Fatalf("events/%s: unknown function folder %q (want api or stream)", rel, fn)
+				t.Fatalf("events/%s: unknown function folder %q (want api, stream or rest)", rel, fn)
 			}
 			checkEventResponse(t, want, got)
 		})
@@ -146,7 +150,7 @@ func TestEveryEventFileGetsItsAnswer(t *testing.T) {
 }
 
 // TestMissingKeyEventIsRefusedWhenAuthIsOn runs events/*/missing-key.json
-// as deployed: the CDK stack sets GATEWAY_AUTH=true on both functions.
+// as deployed: the CDK stack sets GATEWAY_AUTH=true on every function.
 func TestMissingKeyEventIsRefusedWhenAuthIsOn(t *testing.T) {
 	cfg := config.FromEnv(func(k string) string {
 		if k == "GATEWAY_AUTH" {
@@ -162,6 +166,7 @@ func TestMissingKeyEventIsRefusedWhenAuthIsOn(t *testing.T) {
 	for fn, run := range map[string]func(*testing.T, []byte) eventResponse{
 		"api":    func(t *testing.T, b []byte) eventResponse { return runAPIEvent(t, lambdafn.API(h), b) },
 		"stream": func(t *testing.T, b []byte) eventResponse { return runStreamEvent(t, lambdafn.Stream(h), b) },
+		"rest":   func(t *testing.T, b []byte) eventResponse { return runRESTEvent(t, lambdafn.Streaming(h), b) },
 	} {
 		data, err := os.ReadFile(filepath.Join(eventsDir, fn, "missing-key.json"))
 		if err != nil {

@@ -11,7 +11,9 @@
 //
 // A streaming function's response has the content type
 // application/vnd.awslambda.http-integration-response: a JSON prelude
-// (status, headers, cookies), 8 NUL bytes, then the body (see ReadPrelude).
+// (status, headers, cookies; a REST API's also multiValueHeaders), 8 NUL
+// bytes, then the body (see ReadPrelude). Function URLs and REST APIs with
+// responseTransferMode STREAM read the same format.
 // An error a streaming function reports after its first byte arrives as the
 // Lambda-Runtime-Function-Error-Type/-Body trailers (Invocation.Err).
 //
@@ -31,6 +33,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -283,11 +286,31 @@ func (s *Server) initError(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusAccepted)
 }
 
-// Prelude is the head of a streamed HTTP response.
+// Prelude is the head of a streamed HTTP response. A REST API's may carry
+// multiValueHeaders beside headers; API Gateway merges the two.
 type Prelude struct {
-	StatusCode int               `json:"statusCode"`
-	Headers    map[string]string `json:"headers"`
-	Cookies    []string          `json:"cookies"`
+	StatusCode        int                 `json:"statusCode"`
+	Headers           map[string]string   `json:"headers"`
+	MultiValueHeaders map[string][]string `json:"multiValueHeaders"`
+	Cookies           []string            `json:"cookies"`
+}
+
+// Header is every header of the prelude, merged as API Gateway merges
+// them: a name's multiValueHeaders values, then its headers value unless it
+// is one of them.
+func (p *Prelude) Header() http.Header {
+	h := http.Header{}
+	for k, vs := range p.MultiValueHeaders {
+		for _, v := range vs {
+			h.Add(k, v)
+		}
+	}
+	for k, v := range p.Headers {
+		if !slices.Contains(h.Values(k), v) {
+			h.Add(k, v)
+		}
+	}
+	return h
 }
 
 // ErrNoPrelude is returned when a streamed response does not start with a

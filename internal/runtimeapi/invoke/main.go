@@ -19,6 +19,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -119,7 +120,7 @@ func run() error {
 		if err != nil {
 			return err
 		}
-		printHead(p.StatusCode, p.Headers, p.Cookies)
+		printHead(p.StatusCode, p.Header(), p.Cookies)
 		if _, err := copyAsItArrives(os.Stdout, br); err != nil {
 			return err
 		}
@@ -158,7 +159,7 @@ func copyAsItArrives(w io.Writer, r io.Reader) (int64, error) {
 	}
 }
 
-func printHead(status int, headers map[string]string, cookies []string) {
+func printHead(status int, headers http.Header, cookies []string) {
 	fmt.Fprintf(os.Stderr, "HTTP %d\n", status)
 	keys := make([]string, 0, len(headers))
 	for k := range headers {
@@ -166,7 +167,9 @@ func printHead(status int, headers map[string]string, cookies []string) {
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		fmt.Fprintf(os.Stderr, "%s: %s\n", k, headers[k])
+		for _, v := range headers[k] {
+			fmt.Fprintf(os.Stderr, "%s: %s\n", k, v)
+		}
 	}
 	for _, c := range cookies {
 		fmt.Fprintf(os.Stderr, "Set-Cookie: %s\n", c)
@@ -188,7 +191,11 @@ func printBuffered(body []byte) {
 		_, _ = os.Stdout.Write(body)
 		return
 	}
-	printHead(resp.StatusCode, resp.Headers, resp.Cookies)
+	h := http.Header{}
+	for k, v := range resp.Headers {
+		h[k] = []string{v} // as sent: no canonical names
+	}
+	printHead(resp.StatusCode, h, resp.Cookies)
 	out := []byte(resp.Body)
 	if resp.IsBase64Encoded {
 		if b, err := base64.StdEncoding.DecodeString(resp.Body); err == nil {
