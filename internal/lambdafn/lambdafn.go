@@ -117,9 +117,10 @@ func API(h http.Handler) func(context.Context, events.APIGatewayV2HTTPRequest) (
 }
 
 // Stream adapts h to a Function URL with InvokeMode RESPONSE_STREAM: every
-// write reaches the client as it happens, and a write that fails because the
-// client went away cancels the request context, which stops the upstream
-// request. h must recover its own panics (the core built by Build does).
+// write reaches the client as it happens. A client that disconnects is not
+// seen: Lambda goes on reading the response (see internal/runtimeapi), so the
+// invocation runs to its end and the execution environment serves the next
+// one. h must recover its own panics (the core built by Build does).
 func Stream(h http.Handler) func(context.Context, *events.LambdaFunctionURLRequest) (*events.LambdaFunctionURLStreamingResponse, error) {
 	return lambdaurl.Wrap(ClientGone(h))
 }
