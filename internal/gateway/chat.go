@@ -243,7 +243,7 @@ func (g *Gateway) streamChat(w http.ResponseWriter, r *http.Request, rec *record
 			break
 		}
 		if err != nil {
-			if r.Context().Err() != nil {
+			if clientLeft(r) {
 				rec.errMsg = "client disconnected"
 				break
 			}
@@ -255,7 +255,7 @@ func (g *Gateway) streamChat(w http.ResponseWriter, r *http.Request, rec *record
 			break
 		}
 	}
-	if r.Context().Err() == nil {
+	if !clientLeft(r) {
 		_ = out.Done()
 	}
 	res.Done(streamErr)

@@ -304,7 +304,7 @@ func (g *Gateway) streamMessages(w http.ResponseWriter, r *http.Request, rec *re
 			break
 		}
 		if err != nil {
-			if r.Context().Err() != nil {
+			if clientLeft(r) {
 				rec.errMsg = "client disconnected"
 				break
 			}

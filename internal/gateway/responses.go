@@ -720,7 +720,7 @@ func (g *Gateway) streamResponse(w http.ResponseWriter, r *http.Request, rec *re
 			break
 		}
 		if err != nil {
-			if r.Context().Err() != nil {
+			if clientLeft(r) {
 				gone = true
 			} else {
 				streamErr = err
@@ -740,7 +740,7 @@ func (g *Gateway) streamResponse(w http.ResponseWriter, r *http.Request, rec *re
 		tail = rel.fail(streamErr)
 	}
 	switch {
-	case gone || r.Context().Err() != nil:
+	case gone || clientLeft(r):
 		rec.errMsg = "client disconnected"
 	case streamErr != nil:
 		rec.errMsg = openai.AsError(streamErr).Error()
