@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/aigateway/gateway/internal/config"
+	"github.com/aigateway/gateway/internal/gateway"
 	"github.com/aigateway/gateway/internal/lambdafn"
 	"github.com/aigateway/gateway/internal/runtimeapi"
 	"github.com/aigateway/gateway/internal/testutil"
@@ -310,6 +311,11 @@ func TestProcessStreamFunctionDeliversChunksAsTheUpstreamSendsThem(t *testing.T)
 	if !strings.HasSuffix(body, "data: [DONE]\n\n") || strings.Count(body, "chat.completion.chunk") < 7 {
 		t.Fatalf("body:\n%s", body)
 	}
+	// No trailer reaches a Function URL client: the cost comes as a comment.
+	_, cost, _ := strings.Cut(body, "\n\n"+gateway.CostComment)
+	if usd, ok := strings.CutSuffix(cost, "\n\ndata: [DONE]\n\n"); !ok || strings.Trim(usd, "0123456789.") != "" || usd == "" {
+		t.Fatalf("no cost comment before [DONE]:\n%s", tail(body, 300))
+	}
 	// Four 250 ms gaps upstream: a streamed relay spreads the words over
 	// about a second; a buffered one delivers them together at the end.
 	first, last := arrivedAt(t, got, `"one "`), arrivedAt(t, got, `"five"`)
@@ -337,7 +343,7 @@ func TestProcessStreamCutAfterTheFirstByteEndsWithAnErrorEventAndDone(t *testing
 	if pre.StatusCode != 200 {
 		t.Fatalf("status %d: %s", pre.StatusCode, body)
 	}
-	events := strings.Split(strings.TrimSuffix(body, "\n\n"), "\n\n")
+	events := withoutCost(t, strings.Split(strings.TrimSuffix(body, "\n\n"), "\n\n")) // what was relayed is billed
 	n := len(events)
 	if n < 4 || events[n-1] != "data: [DONE]" || !strings.HasPrefix(events[n-2], `data: {"error":`) {
 		t.Fatalf("want the words, an error event, then [DONE]:\n%s", body)
