@@ -243,7 +243,7 @@ func (g *Gateway) streamChat(w http.ResponseWriter, r *http.Request, rec *record
 			break
 		}
 		if err != nil {
-			if r.Context().Err() != nil {
+			if clientLeft(r) {
 				rec.errMsg = "client disconnected"
 				break
 			}
@@ -255,16 +255,16 @@ func (g *Gateway) streamChat(w http.ResponseWriter, r *http.Request, rec *record
 			break
 		}
 	}
-	if r.Context().Err() == nil {
-		_ = out.Done()
-	}
 	res.Done(streamErr)
 	if usage == (openai.Usage{}) {
 		// The stream ended (or the client left) before the upstream reported
 		// usage; the upstream still bills what it produced.
 		usage = estimatedUsage(req, relayed)
 	}
-	charge(w, rec, ad.ticket, res.Target.Model, usage)
+	chargeStream(w, rec, ad.ticket, res.Target.Model, usage)
+	if !clientLeft(r) {
+		_ = out.Done()
+	}
 	var entry *state.CacheEntry
 	if complete && acc != nil && acc.Valid {
 		if b, err := json.Marshal(acc.Completion()); err == nil {

@@ -113,14 +113,15 @@ func fuzzServe(t *testing.T, g *app.App, logs *panicLog, path, contentType strin
 }
 
 // checkFuzzSSE checks SSE framing: `data: ` events separated by blank lines,
-// JSON objects, and `[DONE]` last and only last.
+// JSON objects, and `[DONE]` last and only last, after the cost comment if
+// any.
 func checkFuzzSSE(t *testing.T, body []byte) {
 	t.Helper()
 	s := string(body)
 	if !strings.HasSuffix(s, "data: [DONE]\n\n") {
 		t.Fatalf("stream does not end with [DONE]: %q", s)
 	}
-	events := strings.Split(strings.TrimSuffix(s, "\n\n"), "\n\n")
+	events := withoutCost(t, strings.Split(strings.TrimSuffix(s, "\n\n"), "\n\n"), "data: [DONE]")
 	for i, ev := range events {
 		data, ok := strings.CutPrefix(ev, "data: ")
 		if !ok || strings.Contains(data, "\n") {
@@ -137,14 +138,14 @@ func checkFuzzSSE(t *testing.T, body []byte) {
 
 // checkFuzzMessagesSSE checks a Messages stream's framing: `event: <type>`
 // and `data: <JSON object of that type>` events separated by blank lines,
-// message_start first, message_stop or error last.
+// message_start first, message_stop or error last but for the cost comment.
 func checkFuzzMessagesSSE(t *testing.T, body []byte) {
 	t.Helper()
 	s := string(body)
 	if !strings.HasSuffix(s, "\n\n") {
 		t.Fatalf("stream does not end with a blank line: %q", s)
 	}
-	events := strings.Split(strings.TrimSuffix(s, "\n\n"), "\n\n")
+	events := withoutCost(t, strings.Split(strings.TrimSuffix(s, "\n\n"), "\n\n"))
 	for i, ev := range events {
 		name, data, ok := strings.Cut(ev, "\n")
 		name, ok1 := strings.CutPrefix(name, "event: ")

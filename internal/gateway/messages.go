@@ -318,7 +318,7 @@ func (g *Gateway) streamMessages(w http.ResponseWriter, r *http.Request, rec *re
 			break
 		}
 		if err != nil {
-			if r.Context().Err() != nil {
+			if clientLeft(r) {
 				rec.errMsg = "client disconnected"
 				break
 			}
@@ -338,7 +338,7 @@ func (g *Gateway) streamMessages(w http.ResponseWriter, r *http.Request, rec *re
 		flush(w)
 	}
 	res.Done(streamErr)
-	charge(w, rec, ad.ticket, res.Target.Model, st.usage())
+	chargeStream(w, rec, ad.ticket, res.Target.Model, st.usage()) // after message_stop, the upstream's own last event
 	var entry *state.CacheEntry
 	if m, ok := st.answer(); complete && caching && ok {
 		entry = g.cacheEntry(m.JSON(), "application/json", res.Target.Provider.Name(), res.Target.Model)

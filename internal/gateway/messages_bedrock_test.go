@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aigateway/gateway/internal/gateway"
 	"github.com/aws/aws-sdk-go-v2/aws/protocol/eventstream"
 )
 
@@ -142,8 +143,10 @@ func TestMessagesToClaudeOnBedrockGoThroughInvokeModel(t *testing.T) {
 		_ = json.Unmarshal([]byte(e), &typed)
 		want.WriteString("event: " + typed.Type + "\ndata: " + e + "\n\n")
 	}
-	if rec.Body.String() != want.String() {
-		t.Errorf("stream\n%s\nwant Bedrock's events\n%s", rec.Body, want.String())
+	// Bedrock's events, then the gateway's closing cost comment.
+	want.WriteString(gateway.CostComment + rec.Header().Get("X-Gateway-Cost-Usd"))
+	if got := rec.Body.String(); !strings.HasPrefix(got, want.String()) || strings.Count(got, gateway.CostComment) != 1 {
+		t.Errorf("stream\n%s\nwant Bedrock's events and one cost comment\n%s", got, want.String())
 	}
 	if !strings.Contains(logs.String(), `"prompt_tokens":3012,"completion_tokens":2`) {
 		t.Errorf("the stream's usage is not in the log: %s", logs)

@@ -315,7 +315,8 @@ func TestMessagesPassThroughToAnthropicUnchanged(t *testing.T) {
   "tools": [{"type": "web_search_20250305", "name": "web_search", "max_uses": 2}], "future_field": [1, 2.50]%s}`
 	for _, tt := range []struct{ name, stream, want string }{
 		{"non-stream", "", nativeAnswer},
-		{"stream", `, "stream": true`, nativeStream},
+		// The cost follows the upstream's last event (message_stop).
+		{"stream", `, "stream": true`, nativeStream + gateway.CostComment + "22\n\n"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			body := fmt.Sprintf(sent, tt.stream)
@@ -558,7 +559,7 @@ func TestMessagesStreamFailures(t *testing.T) {
 		})
 	}
 	t.Run("a comment before the first event is relayed with it", func(t *testing.T) {
-		if rec := stream("claude-up", "comment first"); rec.Body.String() != ": proxy keep-alive\n\n"+nativeStream {
+		if rec := stream("claude-up", "comment first"); rec.Body.String() != ": proxy keep-alive\n\n"+nativeStream+gateway.CostComment+"22\n\n" {
 			t.Fatalf("%q", rec.Body)
 		}
 	})

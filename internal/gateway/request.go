@@ -184,16 +184,17 @@ func noCache(r *http.Request) bool {
 
 // charge prices the answer, puts the cost on the response (a trailer once a
 // stream has started; "unpriced" for a model without a price, never a
-// silent 0) and in the log record.
-func charge(w http.ResponseWriter, rec *record, t *admission.Ticket, model string, u openai.Usage) {
+// silent 0) and in the log record, and returns it as put.
+func charge(w http.ResponseWriter, rec *record, t *admission.Ticket, model string, u openai.Usage) (cost string, priced bool) {
 	rec.usage = u
 	usd, priced := t.Charge(model, u)
 	rec.costUSD = usd
-	cost := pricing.FormatUSD(usd)
+	cost = pricing.FormatUSD(usd)
 	if !priced {
 		cost = "unpriced"
 	}
 	w.Header().Set("X-Gateway-Cost-Usd", cost)
+	return cost, priced
 }
 
 // servedFromCache marks a cached answer on the response and the record.

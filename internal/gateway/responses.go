@@ -720,7 +720,7 @@ func (g *Gateway) streamResponse(w http.ResponseWriter, r *http.Request, rec *re
 			break
 		}
 		if err != nil {
-			if r.Context().Err() != nil {
+			if clientLeft(r) {
 				gone = true
 			} else {
 				streamErr = err
@@ -739,8 +739,10 @@ func (g *Gateway) streamResponse(w http.ResponseWriter, r *http.Request, rec *re
 	} else if streamErr != nil {
 		tail = rel.fail(streamErr)
 	}
+	res.Done(streamErr)
+	chargeStream(w, rec, ad.ticket, res.Target.Model, rel.usage()) // before the terminal event
 	switch {
-	case gone || r.Context().Err() != nil:
+	case gone || clientLeft(r):
 		rec.errMsg = "client disconnected"
 	case streamErr != nil:
 		rec.errMsg = openai.AsError(streamErr).Error()
@@ -748,8 +750,6 @@ func (g *Gateway) streamResponse(w http.ResponseWriter, r *http.Request, rec *re
 	default:
 		_ = writeFrames(w, tail)
 	}
-	res.Done(streamErr)
-	charge(w, rec, ad.ticket, res.Target.Model, rel.usage())
 	var entry *state.CacheEntry
 	if final != nil && final.cacheable() && ad.ticket.CacheMode() == admission.CacheMiss {
 		entry = g.cacheEntry(final.body, "application/json", res.Target.Provider.Name(), res.Target.Model)

@@ -154,11 +154,13 @@ type respEvent struct {
 }
 
 // respEvents reads a Responses SSE body, failing on anything but
-// `event:` + `data:` frames whose event name is the data's type.
+// `event:` + `data:` frames whose event name is the data's type, and the cost
+// comment before the final events.
 func respEvents(t *testing.T, body string) []respEvent {
 	t.Helper()
 	var out []respEvent
-	for _, chunk := range strings.Split(body, "\n\n") {
+	for _, chunk := range withoutCost(t, strings.Split(strings.TrimSuffix(body, "\n\n"), "\n\n"),
+		"event: error", "event: response.completed", "event: response.incomplete", "event: response.failed") {
 		if chunk == "" {
 			continue
 		}

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/aigateway/gateway/internal/config"
+	"github.com/aigateway/gateway/internal/gateway"
 	"github.com/aigateway/gateway/internal/lambdafn"
 	"github.com/aigateway/gateway/internal/runtimeapi"
 )
@@ -246,13 +247,13 @@ func checkEventResponse(t *testing.T, want eventWant, got eventResponse) {
 }
 
 // checkSSE asserts body is a well-formed SSE stream: data events of JSON,
-// each ended by a blank line, the last one [DONE].
+// each ended by a blank line, the last one [DONE], the cost comment before it.
 func checkSSE(t *testing.T, body string) {
 	t.Helper()
 	if !strings.HasSuffix(body, "data: [DONE]\n\n") {
 		t.Errorf("SSE body does not end with data: [DONE]: %q", tail(body, 80))
 	}
-	events := strings.Split(strings.TrimSuffix(body, "\n\n"), "\n\n")
+	events := withoutCost(t, strings.Split(strings.TrimSuffix(body, "\n\n"), "\n\n"))
 	if len(events) < 4 {
 		t.Errorf("%d SSE events, want role, words, finish, usage and [DONE]", len(events))
 	}
@@ -273,4 +274,16 @@ func tail(s string, n int) string {
 		return s[len(s)-n:]
 	}
 	return s
+}
+
+// withoutCost checks that the frames of a chat stream carry the gateway's
+// cost comment right before [DONE], the last, and returns them without it.
+func withoutCost(t *testing.T, frames []string) []string {
+	t.Helper()
+	n := len(frames)
+	if n < 2 || !strings.HasPrefix(frames[n-2], gateway.CostComment) || strings.Count(strings.Join(frames, "\n\n"), gateway.CostComment) != 1 {
+		t.Errorf("want one cost comment (%s...) right before [DONE]: %q", gateway.CostComment, frames[max(0, n-3):])
+		return frames
+	}
+	return append(frames[:n-2:n-2], frames[n-1])
 }

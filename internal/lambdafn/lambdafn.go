@@ -111,17 +111,20 @@ func Build(ctx context.Context, cfg *config.Config, log *slog.Logger) (http.Hand
 
 // API adapts h to API Gateway HTTP API events (payload format 2.0). The
 // response is buffered by nature: a `stream: true` request gets the whole
-// SSE body at once.
+// SSE body at once. The request ends before the invocation does (Deadline).
 func API(h http.Handler) func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-	return httpadapter.NewV2(ClientGone(h)).ProxyWithContext
+	return httpadapter.NewV2(Deadline(ClientGone(h))).ProxyWithContext
 }
 
 // Stream adapts h to a Function URL with InvokeMode RESPONSE_STREAM: every
-// write reaches the client as it happens, and a write that fails because the
-// client went away cancels the request context, which stops the upstream
-// request. h must recover its own panics (the core built by Build does).
+// write reaches the client as it happens. A client that disconnects is not
+// seen: Lambda goes on reading the response (see internal/runtimeapi), so the
+// invocation runs to its end and the execution environment serves the next
+// one; what bounds an abandoned stream is the request's deadline, which ends
+// before the invocation's (Deadline). h must recover its own panics (the core
+// built by Build does).
 func Stream(h http.Handler) func(context.Context, *events.LambdaFunctionURLRequest) (*events.LambdaFunctionURLStreamingResponse, error) {
-	return lambdaurl.Wrap(ClientGone(h))
+	return lambdaurl.Wrap(Deadline(ClientGone(h)))
 }
 
 // initErrorTimeout bounds the report of a failed start.

@@ -17,11 +17,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aigateway/gateway/internal/config"
+	"github.com/aigateway/gateway/internal/gateway"
 	"github.com/aigateway/gateway/internal/lambdafn"
 	"github.com/aigateway/gateway/internal/runtimeapi"
 	"github.com/aigateway/gateway/internal/testutil"
@@ -194,6 +196,13 @@ func newSlowUpstream(t *testing.T, u *slowUpstream) *httptest.Server {
 // model an OPENAI_API_KEY turns on) instead of the mock's.
 func streamEvent(t *testing.T) []byte {
 	t.Helper()
+	return streamEventSaying(t, "count")
+}
+
+// streamEventSaying is streamEvent with another user message (another cache
+// key).
+func streamEventSaying(t *testing.T, content string) []byte {
+	t.Helper()
 	data, err := os.ReadFile(filepath.Join(eventsDir, "stream", "chat-stream.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -202,7 +211,7 @@ func streamEvent(t *testing.T) []byte {
 	if err := json.Unmarshal(data, &ev); err != nil {
 		t.Fatal(err)
 	}
-	ev["body"] = `{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"count"}]}`
+	ev["body"] = `{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":` + strconv.Quote(content) + `}]}`
 	out, _ := json.Marshal(ev)
 	return out
 }
@@ -302,6 +311,11 @@ func TestProcessStreamFunctionDeliversChunksAsTheUpstreamSendsThem(t *testing.T)
 	if !strings.HasSuffix(body, "data: [DONE]\n\n") || strings.Count(body, "chat.completion.chunk") < 7 {
 		t.Fatalf("body:\n%s", body)
 	}
+	// No trailer reaches a Function URL client: the cost comes as a comment.
+	_, cost, _ := strings.Cut(body, "\n\n"+gateway.CostComment)
+	if usd, ok := strings.CutSuffix(cost, "\n\ndata: [DONE]\n\n"); !ok || strings.Trim(usd, "0123456789.") != "" || usd == "" {
+		t.Fatalf("no cost comment before [DONE]:\n%s", tail(body, 300))
+	}
 	// Four 250 ms gaps upstream: a streamed relay spreads the words over
 	// about a second; a buffered one delivers them together at the end.
 	first, last := arrivedAt(t, got, `"one "`), arrivedAt(t, got, `"five"`)
@@ -329,7 +343,7 @@ func TestProcessStreamCutAfterTheFirstByteEndsWithAnErrorEventAndDone(t *testing
 	if pre.StatusCode != 200 {
 		t.Fatalf("status %d: %s", pre.StatusCode, body)
 	}
-	events := strings.Split(strings.TrimSuffix(body, "\n\n"), "\n\n")
+	events := withoutCost(t, strings.Split(strings.TrimSuffix(body, "\n\n"), "\n\n")) // what was relayed is billed
 	n := len(events)
 	if n < 4 || events[n-1] != "data: [DONE]" || !strings.HasPrefix(events[n-2], `data: {"error":`) {
 		t.Fatalf("want the words, an error event, then [DONE]:\n%s", body)
@@ -345,15 +359,34 @@ func TestProcessStreamCutAfterTheFirstByteEndsWithAnErrorEventAndDone(t *testing
 	}
 }
 
-func TestProcessClientDisconnectStopsTheUpstreamRequest(t *testing.T) {
+// alive fails the test when the bootstrap process has exited.
+func (p *process) alive(t *testing.T) {
+	t.Helper()
+	select {
+	case <-p.exited:
+		t.Fatalf("the bootstrap exited: %v", p.cmd.ProcessState)
+	case <-time.After(100 * time.Millisecond):
+	}
+}
+
+// inits is how many times the process built the gateway: once per execution
+// environment.
+func (p *process) inits() int { return strings.Count(p.logs.String(), `"msg":"gateway configured"`) }
+
+// On Lambda a Function URL client that disconnects mid-stream is invisible to
+// the function: the Runtime API keeps reading the response (the emulator
+// models it, see runtimeapi). The invocation must end as any other does and
+// the same process must serve the next one warm.
+func TestProcessAClientDisconnectEndsThatInvocationOnly(t *testing.T) {
 	bin := buildBootstrap(t, "stream")
-	words := make([]string, 200)
+	words := make([]string, 30)
 	for i := range words {
 		words[i] = fmt.Sprintf("w%d ", i)
 	}
-	up := &slowUpstream{words: words, gap: 50 * time.Millisecond} // 10 s if nobody stops it
+	up := &slowUpstream{words: words, gap: 20 * time.Millisecond}
 	upSrv := newSlowUpstream(t, up)
 	p := startProcess(t, bin, openAccess(map[string]string{"OPENAI_API_KEY": upstreamKey, "OPENAI_BASE_URL": upSrv.URL + "/v1"}), true)
+	pid := p.cmd.Process.Pid
 
 	inv := invoke(t, p, streamEvent(t))
 	br := bufio.NewReader(inv.Body)
@@ -365,11 +398,60 @@ func TestProcessClientDisconnectStopsTheUpstreamRequest(t *testing.T) {
 	}
 	left := time.Now()
 	_ = inv.Body.Close() // the client goes away
-	select {
-	case ended := <-up.ended:
-		t.Logf("upstream request ended %s after the client left", ended.Sub(left).Round(time.Millisecond))
-	case <-time.After(5 * time.Second):
-		t.Fatal("the upstream request was still running 5 s after the client left")
+	if err := inv.Err(); err != nil {
+		t.Fatalf("the cut invocation failed: %v", err)
+	}
+	if inv.Discarded() == 0 {
+		t.Fatal("nothing was sent after the client left: the emulator does not model Lambda")
+	}
+	t.Logf("after the client left the function streamed %d more bytes for %s (Lambda bills it; the deadline bounds it)",
+		inv.Discarded(), inv.Ended().Sub(left).Round(time.Millisecond))
+	<-up.ended
+	p.alive(t)
+
+	began := time.Now()
+	inv2 := invoke(t, p, streamEventSaying(t, "count again")) // not the cached answer
+	pre, got := readStream(t, inv2)
+	if err := inv2.Err(); err != nil {
+		t.Fatalf("second invocation: %v", err)
+	}
+	body := joined(got)
+	if pre.StatusCode != 200 || !strings.HasSuffix(body, "data: [DONE]\n\n") ||
+		!strings.Contains(body, `"content":"w0 "`) || !strings.Contains(body, `"content":"w29 "`) {
+		t.Fatalf("second answer %d:\n%s", pre.StatusCode, body)
+	}
+	p.alive(t)
+	if n := p.inits(); n != 1 || p.cmd.Process.Pid != pid {
+		t.Fatalf("%d inits (pid %d, then %d): the environment did not survive the disconnect", n, pid, p.cmd.Process.Pid)
+	}
+	t.Logf("second invocation served warm by pid %d in %s", pid, time.Since(began).Round(time.Millisecond))
+}
+
+// The api function's client (API Gateway's HTTP API) may go away too; the
+// buffered answer is posted all the same and the process serves the next.
+func TestProcessAPIFunctionSurvivesAClientThatLeft(t *testing.T) {
+	bin := buildBootstrap(t, "api")
+	p := startProcess(t, bin, openAccess(nil), true) // the mock provider
+	event, err := os.ReadFile(filepath.Join(eventsDir, "api", "chat-stream.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv := invoke(t, p, event)
+	_ = inv.Body.Close() // gone before the answer was read
+	if err := inv.Err(); err != nil || inv.Discarded() == 0 {
+		t.Fatalf("err %v, %d bytes discarded", err, inv.Discarded())
+	}
+	p.alive(t)
+	inv2 := invoke(t, p, event)
+	raw, err := io.ReadAll(inv2.Body)
+	if err != nil || inv2.Err() != nil {
+		t.Fatalf("second invocation: %v, %v", err, inv2.Err())
+	}
+	if !strings.Contains(string(raw), `"statusCode":200`) || !strings.Contains(string(raw), `data: [DONE]`) {
+		t.Fatalf("second answer: %s", raw)
+	}
+	if n := p.inits(); n != 1 {
+		t.Fatalf("%d inits", n)
 	}
 }
 

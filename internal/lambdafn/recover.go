@@ -11,10 +11,15 @@ import (
 // to the client failed.
 var ErrClientGone = errors.New("client went away")
 
-// ClientGone wraps h for the Lambda adapters: a write that fails (the client
-// went away, so the Runtime API closed the response stream) cancels the
-// request context with ErrClientGone, so the upstream request stops at once
-// instead of running, and billing, until the function's timeout.
+// ClientGone wraps h for the Lambda adapters: a write that fails (the reader
+// of the response is gone) cancels the request context with ErrClientGone, so
+// the upstream request stops at once instead of running, and billing, until
+// the function's timeout. A Function URL client that disconnects does not
+// make writes fail — Lambda keeps reading the response and the function is
+// never told (see internal/runtimeapi) — so on AWS it is the invocation's
+// deadline that bounds an abandoned stream; this guards the writes that can
+// fail: the runtime client closes the response reader when its POST to the
+// Runtime API fails.
 //
 // Panics are not recovered here: the core built with app.Options{Lambda: true}
 // recovers every panic, http.ErrAbortHandler included (lambdaurl runs the

@@ -29,7 +29,7 @@ import (
 // A panic that escapes h ends the response with an error instead of the
 // execution environment.
 func RESTStream(h http.Handler) func(context.Context, *events.APIGatewayProxyRequest) (*events.APIGatewayProxyStreamingResponse, error) {
-	h = ClientGone(h)
+	h = Deadline(ClientGone(h))
 	return func(ctx context.Context, ev *events.APIGatewayProxyRequest) (*events.APIGatewayProxyStreamingResponse, error) {
 		req, err := restRequest(ctx, ev)
 		if err != nil {

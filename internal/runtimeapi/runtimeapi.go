@@ -17,9 +17,23 @@
 // An error a streaming function reports after its first byte arrives as the
 // Lambda-Runtime-Function-Error-Type/-Body trailers (Invocation.Err).
 //
-// Unlike the real service it runs one invocation at a time per bootstrap
-// process and does not enforce deadlines; it sends the deadline header so the
-// function's context has one.
+// A client that goes away (closes Invocation.Body) is modelled on what Lambda
+// does: the function is not told. AWS's "Response streaming for Lambda
+// functions" guide (configuration-response-streaming) says "streamed responses
+// are not interrupted or stopped when the invoking client connection is
+// broken" and that the full function duration is billed; the runtime clients
+// see no event either (aws-lambda-nodejs-runtime-interface-client issue #145:
+// the response stream's "close" never fires when a Function URL client
+// aborts). So the emulator keeps reading the function's response, discards
+// it (Invocation.Discarded counts it) and answers 202 when the function ends
+// it, and the function goes on to the next invocation.
+//
+// Deadlines are enforced as Lambda does: each invocation gets Timeout, sent
+// as Lambda-Runtime-Deadline-Ms; a response not finished by then is cut and
+// the invocation fails with Sandbox.Timedout (Lambda then resets the
+// execution environment; here the function's late POST is refused, which
+// ends an aws-lambda-go runtime). Unlike the real service it runs one
+// invocation at a time per bootstrap process.
 package runtimeapi
 
 import (
@@ -67,6 +81,14 @@ type pending struct {
 	id      string
 	event   []byte
 	started chan *Invocation
+	// handed is closed when the function took the event; deadline is set
+	// before.
+	handed   chan struct{}
+	deadline time.Time
+	// answered is set (under Server.mu) when the function's answer was
+	// handed to Invoke; abandoned when Invoke gave up waiting for it (its
+	// ctx ended): the answer is then read and discarded.
+	answered, abandoned bool
 }
 
 // Start listens on a loopback port and serves the Runtime API.
@@ -114,6 +136,9 @@ func (s *Server) FirstNext() time.Time {
 // InitError delivers the error a function reported on /init/error.
 func (s *Server) InitError() <-chan *FunctionError { return s.initErr }
 
+// TimedOutType is the error type of an invocation that ran past its deadline.
+const TimedOutType = "Sandbox.Timedout"
+
 // FunctionError is an error a function reported.
 type FunctionError struct {
 	// Type is the Lambda-Runtime-Function-Error-Type (header or trailer).
@@ -140,11 +165,29 @@ type Invocation struct {
 	// HTTP response from a plain JSON result).
 	Header http.Header
 	// Body is the response as it arrives. Closing it before the end acts as
-	// a client that went away: the function's response connection is cut.
+	// a client that went away: as on Lambda, the function is not told and
+	// the rest of its response is read and discarded.
 	Body io.ReadCloser
+	// Deadline is the invocation's deadline, as the function was told.
+	Deadline time.Time
 
-	done chan struct{}
-	err  *FunctionError
+	done      chan struct{}
+	err       *FunctionError
+	ended     time.Time
+	discarded int64
+}
+
+// Ended waits until the whole response arrived (or was cut) and returns when.
+func (inv *Invocation) Ended() time.Time {
+	<-inv.done
+	return inv.ended
+}
+
+// Discarded waits until the whole response arrived and returns how many bytes
+// of it the function sent after the client went away.
+func (inv *Invocation) Discarded() int64 {
+	<-inv.done
+	return inv.discarded
 }
 
 // Err waits until the whole response arrived and returns the error the
@@ -164,29 +207,71 @@ func (inv *Invocation) Streaming() bool {
 }
 
 // Invoke queues event for the function and waits until the function starts
-// answering (or ctx ends). Read the answer from the returned Invocation.
+// answering (or ctx ends). Read the answer from the returned Invocation. A
+// function that does not start answering by the invocation's deadline gets
+// an Invocation with no body whose Err is a Sandbox.Timedout error, and its
+// late answer is refused. When ctx ends first, the caller is a client that
+// went away before the first byte: the answer, whenever it comes, is read and
+// discarded.
 func (s *Server) Invoke(ctx context.Context, event []byte) (*Invocation, error) {
 	s.mu.Lock()
 	s.seq++
-	p := &pending{id: fmt.Sprintf("00000000-0000-4000-8000-%012d", s.seq), event: event, started: make(chan *Invocation, 1)}
+	p := &pending{id: fmt.Sprintf("00000000-0000-4000-8000-%012d", s.seq), event: event,
+		started: make(chan *Invocation, 1), handed: make(chan struct{})}
 	s.inflight[p.id] = p
 	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		delete(s.inflight, p.id)
-		s.mu.Unlock()
-	}()
 	select {
 	case s.queue <- p:
 	case <-ctx.Done():
+		s.forget(p)
 		return nil, fmt.Errorf("runtimeapi: the function never asked for the event: %w", ctx.Err())
 	}
+	<-p.handed
+	deadline := time.NewTimer(time.Until(p.deadline))
+	defer deadline.Stop()
+	var gaveUp error
 	select {
 	case inv := <-p.started:
 		return inv, nil
+	case <-deadline.C:
 	case <-ctx.Done():
-		return nil, fmt.Errorf("runtimeapi: no response: %w", ctx.Err())
+		gaveUp = ctx.Err()
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case p.answered && gaveUp != nil:
+		inv := <-p.started // it started just as ctx ended: discard it
+		_ = inv.Body.Close()
+		return nil, fmt.Errorf("runtimeapi: no response: %w", gaveUp)
+	case p.answered:
+		return <-p.started, nil // the response started just in time
+	case gaveUp != nil:
+		p.abandoned = true
+		return nil, fmt.Errorf("runtimeapi: no response: %w", gaveUp)
+	}
+	delete(s.inflight, p.id)
+	inv := &Invocation{ID: p.id, Header: http.Header{}, Body: io.NopCloser(bytes.NewReader(nil)), Deadline: p.deadline,
+		done: make(chan struct{}), ended: time.Now(), err: s.timedOut()}
+	close(inv.done)
+	return inv, nil
+}
+
+// forget drops p, which the function never took.
+func (s *Server) forget(p *pending) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.inflight, p.id)
+}
+
+// timedOut is the error of an invocation that ran past its deadline, worded
+// as Lambda words it.
+func (s *Server) timedOut() *FunctionError {
+	body, _ := json.Marshal(map[string]string{
+		"errorType":    TimedOutType,
+		"errorMessage": fmt.Sprintf("Task timed out after %.2f seconds", s.Timeout.Seconds()),
+	})
+	return &FunctionError{Type: TimedOutType, Body: body}
 }
 
 func (s *Server) next(w http.ResponseWriter, r *http.Request) {
@@ -198,9 +283,11 @@ func (s *Server) next(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	select {
 	case p := <-s.queue:
+		p.deadline = time.Now().Add(s.Timeout).Truncate(time.Millisecond)
+		close(p.handed)
 		h := w.Header()
 		h.Set("Lambda-Runtime-Aws-Request-Id", p.id)
-		h.Set("Lambda-Runtime-Deadline-Ms", strconv.FormatInt(time.Now().Add(s.Timeout).UnixMilli(), 10))
+		h.Set("Lambda-Runtime-Deadline-Ms", strconv.FormatInt(p.deadline.UnixMilli(), 10))
 		h.Set("Lambda-Runtime-Invoked-Function-Arn", s.FunctionARN)
 		h.Set("Lambda-Runtime-Trace-Id", "Root=1-00000000-000000000000000000000000;Sampled=0")
 		h.Set("Content-Type", "application/json")
@@ -209,51 +296,74 @@ func (s *Server) next(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (s *Server) lookup(w http.ResponseWriter, r *http.Request) *pending {
+// answer hands the Invocation newInv builds to the Invoke waiting for it. It
+// reports false, having answered the function, for a request id that is
+// unknown, already answered or past its deadline. An answer nobody waits for
+// any more (Invoke gave up) is accepted and discarded.
+func (s *Server) answer(w http.ResponseWriter, r *http.Request, newInv func(p *pending) *Invocation) bool {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	p := s.inflight[r.PathValue("id")]
-	s.mu.Unlock()
 	if p == nil {
 		w.WriteHeader(http.StatusNotFound)
 		_, _ = io.WriteString(w, `{"errorMessage":"unknown request id","errorType":"InvalidRequestID"}`)
+		return false
 	}
-	return p
+	delete(s.inflight, p.id)
+	p.answered = true
+	inv := newInv(p)
+	if p.abandoned {
+		_ = inv.Body.Close()
+	}
+	p.started <- inv // buffered, and sent once: never blocks
+	return true
 }
 
 func (s *Server) response(w http.ResponseWriter, r *http.Request) {
-	p := s.lookup(w, r)
-	if p == nil {
+	pr, pw := io.Pipe()
+	var inv *Invocation
+	if !s.answer(w, r, func(p *pending) *Invocation {
+		inv = &Invocation{ID: p.id, Header: r.Header.Clone(), Body: pr, Deadline: p.deadline, done: make(chan struct{})}
+		return inv
+	}) {
 		return
 	}
-	pr, pw := io.Pipe()
-	inv := &Invocation{ID: p.id, Header: r.Header.Clone(), Body: pr, done: make(chan struct{})}
-	p.started <- inv
 	defer close(inv.done)
+	defer func() { inv.ended = time.Now() }()
+	// The response must be over by the deadline.
+	_ = http.NewResponseController(w).SetReadDeadline(inv.Deadline)
+	gone := false
 	buf := make([]byte, 32<<10)
 	for {
 		n, err := r.Body.Read(buf)
-		if n > 0 {
+		if n > 0 && gone {
+			inv.discarded += int64(n)
+		} else if n > 0 {
 			// Each read is handed on as it came: a chunk the function wrote
-			// reaches the reader as one Read.
+			// reaches the reader as one Read. When the reader went away, the
+			// rest is read and dropped, as Lambda does when a client
+			// disconnects: the function is not told (see the package doc).
 			if _, werr := pw.Write(buf[:n]); werr != nil {
-				// The reader went away: cut the function's connection, as
-				// Lambda does when the client disconnects. (Returning or
-				// panicking would make the server drain the body first.)
-				inv.err = &FunctionError{Type: "Client.Disconnected"}
-				if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
-					_ = conn.Close()
-					return
-				}
-				panic(http.ErrAbortHandler)
+				gone = true
+				inv.discarded += int64(n)
 			}
 		}
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			inv.err = &FunctionError{Type: "Runtime.TruncatedResponse", Body: []byte(err.Error())}
-			pw.CloseWithError(err)
-			return
+			if ne, ok := err.(net.Error); ok && ne.Timeout() {
+				inv.err = s.timedOut()
+			} else {
+				inv.err = &FunctionError{Type: "Runtime.TruncatedResponse", Body: []byte(err.Error())}
+			}
+			pw.CloseWithError(inv.err)
+			// Cut the function's connection: its response is over.
+			if conn, _, herr := http.NewResponseController(w).Hijack(); herr == nil {
+				_ = conn.Close()
+				return
+			}
+			panic(http.ErrAbortHandler)
 		}
 	}
 	if t := r.Trailer.Get("Lambda-Runtime-Function-Error-Type"); t != "" {
@@ -265,15 +375,16 @@ func (s *Server) response(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) invocationError(w http.ResponseWriter, r *http.Request) {
-	p := s.lookup(w, r)
-	if p == nil {
+	body, _ := io.ReadAll(r.Body)
+	if !s.answer(w, r, func(p *pending) *Invocation {
+		inv := &Invocation{ID: p.id, Header: r.Header.Clone(), Body: io.NopCloser(bytes.NewReader(body)),
+			Deadline: p.deadline, done: make(chan struct{}), ended: time.Now()}
+		inv.err = &FunctionError{Type: r.Header.Get("Lambda-Runtime-Function-Error-Type"), Body: body}
+		close(inv.done)
+		return inv
+	}) {
 		return
 	}
-	body, _ := io.ReadAll(r.Body)
-	inv := &Invocation{ID: p.id, Header: r.Header.Clone(), Body: io.NopCloser(bytes.NewReader(body)), done: make(chan struct{})}
-	inv.err = &FunctionError{Type: r.Header.Get("Lambda-Runtime-Function-Error-Type"), Body: body}
-	close(inv.done)
-	p.started <- inv
 	w.WriteHeader(http.StatusAccepted)
 }
 

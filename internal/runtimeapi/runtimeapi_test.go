@@ -197,3 +197,150 @@ func TestInvokeGivesUpWhenNoFunctionAsks(t *testing.T) {
 		t.Fatalf("err %v", err)
 	}
 }
+
+// post is the function side's POST of a response body for id; it returns
+// the status the emulator answered (0 when the connection failed).
+func post(t *testing.T, s *runtimeapi.Server, id string, body io.Reader) int {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, "http://"+s.Addr()+base+"/invocation/"+id+"/response", body)
+	req.Header.Set("Content-Type", runtimeapi.StreamingContentType)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+func TestAClientThatGoesAwayIsNotToldAndTheFunctionGoesOn(t *testing.T) {
+	s := start(t)
+	left := make(chan struct{})
+	status := make(chan int, 1)
+	rest := strings.Repeat("data: more\n\n", 10_000) // far more than any buffer on the way
+	go func() {
+		id, _, _ := next(t, s)
+		pr, pw := io.Pipe()
+		go func() {
+			_, _ = io.WriteString(pw, `{"statusCode":200}`+strings.Repeat("\x00", 8)+"data: 1\n\n")
+			<-left
+			for i := 0; i < len(rest); i += 1000 { // chunk by chunk, as a handler writes
+				if _, err := io.WriteString(pw, rest[i:i+1000]); err != nil {
+					t.Errorf("a write after the client left failed: %v", err)
+					break
+				}
+			}
+			_ = pw.Close()
+		}()
+		status <- post(t, s, id, pr)
+	}()
+	inv := invoke(t, s, `{}`)
+	br := bufio.NewReader(inv.Body)
+	if _, err := runtimeapi.ReadPrelude(br); err != nil {
+		t.Fatal(err)
+	}
+	if line, err := br.ReadString('\n'); err != nil || line != "data: 1\n" {
+		t.Fatalf("first chunk %q, %v", line, err)
+	}
+	_ = inv.Body.Close() // the client goes away
+	close(left)
+	if code := <-status; code != http.StatusAccepted {
+		t.Fatalf("the function's response POST got %d, want 202: Lambda does not cut the function off", code)
+	}
+	if err := inv.Err(); err != nil {
+		t.Fatalf("err %v: the invocation succeeded as far as Lambda knows", err)
+	}
+	if got := inv.Discarded(); got < int64(len(rest)) || got > int64(len(rest))+32<<10 {
+		t.Fatalf("discarded %d bytes, want the %d written after the client left", got, len(rest))
+	}
+	// The function asks for the next event on the same connection, as a warm
+	// environment does.
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		id, _, _ := next(t, s)
+		if code := post(t, s, id, strings.NewReader(`{"statusCode":200}`+strings.Repeat("\x00", 8)+"again")); code != http.StatusAccepted {
+			t.Errorf("second response: %d", code)
+		}
+	}()
+	inv2 := invoke(t, s, `{}`)
+	b, _ := io.ReadAll(inv2.Body)
+	<-done
+	if !strings.HasSuffix(string(b), "again") || inv2.Err() != nil {
+		t.Fatalf("second invocation %q, %v", b, inv2.Err())
+	}
+}
+
+func TestAResponseStillStreamingAtTheDeadlineTimesOut(t *testing.T) {
+	s := start(t)
+	s.Timeout = 300 * time.Millisecond
+	status := make(chan int, 1)
+	go func() {
+		id, _, _ := next(t, s)
+		pr, pw := io.Pipe()
+		go func() {
+			_, _ = io.WriteString(pw, `{"statusCode":200}`+strings.Repeat("\x00", 8)+"data: 1\n\n")
+			time.Sleep(time.Second) // past the deadline, then one more write, which fails
+			_, _ = io.WriteString(pw, "data: late\n\n")
+			_ = pw.Close()
+		}()
+		status <- post(t, s, id, pr)
+	}()
+	inv := invoke(t, s, `{}`)
+	b, _ := io.ReadAll(inv.Body)
+	var fe *runtimeapi.FunctionError
+	if err := inv.Err(); !errors.As(err, &fe) || fe.Type != runtimeapi.TimedOutType ||
+		!strings.Contains(err.Error(), "Task timed out after 0.30 seconds") {
+		t.Fatalf("err %v, want %s", err, runtimeapi.TimedOutType)
+	}
+	if !strings.HasSuffix(string(b), "data: 1\n\n") {
+		t.Fatalf("body %q: what came before the deadline is delivered", b)
+	}
+	if over := inv.Ended().Sub(inv.Deadline); over < 0 || over > 200*time.Millisecond {
+		t.Fatalf("cut %s after the deadline", over)
+	}
+	if code := <-status; code == http.StatusAccepted {
+		t.Fatal("a response cut at the deadline was accepted")
+	}
+}
+
+func TestAFunctionThatNeverAnswersTimesOutAndItsLateAnswerIsRefused(t *testing.T) {
+	s := start(t)
+	s.Timeout = 200 * time.Millisecond
+	ids := make(chan string, 1)
+	go func() {
+		id, _, deadline := next(t, s)
+		if deadline == "" {
+			t.Error("no deadline header")
+		}
+		ids <- id
+	}()
+	began := time.Now()
+	inv := invoke(t, s, `{}`)
+	var fe *runtimeapi.FunctionError
+	if err := inv.Err(); !errors.As(err, &fe) || fe.Type != runtimeapi.TimedOutType {
+		t.Fatalf("err %v", err)
+	}
+	if took := time.Since(began); took < 200*time.Millisecond || took > time.Second {
+		t.Fatalf("timed out after %s, want 200ms", took)
+	}
+	if code := post(t, s, <-ids, strings.NewReader("late")); code != http.StatusNotFound {
+		t.Fatalf("late answer: %d, want 404", code)
+	}
+}
+
+func TestAnAnswerAfterTheCallerGaveUpIsAcceptedAndDiscarded(t *testing.T) {
+	s := start(t)
+	ids := make(chan string, 1)
+	go func() {
+		id, _, _ := next(t, s)
+		ids <- id
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if _, err := s.Invoke(ctx, []byte(`{}`)); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err %v", err)
+	}
+	if code := post(t, s, <-ids, strings.NewReader(strings.Repeat("x", 1<<20))); code != http.StatusAccepted {
+		t.Fatalf("an answer for a client that left got %d, want 202", code)
+	}
+}

@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go/middleware"
 )
 
 // Client tuning: a few quick retries, never a long stall on the request path.
@@ -36,7 +37,9 @@ const (
 // else the regional AWS endpoint. For an endpoint that is not AWS's, response
 // checksums are not validated (DynamoDB Local's errors carry none), and when no
 // credentials or region are configured, placeholders are used (DynamoDB Local
-// accepts any). Retries are bounded: 3 attempts, backoff at most 200 ms.
+// accepts any). Retries are bounded: 3 attempts, backoff at most 200 ms; a
+// call ends by its context's deadline, or by the one WithCallDeadline put on
+// it if sooner.
 // optFns run last, e.g. a CallCounter's ClientOption.
 func NewClient(ctx context.Context, endpoint string, optFns ...func(*dynamodb.Options)) (*dynamodb.Client, error) {
 	effective := endpoint
@@ -84,9 +87,35 @@ func NewClient(ctx context.Context, endpoint string, optFns ...func(*dynamodb.Op
 		if o.BaseEndpoint != nil && !IsAWSEndpoint(*o.BaseEndpoint) {
 			o.DisableValidateResponseChecksum = true
 		}
+		o.APIOptions = append(o.APIOptions, func(st *middleware.Stack) error {
+			return st.Initialize.Add(callDeadline, middleware.Before)
+		})
 	}}, optFns...)
 	return dynamodb.NewFromConfig(cfg, opts...), nil
 }
+
+type callDeadlineKey struct{}
+
+// WithCallDeadline returns ctx carrying a deadline for every DynamoDB call
+// made with it or with a context derived from it, all attempts and backoff
+// included, even under context.WithoutCancel, which drops ctx's own deadline
+// (a request's reservations are settled that way after its answer). The
+// Lambda adapters set it from the invocation's deadline, so a stalled DynamoDB
+// cannot hold a function past its timeout.
+func WithCallDeadline(ctx context.Context, d time.Time) context.Context {
+	return context.WithValue(ctx, callDeadlineKey{}, d)
+}
+
+// callDeadline ends one operation by its context's WithCallDeadline.
+var callDeadline = middleware.InitializeMiddlewareFunc("GatewayCallDeadline", func(ctx context.Context,
+	in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+	if d, ok := ctx.Value(callDeadlineKey{}).(time.Time); ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, d)
+		defer cancel()
+	}
+	return next.HandleInitialize(ctx, in)
+})
 
 // IsAWSEndpoint reports whether endpoint is one of AWS's own hosts (where
 // response checksums are always present), as opposed to an emulator.

@@ -1,0 +1,37 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+
+	"github.com/aigateway/gateway/internal/admission"
+	"github.com/aigateway/gateway/internal/openai"
+)
+
+// CostComment begins the SSE comment line that carries a stream's cost:
+// `: x-gateway-cost-usd=0.000123`. A stream's cost is known only at its end,
+// after the headers, and the trailer that carries it over HTTP/1.1 and HTTP/2
+// never reaches a Lambda Function URL's or API Gateway's clients; a comment
+// does, and SSE parsers (every SDK's) skip it.
+const CostComment = ": x-gateway-cost-usd="
+
+// chargeStream is charge for a stream under way: the cost goes to the log
+// record, the trailer, and, when the model has a price, into the stream as
+// the CostComment line. Every stream writer calls it before its last event
+// ([DONE] on chat completions, the terminal event on responses) or, where
+// the last event came from the upstream (message_stop on messages), after it.
+func chargeStream(w http.ResponseWriter, rec *record, t *admission.Ticket, model string, u openai.Usage) {
+	if cost, priced := charge(w, rec, t, model, u); priced {
+		_, _ = io.WriteString(w, CostComment+cost+"\n\n")
+		flush(w)
+	}
+}
+
+// clientLeft reports whether a request ended because its client went away
+// (its context was cancelled), not because it ran out of time (its deadline
+// passed: the request timeout, or on Lambda the invocation's deadline less a
+// margin). A stream that runs out of time ends with the gateway's error
+// event, so the client learns why; one whose client left has nobody to tell.
+func clientLeft(r *http.Request) bool { return errors.Is(r.Context().Err(), context.Canceled) }

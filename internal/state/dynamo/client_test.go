@@ -1,0 +1,63 @@
+package dynamo_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/aigateway/gateway/internal/state/dynamo"
+)
+
+// stalledDynamoDB accepts requests and never answers them (until the test
+// ends); it counts them.
+func stalledDynamoDB(t *testing.T) (*httptest.Server, *atomic.Int32) {
+	t.Helper()
+	var n atomic.Int32
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
+		select {
+		case <-r.Context().Done():
+		case <-release:
+		}
+	}))
+	t.Cleanup(func() { close(release); srv.Close() })
+	return srv, &n
+}
+
+// A request's settlement runs under context.WithoutCancel, which drops the
+// request's deadline: WithCallDeadline still ends it, so a stalled DynamoDB
+// cannot hold a Lambda invocation past its timeout (3 attempts × 10 s did).
+func TestWithCallDeadlineEndsACallOnAStalledTableEvenWithoutCancel(t *testing.T) {
+	srv, calls := stalledDynamoDB(t)
+	t.Setenv("AWS_REGION", "us-east-1")
+	t.Setenv("AWS_ACCESS_KEY_ID", "test")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
+	client, err := dynamo.NewClient(context.Background(), srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, ctx := range map[string]context.Context{
+		"a request's context": dynamo.WithCallDeadline(context.Background(), time.Now().Add(300*time.Millisecond)),
+		"a context without its cancellation": context.WithoutCancel(
+			dynamo.WithCallDeadline(context.Background(), time.Now().Add(300*time.Millisecond))),
+	} {
+		began := time.Now()
+		_, err := client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String("t"),
+			Key: map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: "k"}, "sk": &types.AttributeValueMemberS{Value: "k"}}})
+		took := time.Since(began)
+		if err == nil || took > 2*time.Second {
+			t.Errorf("%s: GetItem on a stalled table returned %v after %s, want an error by the call deadline", name, err, took)
+		}
+	}
+	if calls.Load() == 0 {
+		t.Fatal("the stalled endpoint was never called")
+	}
+}
