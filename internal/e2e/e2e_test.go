@@ -7,8 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -17,33 +15,14 @@ import (
 	oa "github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
 	"github.com/openai/openai-go/v3/shared"
-
-	"github.com/aigateway/gateway/internal/app"
-	"github.com/aigateway/gateway/internal/config"
-	"github.com/aigateway/gateway/internal/server"
 )
 
 // startGateway runs the local server on a loopback port with the given TOML
-// configuration and returns an SDK client pointed at it.
+// configuration (serveGateway) and returns an SDK client pointed at it.
 func startGateway(t *testing.T, toml string) oa.Client {
 	t.Helper()
-	cfg, err := config.Parse(toml, func(string) string { return "" })
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, err := app.New(context.Background(), cfg, app.Options{Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := server.New(g)
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Close() })
 	return oa.NewClient(
-		option.WithBaseURL("http://"+ln.Addr().String()+"/v1"),
+		option.WithBaseURL(serveGateway(t, toml)+"/v1"),
 		option.WithAPIKey("unused-by-this-test"),
 		option.WithMaxRetries(0),
 	)
