@@ -268,13 +268,12 @@ func failurePenalty(t *Target, took time.Duration) time.Duration {
 	if avg := 2 * t.LatencyEWMA(); avg > p {
 		p = avg
 	}
-	if took > p {
-		p = took
-	}
 	if p == 0 {
+		// No timeout and no history to go on: a fast failure must still not
+		// look like a fast answer.
 		p = time.Second
 	}
-	return p
+	return max(p, took)
 }
 
 // isRetryable reports whether another try (this target or the next) may
