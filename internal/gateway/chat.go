@@ -206,10 +206,7 @@ func (g *Gateway) streamChat(w http.ResponseWriter, r *http.Request, rec *record
 		return err
 	}
 	defer stream.Close()
-	setResultHeaders(w, res)
-	sse.SetHeaders(w.Header())
-	w.Header().Set("Trailer", "X-Gateway-Cost-Usd")
-	w.WriteHeader(http.StatusOK)
+	startStream(w, res)
 	out := sse.NewWriter(w)
 	wantUsage := req.WantsUsageChunk()
 	var acc *openai.Accumulator

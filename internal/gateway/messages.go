@@ -305,10 +305,7 @@ func (g *Gateway) streamMessages(w http.ResponseWriter, r *http.Request, rec *re
 		return err
 	}
 	defer st.close()
-	setResultHeaders(w, res)
-	sse.SetHeaders(w.Header())
-	w.Header().Set("Trailer", "X-Gateway-Cost-Usd")
-	w.WriteHeader(http.StatusOK)
+	startStream(w, res)
 	var streamErr error
 	complete := false
 	for {

@@ -697,10 +697,7 @@ func (g *Gateway) streamResponse(w http.ResponseWriter, r *http.Request, rec *re
 		return err
 	}
 	defer stream.Close()
-	setResultHeaders(w, res)
-	sse.SetHeaders(w.Header())
-	w.Header().Set("Trailer", "X-Gateway-Cost-Usd")
-	w.WriteHeader(http.StatusOK)
+	startStream(w, res)
 	var streamErr error
 	gone := false
 	complete := false

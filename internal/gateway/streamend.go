@@ -8,6 +8,8 @@ import (
 
 	"github.com/aigateway/gateway/internal/admission"
 	"github.com/aigateway/gateway/internal/openai"
+	"github.com/aigateway/gateway/internal/router"
+	"github.com/aigateway/gateway/internal/sse"
 )
 
 // CostComment begins the SSE comment line that carries a stream's cost:
@@ -35,3 +37,13 @@ func chargeStream(w http.ResponseWriter, rec *record, t *admission.Ticket, model
 // margin). A stream that runs out of time ends with the gateway's error
 // event, so the client learns why; one whose client left has nobody to tell.
 func clientLeft(r *http.Request) bool { return errors.Is(r.Context().Err(), context.Canceled) }
+
+// startStream sends the headers of a stream the target res answered: which
+// target, SSE, and the cost as a trailer (where the transport has trailers;
+// chargeStream also closes the stream with it).
+func startStream(w http.ResponseWriter, res *router.Result) {
+	setResultHeaders(w, res)
+	sse.SetHeaders(w.Header())
+	w.Header().Set("Trailer", "X-Gateway-Cost-Usd")
+	w.WriteHeader(http.StatusOK)
+}
