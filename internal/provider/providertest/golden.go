@@ -59,6 +59,21 @@ func CheckGolden(t testing.TB, path string, got []byte) {
 	}
 }
 
+// CheckGoldenBytes compares got with the golden file at path byte for byte
+// (SSE captures, where framing matters), or rewrites the file under -update.
+func CheckGoldenBytes(t testing.TB, path string, got []byte) {
+	t.Helper()
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	if want := ReadFile(t, path); !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the golden file\n--- got\n%s\n--- want\n%s", path, got, want)
+	}
+}
+
 // ReadFile returns the content of the file at path, failing the test when
 // it cannot be read.
 func ReadFile(t testing.TB, path string) []byte {
