@@ -10,6 +10,7 @@ import (
 
 	"github.com/tidwall/gjson"
 
+	"github.com/aigateway/gateway/internal/jsontext"
 	"github.com/aigateway/gateway/internal/openai"
 )
 
@@ -48,7 +49,7 @@ func (e *Engine) CheckChatBody(profile string, req *openai.ChatRequest, raw []by
 			}
 			return
 		}
-		if text := f.text(req); v.Str != text {
+		if text := f.text(req); jsontext.Str(v) != text {
 			edits = append(edits, edit{at: v.Index, raw: v.Raw, text: text})
 		}
 	})
@@ -209,10 +210,10 @@ func onlyKey(obj gjson.Result, name string) (v gjson.Result, ok bool) {
 	ok = true
 	seen := false
 	obj.ForEach(func(k, val gjson.Result) bool {
-		if !strings.EqualFold(k.Str, name) {
+		if !strings.EqualFold(jsontext.Str(k), name) {
 			return true
 		}
-		if seen || k.Str != name {
+		if seen || jsontext.Str(k) != name {
 			ok = false
 			return false
 		}

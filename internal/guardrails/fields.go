@@ -8,6 +8,7 @@ import (
 
 	"github.com/tidwall/gjson"
 
+	"github.com/aigateway/gateway/internal/jsontext"
 	"github.com/aigateway/gateway/internal/openai"
 )
 
@@ -216,7 +217,7 @@ func (r *rules) blockedJSON(s string) string {
 	rule := ""
 	eachScalar(gjson.Parse(s), func(v gjson.Result) bool {
 		if v.Type == gjson.String && strings.IndexByte(v.Raw, '\\') >= 0 {
-			rule = r.blocked(v.Str)
+			rule = r.blocked(jsontext.Str(v))
 		}
 		return rule == ""
 	})
@@ -237,7 +238,7 @@ func (r *rules) redactJSON(s string) (string, bool) {
 	eachScalar(gjson.Parse(s), func(v gjson.Result) bool {
 		switch v.Type {
 		case gjson.String:
-			if t, ok := r.redact(v.Str); ok {
+			if t, ok := r.redact(jsontext.Str(v)); ok {
 				edits = append(edits, edit{at: v.Index, raw: v.Raw, text: t})
 			}
 		case gjson.Number:
@@ -305,7 +306,7 @@ func eachDescription(v gjson.Result, f func(gjson.Result) bool) bool {
 	v.ForEach(func(k, val gjson.Result) bool {
 		switch {
 		case val.Type == gjson.String:
-			if k.Type == gjson.String && isDescription(k.Str) {
+			if k.Type == gjson.String && isDescription(jsontext.Str(k)) {
 				more = f(val)
 			}
 		case val.IsObject() || val.IsArray():
@@ -350,7 +351,7 @@ func (r *rules) blockedDescriptions(schema []byte) string {
 	}
 	rule := ""
 	eachDescription(gjson.Parse(string(schema)), func(v gjson.Result) bool {
-		rule = r.blocked(v.Str)
+		rule = r.blocked(jsontext.Str(v))
 		return rule == ""
 	})
 	return rule
@@ -364,7 +365,7 @@ func (r *rules) redactDescriptions(schema []byte) ([]byte, bool) {
 	}
 	var edits []edit
 	eachDescription(gjson.Parse(string(schema)), func(v gjson.Result) bool {
-		if t, ok := r.redact(v.Str); ok {
+		if t, ok := r.redact(jsontext.Str(v)); ok {
 			edits = append(edits, edit{at: v.Index, raw: v.Raw, text: t})
 		}
 		return true

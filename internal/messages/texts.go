@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/aigateway/gateway/internal/jsontext"
 	"github.com/tidwall/gjson"
 	"github.com/tidwall/sjson"
 )
@@ -70,7 +71,7 @@ type textWalk struct {
 
 func (w *textWalk) add(turn int, path string, v gjson.Result) {
 	if v.Type == gjson.String && w.err == nil {
-		w.out = append(w.out, Text{Turn: turn, Path: path, Text: v.Str})
+		w.out = append(w.out, Text{Turn: turn, Path: path, Text: jsontext.Str(v)})
 	}
 }
 
@@ -124,12 +125,12 @@ func (w *textWalk) keys(obj gjson.Result, where string) {
 	seen := map[string]bool{}
 	obj.ForEach(func(k, _ gjson.Result) bool {
 		switch {
-		case !lowerASCII(k.Str):
-			w.err = invalidf("%s: key %q is not one of Anthropic's keys; send keys in lower case", where, k.Str)
-		case seen[k.Str]:
-			w.err = invalidf("%s: key %q is given more than once", where, k.Str)
+		case !lowerASCII(jsontext.Str(k)):
+			w.err = invalidf("%s: key %q is not one of Anthropic's keys; send keys in lower case", where, jsontext.Str(k))
+		case seen[jsontext.Str(k)]:
+			w.err = invalidf("%s: key %q is given more than once", where, jsontext.Str(k))
 		}
-		seen[k.Str] = true
+		seen[jsontext.Str(k)] = true
 		return w.err == nil
 	})
 }
