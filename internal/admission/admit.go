@@ -32,10 +32,11 @@ type Request struct {
 	NoCache bool
 }
 
-// Admit checks the key's allow-lists against the plan, then runs the
-// pre-call checks in one concurrent round: the key's request and token
-// limits, the budget read and the cache lookup. A refusal is an
-// *openai.Error whose Header carries the limit headers the client should see.
+// Admit checks the key's allow-lists against the plan, then the cache and
+// the key's windows and budgets: one reservation of all of them at once
+// (state.KeyUses: one conditional write), after the cache lookup when a hit
+// would reserve less, else beside it. A refusal is an *openai.Error whose
+// Header carries the limit headers the client should see.
 func (a *Admitter) Admit(ctx context.Context, req Request) (*Ticket, error) {
 	if err := a.allowed(req.Key, req.Model, req.Plan); err != nil {
 		return nil, err
@@ -67,93 +68,75 @@ func (a *Admitter) Admit(ctx context.Context, req Request) (*Ticket, error) {
 	now := a.now()
 	t.at = now
 	wins := keyWindows(req.Key, estimate)
-	var wg sync.WaitGroup
-	errs := make([]error, len(wins))
-	for i := range wins {
-		wins[i].at = now
-		wg.Go(func() {
-			wins[i].res, errs[i] = a.store.Limits.Take(ctx, wins[i].w, now, wins[i].n, wins[i].limit)
-		})
-	}
-	var spendErr error
-	if caps != (state.SpendAmounts{}) {
-		wg.Go(func() { t.spendReserved, spendErr = a.store.Spend.Reserve(ctx, req.Key.ID, now, cost, caps) })
-	}
-	if t.mode == CacheMiss {
-		wg.Go(func() {
-			e, err := a.tieredGet(ctx, t.cacheKey)
-			if err == nil {
-				t.cached = e
-			} else if !errors.Is(err, state.ErrNotFound) {
-				a.count.cacheErrors.Add(1)
-				a.log.Warn("cache lookup failed", "error", err.Error())
-			}
-		})
-	}
-	wg.Wait()
-
-	// A window the store could not count: the store already retried what
-	// provably did not apply (see dynamo's addItem), so what is left is an
-	// outage or an ambiguous outcome. Fail closed when configured; else admit
-	// uncounted, and count and log it: a limit of N then admits at most N plus
-	// the fail-opens in its window.
-	var full *reservation
-	var failed []error
-	for i := range wins {
-		if errs[i] != nil {
-			a.count.limitErrors.Add(1)
-			failed = append(failed, errs[i])
-			continue
-		}
-		if !wins[i].res.Allowed && full == nil {
-			full = &wins[i]
+	use := state.KeyUse{Windows: windowUses(wins), Micros: cost, Caps: caps}
+	asks := len(use.Windows) > 0 || caps != (state.SpendAmounts{})
+	lookup := func() {
+		e, err := a.tieredGet(ctx, t.cacheKey)
+		if err == nil {
+			t.cached = e
+		} else if !errors.Is(err, state.ErrNotFound) {
+			a.count.cacheErrors.Add(1)
+			a.log.Warn("cache lookup failed", "error", err.Error())
 		}
 	}
-	if len(failed) > 0 && a.set.FailClosed {
-		a.log.Warn("rate limit store failed", "error", errors.Join(failed...).Error(), "fail_closed", true, "key_id", req.Key.ID)
-		a.refund(ctx, wins)
-		t.giveBackSpend(ctx)
-		return nil, t.refusal(&openai.Error{Code: openai.CodeUnavailable, Message: "rate limits cannot be checked right now; try again shortly"})
-	}
-	// refusing logs the store failures of a request that is refused anyway.
-	refusing := func() {
-		if len(failed) > 0 {
-			a.log.Warn("rate limit store failed", "error", errors.Join(failed...).Error(), "fail_closed", false, "fail_open", false, "key_id", req.Key.ID)
-		}
-	}
-	for _, w := range wins {
-		if !w.res.Reset.IsZero() { // a window the store answered for
-			setLimitHeaders(t.header, w)
-		}
-	}
-	if full != nil {
-		refusing()
-		a.refund(ctx, wins)
-		t.giveBackSpend(ctx)
-		return nil, t.refusal(refused(*full))
-	}
-	for i := range wins {
-		if errs[i] == nil {
-			t.reserved = append(t.reserved, wins[i])
-		}
-	}
-	var ob *state.OverBudget
+	var res state.KeyUseResult
+	var useErr error
+	reserve := func() { res, useErr = a.store.KeyUses.Reserve(ctx, req.Key.ID, now, use) }
 	switch {
-	case errors.As(spendErr, &ob):
-		refusing()
-		a.refund(ctx, t.reserved)
-		return nil, t.refusal(overBudget(req.Key, ob.Period))
-	case spendErr != nil:
-		// The budget could not be checked: the request runs, charged in full
-		// at settlement.
-		a.count.spendErrors.Add(1)
-		a.log.Warn("budget reservation failed", "error", spendErr.Error())
-		t.spendReserved = state.SpendAmounts{}
+	case t.mode == CacheMiss && asks && (caps != (state.SpendAmounts{}) || hasTokens(wins)):
+		// A hit takes no tokens and costs nothing, so with token windows or
+		// a budget the cache answers first: a hit is then one write (its
+		// requests, with the tokens and budget only checked), not a
+		// reservation and a give-back; a miss waits one lookup longer.
+		lookup()
+		if t.cached != nil {
+			use = hitUse(use, wins)
+		}
+		reserve()
+	case t.mode == CacheMiss && asks:
+		var wg sync.WaitGroup
+		wg.Go(reserve)
+		wg.Go(lookup)
+		wg.Wait()
+	case t.mode == CacheMiss:
+		lookup()
+	case asks:
+		reserve()
 	}
-	if len(failed) > 0 {
+
+	switch {
+	case useErr != nil:
+		// The store could not count: it already retried what provably did
+		// not apply (see dynamo's addItem), so what is left is an outage or
+		// an ambiguous outcome. Fail closed when configured; else admit
+		// uncounted (charged in full at settlement), and count and log it:
+		// a limit of N then admits at most N plus the fail-opens in its window.
+		a.count.limitErrors.Add(1)
+		if a.set.FailClosed {
+			a.log.Warn("rate limit store failed", "error", useErr.Error(), "fail_closed", true, "key_id", req.Key.ID)
+			return nil, t.refusal(&openai.Error{Code: openai.CodeUnavailable, Message: "rate limits cannot be checked right now; try again shortly"})
+		}
 		n := a.count.failOpen.Add(1)
-		a.log.Warn("rate limit store failed", "error", errors.Join(failed...).Error(), "fail_closed", false,
+		a.log.Warn("rate limit store failed", "error", useErr.Error(), "fail_closed", false,
 			"fail_open", true, "fail_open_total", n, "key_id", req.Key.ID)
+	case asks:
+		var full *reservation
+		for i := range wins {
+			wins[i].at, wins[i].res = now, res.Windows[i]
+			setLimitHeaders(t.header, wins[i])
+			if !wins[i].res.Allowed && full == nil {
+				full = &wins[i]
+			}
+		}
+		switch {
+		case full != nil:
+			return nil, t.refusal(refused(*full))
+		case res.OverBudget != "":
+			return nil, t.refusal(overBudget(req.Key, res.OverBudget))
+		case !res.Allowed:
+			return nil, t.refusal(&openai.Error{Code: openai.CodeUnavailable, Message: "rate limits cannot be checked right now; try again shortly"})
+		}
+		t.reserved, t.spendReserved = wins, res.Reserved
 	}
 	if t.cached != nil {
 		t.mode = CacheHit

@@ -40,7 +40,7 @@ type reservation struct {
 	kind  LimitKind
 }
 
-// keyWindows are the windows a key's limits ask for.
+// keyWindows are the windows a key's limits ask for, named within the key.
 func keyWindows(k *state.Key, estimate int64) []reservation {
 	if k == nil {
 		return nil
@@ -48,13 +48,44 @@ func keyWindows(k *state.Key, estimate int64) []reservation {
 	var out []reservation
 	add := func(suffix string, size time.Duration, n, limit int64, kind LimitKind) {
 		if limit > 0 {
-			out = append(out, reservation{w: state.Window{Name: "key:" + k.ID + ":" + suffix, Size: size}, n: n, limit: limit, kind: kind})
+			out = append(out, reservation{w: state.Window{Name: suffix, Size: size}, n: n, limit: limit, kind: kind})
 		}
 	}
 	add("rpm", time.Minute, 1, k.Limits.RequestsPerMinute, Requests)
 	add("rph", time.Hour, 1, k.Limits.RequestsPerHour, Requests)
 	add("tpm", time.Minute, min(max(estimate, 1), k.Limits.TokensPerMinute), k.Limits.TokensPerMinute, Tokens)
 	return out
+}
+
+// windowUses is what the windows ask of the store.
+func windowUses(rs []reservation) []state.WindowUse {
+	out := make([]state.WindowUse, len(rs))
+	for i, r := range rs {
+		out[i] = state.WindowUse{Window: r.w, N: r.n, Limit: r.limit}
+	}
+	return out
+}
+
+func hasTokens(rs []reservation) bool {
+	for _, r := range rs {
+		if r.kind == Tokens {
+			return true
+		}
+	}
+	return false
+}
+
+// hitUse is what a cache hit asks: its requests, with the token windows
+// and the budgets checked but not added to (a hit uses no tokens and costs
+// nothing), so a key over its token limit or budget is refused a hit too.
+func hitUse(u state.KeyUse, rs []reservation) state.KeyUse {
+	ws := append([]state.WindowUse(nil), u.Windows...)
+	for i := range rs {
+		if rs[i].kind == Tokens {
+			ws[i].N, rs[i].n = 0, 0
+		}
+	}
+	return state.KeyUse{Windows: ws, Caps: u.Caps}
 }
 
 // refused is the 429 for a window that is full.

@@ -27,7 +27,7 @@ type Ticket struct {
 	mode     CacheMode
 	header   http.Header
 
-	at            time.Time          // when the reservations were made
+	at            time.Time          // when the reservation was made
 	spendReserved state.SpendAmounts // the estimated cost added to each capped budget period
 
 	usage   openai.Usage
@@ -93,18 +93,6 @@ func (t *Ticket) Charge(model string, u openai.Usage) (usd float64, priced bool)
 	return usd, ok
 }
 
-// giveBackSpend returns a refused request's budget reservation.
-func (t *Ticket) giveBackSpend(ctx context.Context) {
-	if t.spendReserved == (state.SpendAmounts{}) {
-		return
-	}
-	neg := state.SpendAmounts{Total: -t.spendReserved.Total, Day: -t.spendReserved.Day, Month: -t.spendReserved.Month}
-	if err := t.a.store.Spend.Adjust(context.WithoutCancel(ctx), t.key.ID, t.at, neg); err != nil {
-		t.a.count.spendErrors.Add(1)
-	}
-	t.spendReserved = state.SpendAmounts{}
-}
-
 // Settle runs once after the response, or after the request failed:
 // token reservations and the budget reservation are corrected to the charged
 // usage and cost (zero when nothing was charged, which gives them back), and
@@ -118,26 +106,31 @@ func (t *Ticket) settle(ctx context.Context, entry *state.CacheEntry) {
 	a := t.a
 	var wg sync.WaitGroup
 	actual := int64(t.usage.PromptTokens + t.usage.CompletionTokens)
-	for _, r := range append(append([]reservation(nil), t.reserved...), t.held...) {
+	// The key's windows and spend: one write.
+	var deltas []state.WindowDelta
+	for _, r := range t.reserved {
+		if r.kind == Tokens && actual != r.n {
+			deltas = append(deltas, state.WindowDelta{Window: r.w, Delta: actual - r.n})
+		}
+	}
+	r := t.spendReserved
+	d := state.SpendAmounts{Total: t.micros - r.Total, Day: t.micros - r.Day, Month: t.micros - r.Month}
+	if t.key != nil && (len(deltas) > 0 || d != (state.SpendAmounts{})) {
+		wg.Go(func() {
+			if err := a.store.KeyUses.Settle(ctx, t.key.ID, t.at, deltas, d); err != nil {
+				a.count.spendErrors.Add(1)
+				a.log.Warn("spend update failed", "error", err.Error())
+			}
+		})
+	}
+	// The target windows of the attempt that answered.
+	for _, r := range t.held {
 		if r.kind != Tokens || actual == r.n {
 			continue
 		}
 		wg.Go(func() {
 			if err := a.store.Limits.Adjust(ctx, r.w, r.at, actual-r.n); err != nil {
 				a.count.limitErrors.Add(1)
-			}
-		})
-	}
-	r := t.spendReserved
-	if d := (state.SpendAmounts{Total: t.micros - r.Total, Day: t.micros - r.Day, Month: t.micros - r.Month}); t.key != nil && d != (state.SpendAmounts{}) {
-		at := t.at
-		if r == (state.SpendAmounts{}) {
-			at = a.now()
-		}
-		wg.Go(func() {
-			if err := a.store.Spend.Adjust(ctx, t.key.ID, at, d); err != nil {
-				a.count.spendErrors.Add(1)
-				a.log.Warn("spend update failed", "error", err.Error())
 			}
 		})
 	}

@@ -222,12 +222,13 @@ func TestTokenLimitReservesTheEstimateAndSettlesRealUsage(t *testing.T) {
 		t.Fatalf("%d %s", rec.Code, rec.Body)
 	}
 	// After settlement the window holds the real 5 tokens, not the ~300 reserved.
-	w := state.Window{Name: "key:" + id + ":tpm", Size: time.Minute}
-	res, err := st.Limits.Take(context.Background(), w, time.Now(), 995, 1000)
+	tpm := state.WindowUse{Window: state.Window{Name: "tpm", Size: time.Minute}, N: 995, Limit: 1000}
+	res, err := st.KeyUses.Reserve(context.Background(), id, time.Now(), state.KeyUse{Windows: []state.WindowUse{tpm}})
 	if err != nil || !res.Allowed {
 		t.Fatalf("995 more tokens must fit after settling 5: %+v %v", res, err)
 	}
 	// The window is now full: a request reserving 300 more is refused.
+	body = `{"model":"shared","max_tokens":300,"messages":[{"role":"user","content":"another question"}]}`
 	if rec := do(t, g, "POST", "/v1/chat/completions", body, "Authorization", "Bearer "+secret); rec.Code != 429 || rec.Header().Get("X-Ratelimit-Limit-Tokens") != "1000" {
 		t.Fatalf("%d %v", rec.Code, rec.Header())
 	}
@@ -425,13 +426,13 @@ func TestKeyAllowListsAreEnforced(t *testing.T) {
 	}
 }
 
-// failingLimits is a limit store that cannot be reached.
-type failingLimits struct{}
+// failingKeyUses is a key-use store that cannot be reached.
+type failingKeyUses struct{}
 
-func (failingLimits) Take(context.Context, state.Window, time.Time, int64, int64) (state.TakeResult, error) {
-	return state.TakeResult{}, errors.New("timeout")
+func (failingKeyUses) Reserve(context.Context, string, time.Time, state.KeyUse) (state.KeyUseResult, error) {
+	return state.KeyUseResult{}, errors.New("timeout")
 }
-func (failingLimits) Adjust(context.Context, state.Window, time.Time, int64) error {
+func (failingKeyUses) Settle(context.Context, string, time.Time, []state.WindowDelta, state.SpendAmounts) error {
 	return errors.New("timeout")
 }
 
@@ -444,7 +445,7 @@ func TestLimitStoreOutageFailsOpenByDefaultAndClosedWhenConfigured(t *testing.T)
 		st := memory.New(nil)
 		g := newStateful(t, stateful+tc.extra, st, a, a)
 		secret, _ := createKey(t, g, `{"limits":{"rpm":10}}`)
-		st.Limits = failingLimits{}
+		st.KeyUses = failingKeyUses{}
 		if rec := do(t, g, "POST", "/v1/chat/completions", hello, "Authorization", "Bearer "+secret); rec.Code != tc.want {
 			t.Fatalf("%q: %d, want %d", tc.extra, rec.Code, tc.want)
 		}

@@ -11,7 +11,10 @@
 //	key       pk=KEY#<sha256-hex>      sk=KEY       the virtual key record (looked up by hash)
 //	key index pk=KEYID#<id>            sk=KEY       points at the hash (admin get/disable/delete by id)
 //	counter   pk=RL#<counter-name>     sk=<window>  attribute `c` (N), conditional atomic ADD, ttl = window end + slack
-//	spend     pk=SPEND#<key-id>        sk=TOTAL | DAY#2026-11-25 | MONTH#2026-11  attribute `usd_micros` (N), ADD
+//	                                                (the per-target limits; a key's own windows live in its key-use item)
+//	key use   pk=USE#<key-id>          sk=USE       one item per key: its rate-limit windows (`rpm@<start>+<size>`, N)
+//	                                                and its spend (`usd`, `usd@d2026-11-25`, `usd@m2026-11`, N), so
+//	                                                admitting a request is one conditional UpdateItem and settling it one more
 //	cache     pk=CACHE#<sha256-hex>    sk=CACHE     attribute `body` (B, gzip when large), `ct`, ttl
 //	response  pk=RESP#<response-id>    sk=RESP      attribute `owner` (S), `body` (B, gzip when large), ttl
 //
@@ -131,30 +134,80 @@ type SpendAmounts struct {
 	Total, Day, Month int64
 }
 
-// ErrOverBudget is returned by Reserve when a capped period's spend has
-// reached its cap; the error names the period ("total", "daily", "monthly").
-var ErrOverBudget = errors.New("over budget")
+// Capped is micros in each period caps has a cap for, 0 in the others.
+func (caps SpendAmounts) Capped(micros int64) SpendAmounts {
+	pick := func(limit int64) int64 {
+		if limit > 0 {
+			return micros
+		}
+		return 0
+	}
+	return SpendAmounts{Total: pick(caps.Total), Day: pick(caps.Day), Month: pick(caps.Month)}
+}
 
-// OverBudget is the error Reserve returns; errors.Is(err, ErrOverBudget).
-type OverBudget struct{ Period string }
-
-func (e *OverBudget) Error() string        { return e.Period + " budget reached" }
-func (e *OverBudget) Is(target error) bool { return target == ErrOverBudget }
-
-// Spend records what each key spent.
+// Spend records what each key spent. It reads and writes the same figures
+// KeyUses reserves against.
 type Spend interface {
-	// Add adds micros to the key's total, its UTC day and its UTC month, atomically per counter.
+	// Add adds micros to the key's total, its UTC day and its UTC month, atomically.
 	Add(ctx context.Context, keyID string, at time.Time, micros int64) error
-	// Get returns the key's totals for the day and month containing at.
+	// Get returns the key's totals for the day and month containing at. Days
+	// and months are kept while they can still be charged: the current and
+	// the previous ones always; older ones may read as zero.
 	Get(ctx context.Context, keyID string, at time.Time) (SpendTotals, error)
-	// Reserve adds micros to every period that has a cap, each atomically and
-	// only while that period's spend is below its cap, before a call whose
-	// cost is not known yet. When a capped period is at or over its cap the
-	// others are given back and the error is an *OverBudget. It returns what
-	// it reserved per period, for Adjust to settle to the real cost.
-	Reserve(ctx context.Context, keyID string, at time.Time, micros int64, caps SpendAmounts) (SpendAmounts, error)
-	// Adjust adds each non-zero amount (negative ones give back) to its period.
-	Adjust(ctx context.Context, keyID string, at time.Time, d SpendAmounts) error
+}
+
+// WindowUse is what a request adds to one of a key's rate-limit windows:
+// N, while the window's count stays within Limit. Window.Name is the
+// window's name within the key ("rpm", "tpm").
+type WindowUse struct {
+	Window   Window
+	N, Limit int64
+}
+
+// WindowDelta settles a window: Delta (possibly negative) is added to the
+// window containing the reservation's time.
+type WindowDelta struct {
+	Window Window
+	Delta  int64
+}
+
+// KeyUse is what one request asks of its key before the call: a count in
+// each of the key's rate-limit windows and, while every capped spend period
+// is below its cap, Micros added to each capped period (the estimated cost,
+// settled later). A window with N = 0 or a request with Micros = 0 is only
+// checked: a cache hit still meets a full token window or a spent budget.
+type KeyUse struct {
+	Windows []WindowUse
+	Micros  int64
+	// Caps are the key's budgets (0: no cap).
+	Caps SpendAmounts
+}
+
+// KeyUseResult is the outcome of KeyUses.Reserve: all of it was taken, or
+// none of it.
+type KeyUseResult struct {
+	Allowed bool
+	// Windows, one per KeyUse window: the count after the call (the current
+	// count when refused; -1 when unknown), the window's end, and Allowed
+	// false for a window that was full.
+	Windows []TakeResult
+	// OverBudget names the capped period at or over its cap ("total",
+	// "daily", "monthly"; "" when none was).
+	OverBudget string
+	// Reserved is what was added to each spend period.
+	Reserved SpendAmounts
+}
+
+// KeyUses holds a key's rate-limit windows and its spend together, so that
+// admitting a request is one atomic, conditional write (all of its windows
+// and budgets, or nothing) and settling it one more.
+type KeyUses interface {
+	// Reserve takes u for keyID at now, all or nothing, exactly under any
+	// concurrency (a conditional write, never read-then-write).
+	Reserve(ctx context.Context, keyID string, now time.Time, u KeyUse) (KeyUseResult, error)
+	// Settle adds each window delta and each spend amount (negative ones give
+	// back), unconditionally, to the windows and periods containing at.
+	Settle(ctx context.Context, keyID string, at time.Time, windows []WindowDelta, spend SpendAmounts) error
 }
 
 // CacheEntry is a cached response.
@@ -191,11 +244,13 @@ type Responses interface {
 	Delete(ctx context.Context, keyID, id string) error
 }
 
-// Store bundles the five concerns.
+// Store bundles the six concerns.
 type Store struct {
-	Keys      Keys
-	Limits    Limits
-	Spend     Spend
+	Keys   Keys
+	Limits Limits
+	Spend  Spend
+	// KeyUses shares its figures with Spend (and, in memory, with Limits).
+	KeyUses   KeyUses
 	Cache     Cache
 	Responses Responses
 	// Name says which implementation this is ("memory", "dynamodb").

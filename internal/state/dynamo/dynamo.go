@@ -6,8 +6,11 @@
 //
 //	Limits.Take        1 UpdateItem (conditional ADD; a refusal costs nothing more)
 //	Limits.Adjust      1 UpdateItem
-//	Spend.Add          3 UpdateItem, concurrent (TOTAL, DAY#, MONTH#)
-//	Spend.Get          1 BatchGetItem (more only if DynamoDB returns unprocessed keys)
+//	KeyUses.Reserve    1 UpdateItem (one condition over every window and capped budget;
+//	                   a check that adds nothing: 1 GetItem)
+//	KeyUses.Settle     1 UpdateItem (none when there is nothing to add)
+//	Spend.Add          1 UpdateItem
+//	Spend.Get          1 GetItem
 //	Keys.ByHash        1 GetItem
 //	Keys.ByID          2 GetItem (index, then key)
 //	Keys.Create        1 TransactWriteItems (up to 3 when cancelled by a concurrent transaction)
@@ -21,7 +24,7 @@
 // effect at once, budgets see the latest spend); the cache eventually
 // consistent (half the read cost; a miss right after a put is harmless).
 // The client's own retries (NewClient: 3 attempts) come on top, except for
-// the counter ADDs (Limits.Take, Limits.Adjust, Spend.Add): those are sent
+// the counter ADDs (Limits, KeyUses, Spend.Add): those are sent
 // again only when an attempt provably did not apply (write.go), each retry a
 // call of its own.
 package dynamo
@@ -74,12 +77,14 @@ func New(client API, table string, opts ...Option) *state.Store {
 	for _, o := range opts {
 		o(d)
 	}
+	uses := &KeyUses{d: d}
 	return &state.Store{
-		Keys:   &Keys{d},
-		Limits: &Limits{d},
-		Spend:  &Spend{d},
-		Cache:  &Cache{d},
-		Name:   "dynamodb",
+		Keys:    &Keys{d},
+		Limits:  &Limits{d},
+		Spend:   &Spend{uses},
+		KeyUses: uses,
+		Cache:   &Cache{d},
+		Name:    "dynamodb",
 		// Responses: stored responses of POST /v1/responses (responses.go).
 		Responses: &Responses{d},
 	}

@@ -109,12 +109,12 @@ func TestExpiredItemsStillInTheTableAreIgnored(t *testing.T) {
 		t.Fatalf("spend of an expired day = %+v, want day 0, total 9", got)
 	}
 	// Both items are still in the table: on the wall clock their ttl is still ahead.
-	for _, key := range [][2]string{{"CACHE#k", "CACHE"}, {"SPEND#k1", "DAY#" + day.Format("2006-01-02")}} {
+	for _, key := range [][3]string{{"CACHE#k", "CACHE", "body"}, {"USE#k1", "USE", "usd@d" + day.Format("2006-01-02")}} {
 		out, err := c.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(table), Key: map[string]types.AttributeValue{
 			"pk": &types.AttributeValueMemberS{Value: key[0]}, "sk": &types.AttributeValueMemberS{Value: key[1]},
 		}})
-		if err != nil || out.Item == nil {
-			t.Fatalf("raw GetItem %v = %v, %v; want the item still stored", key, out, err)
+		if err != nil || out.Item[key[2]] == nil {
+			t.Fatalf("raw GetItem %v = %v, %v; want the item and its %s still stored", key, out, err, key[2])
 		}
 	}
 }
@@ -190,6 +190,12 @@ func TestCallBudget(t *testing.T) {
 	now := time.Now().Add(time.Hour)
 	w := state.Window{Name: "key:k:rpm", Size: time.Minute}
 	key := &state.Key{ID: "k1", Hash: strings.Repeat("ab", 32), Enabled: true, CreatedAt: now}
+	rpm, tpm, rph := state.Window{Name: "rpm", Size: time.Minute}, state.Window{Name: "tpm", Size: time.Minute}, state.Window{Name: "rph", Size: time.Hour}
+	caps := state.SpendAmounts{Total: 1e9, Day: 1e8, Month: 1e9}
+	everything := state.KeyUse{Windows: []state.WindowUse{{Window: rpm, N: 1, Limit: 1}, {Window: rph, N: 1, Limit: 10}, {Window: tpm, N: 500, Limit: 1000}}, Micros: 900, Caps: caps}
+	refused := everything // the request window is full now
+	checkOnly := state.KeyUse{Windows: []state.WindowUse{{Window: tpm, Limit: 1000}}, Caps: caps}
+	settleTokens, settleSpend := []state.WindowDelta{{Window: tpm, Delta: -200}}, state.SpendAmounts{Total: 100, Day: -800, Month: 100}
 
 	for _, tc := range []struct {
 		name string
@@ -205,8 +211,13 @@ func TestCallBudget(t *testing.T) {
 		{"Limits.Take refused", func() error { _, err := st.Limits.Take(ctx, w, now, 1, 1); return err }, map[string]int64{"UpdateItem": 1}},
 		{"Limits.Take over the limit", func() error { _, err := st.Limits.Take(ctx, w, now, 2, 1); return err }, map[string]int64{}},
 		{"Limits.Adjust", func() error { return st.Limits.Adjust(ctx, w, now, -1) }, map[string]int64{"UpdateItem": 1}},
-		{"Spend.Add", func() error { return st.Spend.Add(ctx, key.ID, now, 10) }, map[string]int64{"UpdateItem": 3}},
-		{"Spend.Get", func() error { _, err := st.Spend.Get(ctx, key.ID, now); return err }, map[string]int64{"BatchGetItem": 1}},
+		{"Spend.Add", func() error { return st.Spend.Add(ctx, key.ID, now, 10) }, map[string]int64{"UpdateItem": 1}},
+		{"Spend.Get", func() error { _, err := st.Spend.Get(ctx, key.ID, now); return err }, map[string]int64{"GetItem": 1}},
+		{"KeyUses.Reserve of every window and budget", func() error { _, err := st.KeyUses.Reserve(ctx, key.ID, now, everything); return err }, map[string]int64{"UpdateItem": 1}},
+		{"KeyUses.Reserve refused", func() error { _, err := st.KeyUses.Reserve(ctx, key.ID, now, refused); return err }, map[string]int64{"UpdateItem": 1}},
+		{"KeyUses.Reserve that only checks", func() error { _, err := st.KeyUses.Reserve(ctx, key.ID, now, checkOnly); return err }, map[string]int64{"GetItem": 1}},
+		{"KeyUses.Settle of windows and spend", func() error { return st.KeyUses.Settle(ctx, key.ID, now, settleTokens, settleSpend) }, map[string]int64{"UpdateItem": 1}},
+		{"KeyUses.Settle of nothing", func() error { return st.KeyUses.Settle(ctx, key.ID, now, nil, state.SpendAmounts{}) }, map[string]int64{}},
 		{"Cache.Put", func() error { return st.Cache.Put(ctx, "c", &state.CacheEntry{Body: []byte("x")}, time.Hour) }, map[string]int64{"PutItem": 1}},
 		{"Cache.Get", func() error { _, err := st.Cache.Get(ctx, "c"); return err }, map[string]int64{"GetItem": 1}},
 		{"Keys.Delete", func() error { return st.Keys.Delete(ctx, key.ID) }, map[string]int64{"GetItem": 1, "TransactWriteItems": 1}},
@@ -338,4 +349,50 @@ func BenchmarkTakeParallel(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestKeyUseItemStaysSmallAsPeriodsPass pins what keeps a key's one item
+// under 1 KB (1 write unit a write): every settlement removes the windows,
+// days and months that nothing charges any more.
+func TestKeyUseItemStaysSmallAsPeriodsPass(t *testing.T) {
+	c := newClient(t)
+	table := newTable(t, c)
+	clock := statetest.NewFakeClock(time.Now().UTC())
+	st := dynamo.New(c, table, dynamo.WithClock(clock.Now))
+	ctx := context.Background()
+	rpm, tpm, rph := state.Window{Name: "rpm", Size: time.Minute}, state.Window{Name: "tpm", Size: time.Minute}, state.Window{Name: "rph", Size: time.Hour}
+	caps := state.SpendAmounts{Total: 1e12, Day: 1e10, Month: 1e11}
+	item := func() map[string]types.AttributeValue {
+		out, err := c.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(table), Key: map[string]types.AttributeValue{
+			"pk": &types.AttributeValueMemberS{Value: "USE#k1"}, "sk": &types.AttributeValueMemberS{Value: "USE"},
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out.Item
+	}
+	most := 0
+	// 400 requests 7 minutes apart: 46 hours, three UTC days, and into a new month when the clock is near one.
+	for i := range 400 {
+		now := clock.Now()
+		r, err := st.KeyUses.Reserve(ctx, "k1", now, state.KeyUse{Windows: []state.WindowUse{
+			{Window: rpm, N: 1, Limit: 100}, {Window: rph, N: 1, Limit: 1000}, {Window: tpm, N: 100, Limit: 10_000}}, Micros: 50, Caps: caps})
+		if err != nil || !r.Allowed {
+			t.Fatalf("request %d: %+v, %v", i, r, err)
+		}
+		if err := st.KeyUses.Settle(ctx, "k1", now, []state.WindowDelta{{Window: tpm, Delta: -60}}, state.SpendAmounts{Total: 30, Day: 30, Month: 30}); err != nil {
+			t.Fatal(err)
+		}
+		most = max(most, len(item()))
+		clock.Advance(7 * time.Minute)
+	}
+	// pk, sk, the total; a request's three windows and the ones before them; two days; two months.
+	if most > 14 {
+		t.Errorf("the item grew to %d attributes: %v", most, item())
+	}
+	got, err := st.Spend.Get(ctx, "k1", clock.Now().Add(-7*time.Minute))
+	if err != nil || got.TotalMicros != 400*(50+30) {
+		// Each request reserved 50 and settled 30 more: it cost 80.
+		t.Fatalf("total %+v, %v; want %d", got, err, 400*80)
+	}
 }

@@ -81,6 +81,13 @@ func (l *Limits) Adjust(_ context.Context, w state.Window, at time.Time, delta i
 	return nil
 }
 
+// count is the counter of the window starting at start.
+func (l *Limits) count(w state.Window, start time.Time) int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.get(w, start).c
+}
+
 // get returns the counter of the window, creating it; l.mu must be held.
 func (l *Limits) get(w state.Window, start time.Time) *counter {
 	l.sweep()

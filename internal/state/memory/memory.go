@@ -41,12 +41,14 @@ func NewWithOptions(o Options) *state.Store {
 	if now == nil {
 		now = time.Now
 	}
+	limits, spend := NewLimits(now), NewSpend(now)
 	return &state.Store{
-		Keys:   NewKeys(),
-		Limits: NewLimits(now),
-		Spend:  NewSpend(now),
-		Cache:  NewCache(now, o.CacheMaxEntries, o.CacheMaxBytes),
-		Name:   "memory",
+		Keys:    NewKeys(),
+		Limits:  limits,
+		Spend:   spend,
+		KeyUses: NewKeyUses(limits, spend),
+		Cache:   NewCache(now, o.CacheMaxEntries, o.CacheMaxBytes),
+		Name:    "memory",
 		// Responses: stored responses of POST /v1/responses (responses.go).
 		Responses: NewResponses(now, 0),
 	}

@@ -57,7 +57,7 @@ func MonthExpiry(month time.Time) time.Time {
 
 // Add implements state.Spend.
 func (s *Spend) Add(ctx context.Context, keyID string, at time.Time, micros int64) error {
-	return s.Adjust(ctx, keyID, at, state.SpendAmounts{Total: micros, Day: micros, Month: micros})
+	return s.adjust(ctx, keyID, at, state.SpendAmounts{Total: micros, Day: micros, Month: micros})
 }
 
 // Get implements state.Spend.
@@ -99,39 +99,31 @@ func (s *Spend) sweep(now time.Time) {
 	}
 }
 
-// Reserve implements state.Spend.
-func (s *Spend) Reserve(_ context.Context, keyID string, at time.Time, micros int64, caps state.SpendAmounts) (state.SpendAmounts, error) {
+// overBudget names the first capped period (total, daily, monthly) whose
+// spend at at has reached its cap, or "".
+func (s *Spend) overBudget(keyID string, at time.Time, caps state.SpendAmounts) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ks := s.keySpend(keyID)
+	ks := s.keys[keyID]
+	if ks == nil {
+		return ""
+	}
+	now := s.now()
 	day, month := at.UTC().Format(DayLayout), at.UTC().Format(MonthLayout)
 	switch {
 	case caps.Total > 0 && ks.total >= caps.Total:
-		return state.SpendAmounts{}, &state.OverBudget{Period: "total"}
-	case caps.Day > 0 && ks.days[day] >= caps.Day:
-		return state.SpendAmounts{}, &state.OverBudget{Period: "daily"}
-	case caps.Month > 0 && ks.months[month] >= caps.Month:
-		return state.SpendAmounts{}, &state.OverBudget{Period: "monthly"}
+		return "total"
+	case caps.Day > 0 && now.Before(DayExpiry(at)) && ks.days[day] >= caps.Day:
+		return "daily"
+	case caps.Month > 0 && now.Before(MonthExpiry(at)) && ks.months[month] >= caps.Month:
+		return "monthly"
 	}
-	var r state.SpendAmounts
-	if caps.Total > 0 {
-		ks.total += micros
-		r.Total = micros
-	}
-	if caps.Day > 0 {
-		ks.days[day] += micros
-		r.Day = micros
-	}
-	if caps.Month > 0 {
-		ks.months[month] += micros
-		r.Month = micros
-	}
-	return r, nil
+	return ""
 }
 
-// Adjust implements state.Spend.
-// A period already expired is not stored: it would read as zero anyway.
-func (s *Spend) Adjust(_ context.Context, keyID string, at time.Time, d state.SpendAmounts) error {
+// adjust adds each amount to its period. A period already expired is not
+// stored: it would read as zero anyway.
+func (s *Spend) adjust(_ context.Context, keyID string, at time.Time, d state.SpendAmounts) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()

@@ -2,10 +2,8 @@ package statetest
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -140,62 +138,6 @@ func (s *suite) spend(t *testing.T) {
 		sum := int64(workers * each * micros)
 		if got, want := get(t, st.Spend, "hot", at), (state.SpendTotals{TotalMicros: sum, DayMicros: sum, MonthMicros: sum}); got != want {
 			t.Fatalf("Get = %+v, want %+v", got, want)
-		}
-	})
-
-	t.Run("a reservation goes to the capped periods only and settles to the real cost", func(t *testing.T) {
-		t.Parallel()
-		st := s.newStore(t)
-		at := time.Now().UTC()
-		r, err := st.Spend.Reserve(ctx, "k1", at, 700, state.SpendAmounts{Day: 1000})
-		if err != nil || r != (state.SpendAmounts{Day: 700}) {
-			t.Fatalf("Reserve = %+v, %v", r, err)
-		}
-		if got := get(t, st.Spend, "k1", at); got != (state.SpendTotals{DayMicros: 700}) {
-			t.Fatalf("after the reservation: %+v", got)
-		}
-		// The call cost 250: the day gives back 450, the other periods get 250.
-		if err := st.Spend.Adjust(ctx, "k1", at, state.SpendAmounts{Total: 250, Day: 250 - r.Day, Month: 250}); err != nil {
-			t.Fatal(err)
-		}
-		if got := get(t, st.Spend, "k1", at); got != (state.SpendTotals{TotalMicros: 250, DayMicros: 250, MonthMicros: 250}) {
-			t.Fatalf("after settlement: %+v", got)
-		}
-	})
-	t.Run("a period at its cap refuses and the other periods are given back", func(t *testing.T) {
-		t.Parallel()
-		st := s.newStore(t)
-		at := time.Now().UTC()
-		add(t, st.Spend, "k1", at, 1000)
-		_, err := st.Spend.Reserve(ctx, "k1", at, 5, state.SpendAmounts{Total: 10_000, Day: 1000, Month: 10_000})
-		var ob *state.OverBudget
-		if !errors.Is(err, state.ErrOverBudget) || !errors.As(err, &ob) || ob.Period != "daily" {
-			t.Fatalf("Reserve at the daily cap: %v", err)
-		}
-		if got := get(t, st.Spend, "k1", at); got != (state.SpendTotals{TotalMicros: 1000, DayMicros: 1000, MonthMicros: 1000}) {
-			t.Fatalf("a refused reservation left %+v", got)
-		}
-	})
-	t.Run("concurrent reservations stop at the cap: overspend is at most one reservation", func(t *testing.T) {
-		t.Parallel()
-		st := s.newStore(t)
-		at := time.Now().UTC()
-		const cap, each, n = 1000, 90, 40
-		var ok atomic.Int64
-		var wg sync.WaitGroup
-		for range n {
-			wg.Go(func() {
-				if _, err := st.Spend.Reserve(ctx, "hot", at, each, state.SpendAmounts{Total: cap}); err == nil {
-					ok.Add(1)
-				} else if !errors.Is(err, state.ErrOverBudget) {
-					t.Error(err)
-				}
-			})
-		}
-		wg.Wait()
-		// Each reservation sees the spend below the cap: 12 fit (11 × 90 = 990 < 1000, 12 × 90 = 1080).
-		if got := get(t, st.Spend, "hot", at); ok.Load() != 12 || got.TotalMicros != 12*each {
-			t.Fatalf("%d reservations admitted, total %d; want 12 and %d", ok.Load(), got.TotalMicros, 12*each)
 		}
 	})
 }

@@ -70,6 +70,7 @@ func Run(t *testing.T, newStore func(t *testing.T) *state.Store, clock ...Clock)
 	t.Run("Keys", s.keys)
 	t.Run("Limits", s.limits)
 	t.Run("Spend", s.spend)
+	t.Run("KeyUses", s.keyUses)
 	t.Run("Cache", s.cache)
 }
 

@@ -5,7 +5,10 @@
 //
 // It understands just enough of UpdateItem for the dynamo package's counter
 // writes: ADD of :n, :d or :m, refused when the count is above :max (a
-// ConditionalCheckFailedException carrying the item), per pk and sk.
+// ConditionalCheckFailedException carrying the item), per pk and sk; and of
+// its key-use writes: every :v<i> the ADD clause names is added to the
+// item's one count, refused when the count is above the first value a
+// condition compares with "<=".
 package fakedynamo
 
 import (
@@ -16,7 +19,9 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -141,7 +146,32 @@ type attr struct {
 
 type updateItem struct {
 	Key                       map[string]attr `json:"Key"`
+	UpdateExpression          string          `json:"UpdateExpression"`
+	ConditionExpression       string          `json:"ConditionExpression"`
 	ExpressionAttributeValues map[string]attr `json:"ExpressionAttributeValues"`
+}
+
+var (
+	addedValue = regexp.MustCompile(`:v[0-9]+`)
+	capValue   = regexp.MustCompile(`<= (:v[0-9]+)`)
+)
+
+// keyUse reads a key-use write as one ADD of the sum of its values, capped
+// by the first "<=" of its condition (":max" in vals when there is one).
+func keyUse(in *updateItem) (int64, error) {
+	add, _, _ := strings.Cut(in.UpdateExpression, " REMOVE ")
+	var n int64
+	for _, name := range addedValue.FindAllString(add, -1) {
+		v, err := strconv.ParseInt(in.ExpressionAttributeValues[name].N, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("%s: %v", name, err)
+		}
+		n += v
+	}
+	if m := capValue.FindStringSubmatch(in.ConditionExpression); m != nil {
+		in.ExpressionAttributeValues[":max"] = in.ExpressionAttributeValues[m[1]]
+	}
+	return n, nil
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
@@ -178,7 +208,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	key := in.Key["pk"].S + "\x00" + in.Key["sk"].S
-	n, err := number(in.ExpressionAttributeValues, ":n", ":d", ":m")
+	var n int64
+	if _, ok := in.ExpressionAttributeValues[":v0"]; ok {
+		n, err = keyUse(&in)
+	} else {
+		n, err = number(in.ExpressionAttributeValues, ":n", ":d", ":m")
+	}
 	if err != nil {
 		writeError(w, 400, "ValidationException", err.Error(), nil)
 		return
