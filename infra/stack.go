@@ -238,9 +238,9 @@ func NewGatewayStack(scope constructs.Construct, id string, props *GatewayStackP
 	// What the roles may do is exactly what the code calls; iam_test.go
 	// reads the calls from the source and keeps the lists in step.
 	//
-	// internal/state/dynamo: GetItem, PutItem, UpdateItem, BatchGetItem,
-	// Scan (listing keys) and TransactWriteItems, which IAM authorizes as
-	// the PutItem and DeleteItem of its items. No index, no stream.
+	// internal/state/dynamo: GetItem, PutItem, UpdateItem, BatchGetItem and
+	// Query (listing keys) and TransactWriteItems, which IAM authorizes as
+	// the PutItem and DeleteItem of its items. No index, no stream, no Scan.
 	dynamo := awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid:       jsii.String("ReadWriteStateTable"),
 		Actions:   jsii.Strings(dynamoActions...),
@@ -400,7 +400,7 @@ const HTTPAPIAccessLogFormat = `{"requestId":"$context.requestId","ip":"$context
 // PutItem (Keys.Create) and DeleteItem (Keys.Delete) IAM checks it as.
 var dynamoActions = []string{
 	"dynamodb:BatchGetItem", "dynamodb:DeleteItem", "dynamodb:GetItem",
-	"dynamodb:PutItem", "dynamodb:Scan", "dynamodb:UpdateItem",
+	"dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem",
 }
 
 // LockedVariables are the settings the stack owns, listed in the functions'

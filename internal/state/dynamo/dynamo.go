@@ -11,18 +11,18 @@
 //	KeyUses.Settle     1 UpdateItem (none when there is nothing to add)
 //	Spend.Add          1 UpdateItem
 //	Spend.Get          1 GetItem
-//	Keys.ByHash        1 GetItem
-//	Keys.ByID          2 GetItem (index, then key)
+//	Keys.ByHash        1 GetItem (eventually consistent; a second, strongly consistent, when it finds nothing)
+//	Keys.ByID          2 GetItem (index, then key; one more for a key indexed the old way)
 //	Keys.Create        1 TransactWriteItems (up to 3 when cancelled by a concurrent transaction)
 //	Keys.SetEnabled    1 GetItem + 1 UpdateItem
 //	Keys.Delete        1 GetItem + 1 TransactWriteItems (same retry)
-//	Keys.List          Scan of the whole table, page by page (admin only)
+//	Keys.List          1 Query of the key index per page + 1 BatchGetItem per 100 keys (admin only)
 //	Cache.Get          1 GetItem
 //	Cache.Put          1 PutItem (none when refused)
 //
-// Keys and spend are read strongly consistent (a new or disabled key takes
-// effect at once, budgets see the latest spend); the cache eventually
-// consistent (half the read cost; a miss right after a put is harmless).
+// Spend and the key index are read strongly consistent; a key by hash and
+// the cache eventually consistent (half the read cost; see Keys for when a
+// key takes effect; a cache miss right after a put is harmless).
 // The client's own retries (NewClient: 3 attempts) come on top, except for
 // the counter ADDs (Limits, KeyUses, Spend.Add): those are sent
 // again only when an attempt provably did not apply (write.go), each retry a
@@ -47,7 +47,7 @@ type API interface {
 	UpdateItem(context.Context, *dynamodb.UpdateItemInput, ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
 	BatchGetItem(context.Context, *dynamodb.BatchGetItemInput, ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error)
 	TransactWriteItems(context.Context, *dynamodb.TransactWriteItemsInput, ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
-	Scan(context.Context, *dynamodb.ScanInput, ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
+	Query(context.Context, *dynamodb.QueryInput, ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
 }
 
 var _ API = (*dynamodb.Client)(nil)

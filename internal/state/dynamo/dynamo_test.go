@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -204,9 +205,10 @@ func TestCallBudget(t *testing.T) {
 	}{
 		{"Keys.Create", func() error { return st.Keys.Create(ctx, key) }, map[string]int64{"TransactWriteItems": 1}},
 		{"Keys.ByHash", func() error { _, err := st.Keys.ByHash(ctx, key.Hash); return err }, map[string]int64{"GetItem": 1}},
+		{"Keys.ByHash of an unknown key", func() error { _, err := st.Keys.ByHash(ctx, "00"); return ignore(err, state.ErrNotFound) }, map[string]int64{"GetItem": 2}},
 		{"Keys.ByID", func() error { _, err := st.Keys.ByID(ctx, key.ID); return err }, map[string]int64{"GetItem": 2}},
 		{"Keys.SetEnabled", func() error { return st.Keys.SetEnabled(ctx, key.ID, false) }, map[string]int64{"GetItem": 1, "UpdateItem": 1}},
-		{"Keys.List", func() error { _, err := st.Keys.List(ctx); return err }, map[string]int64{"Scan": 1}},
+		{"Keys.List", func() error { _, err := st.Keys.List(ctx); return err }, map[string]int64{"Query": 1, "BatchGetItem": 1}},
 		{"Limits.Take allowed", func() error { _, err := st.Limits.Take(ctx, w, now, 1, 1); return err }, map[string]int64{"UpdateItem": 1}},
 		{"Limits.Take refused", func() error { _, err := st.Limits.Take(ctx, w, now, 1, 1); return err }, map[string]int64{"UpdateItem": 1}},
 		{"Limits.Take over the limit", func() error { _, err := st.Limits.Take(ctx, w, now, 2, 1); return err }, map[string]int64{}},
@@ -246,7 +248,7 @@ func TestCallCounterOnTheClientCountsEveryCall(t *testing.T) {
 	table := newTable(t, c)
 	cc.Reset()
 	st := dynamo.New(c, table)
-	if _, err := st.Keys.ByHash(context.Background(), "nope"); !errors.Is(err, state.ErrNotFound) {
+	if _, err := st.Cache.Get(context.Background(), "nope"); !errors.Is(err, state.ErrNotFound) {
 		t.Fatal(err)
 	}
 	if got := cc.Snapshot(); got["GetItem"] != 1 || cc.Total() != 1 {
@@ -394,5 +396,88 @@ func TestKeyUseItemStaysSmallAsPeriodsPass(t *testing.T) {
 	if err != nil || got.TotalMicros != 400*(50+30) {
 		// Each request reserved 50 and settled 30 more: it cost 80.
 		t.Fatalf("total %+v, %v; want %d", got, err, 400*80)
+	}
+}
+
+func ignore(err, want error) error {
+	if errors.Is(err, want) {
+		return nil
+	}
+	return err
+}
+
+// TestKeysAreListedWithoutAScanAndOldIndexItemsStillWork: listing reads the
+// key index and the records only (the table's other items are not read),
+// and a key indexed the old way (KEYID#<id>) is still found, disabled and
+// deleted by id.
+func TestKeysAreListedWithoutAScanAndOldIndexItemsStillWork(t *testing.T) {
+	c := newClient(t)
+	table := newTable(t, c)
+	var cc dynamo.CallCounter
+	st := dynamo.New(c, table, dynamo.WithCallCounter(&cc))
+	ctx := context.Background()
+	created := time.Now().UTC().Truncate(time.Second)
+	var want []string
+	for i := range 130 { // two BatchGetItem chunks
+		id := fmt.Sprintf("key-%03d", i)
+		want = append(want, id)
+		if err := st.Keys.Create(ctx, &state.Key{ID: id, Hash: fmt.Sprintf("%064x", i), Enabled: true, CreatedAt: created.Add(time.Duration(i) * time.Second)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 50 {
+		if err := st.Cache.Put(ctx, fmt.Sprint("c", i), &state.CacheEntry{Body: []byte("x")}, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Spend.Add(ctx, fmt.Sprint("k", i), created, 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cc.Reset()
+	keys, err := st.Keys.List(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, k := range keys {
+		got = append(got, k.ID)
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("listed %d keys %v..., want %d in creation order", len(got), got[:min(3, len(got))], len(want))
+	}
+	if calls := cc.Snapshot(); calls["Scan"] != 0 || calls["Query"] != 1 || calls["BatchGetItem"] != 2 {
+		t.Fatalf("List made %v", calls)
+	}
+
+	// A key indexed the old way: KEYID#<id>, sk KEY, holding the hash.
+	old := &state.Key{ID: "old-key", Hash: strings.Repeat("cd", 32), Enabled: true, CreatedAt: created}
+	if err := st.Keys.Create(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(table), Key: map[string]types.AttributeValue{
+		"pk": &types.AttributeValueMemberS{Value: "KEYS"}, "sk": &types.AttributeValueMemberS{Value: old.ID},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(table), Item: map[string]types.AttributeValue{
+		"pk": &types.AttributeValueMemberS{Value: "KEYID#" + old.ID}, "sk": &types.AttributeValueMemberS{Value: "KEY"},
+		"hash": &types.AttributeValueMemberS{Value: old.Hash},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	if k, err := st.Keys.ByID(ctx, old.ID); err != nil || k.Hash != old.Hash {
+		t.Fatalf("ByID of an old-index key: %+v, %v", k, err)
+	}
+	if err := st.Keys.SetEnabled(ctx, old.ID, false); err != nil {
+		t.Fatal(err)
+	}
+	if k, _ := st.Keys.ByHash(ctx, old.Hash); k == nil || k.Enabled {
+		t.Fatalf("after disabling: %+v", k)
+	}
+	if err := st.Keys.Delete(ctx, old.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Keys.ByID(ctx, old.ID); !errors.Is(err, state.ErrNotFound) {
+		t.Fatalf("ByID after Delete: %v", err)
 	}
 }

@@ -17,9 +17,17 @@ import (
 )
 
 // Keys is the DynamoDB state.Keys: the key item pk=KEY#<hash>, sk=KEY holds the
-// record; the index item pk=KEYID#<id>, sk=KEY holds the hash. Reads are
-// strongly consistent, so a key works (or stops working) as soon as the admin
-// call returns.
+// record; the index item pk=KEYS, sk=<id> holds the hash, so that every key's
+// index is one item collection: listing keys is a Query of it (and a
+// BatchGetItem of the records), never a Scan of the table. Index items of
+// keys created before that layout, pk=KEYID#<id>, sk=KEY, are still read by
+// id (get, disable, delete) but not listed.
+//
+// A key is looked up by hash eventually consistently (half the read units),
+// and again strongly consistently when that finds nothing, so a key works as
+// soon as its Create returns; a disable reaches a cold instance within about
+// a second (DynamoDB's replication), an instance that cached the key within
+// its key cache TTL. Index reads are strongly consistent.
 type Keys struct{ d *db }
 
 var _ state.Keys = (*Keys)(nil)
@@ -27,7 +35,8 @@ var _ state.Keys = (*Keys)(nil)
 const (
 	skKey      = "KEY"
 	prefixKey  = "KEY#"
-	prefixID   = "KEYID#"
+	prefixID   = "KEYID#" // the index before pkIndex (read, not written)
+	pkIndex    = "KEYS"
 	attrHash   = "hash"
 	attrID     = "id"
 	attrEnable = "enabled"
@@ -40,7 +49,7 @@ func (k *Keys) Create(ctx context.Context, key *state.Key) error {
 	if key == nil || key.ID == "" || key.Hash == "" {
 		return fmt.Errorf("dynamo: create key: id and hash are required")
 	}
-	index := k.d.key(prefixID+key.ID, skKey)
+	index := k.d.key(pkIndex, key.ID)
 	index[attrHash] = s(key.Hash)
 	notExists := aws.String("attribute_not_exists(pk)")
 	err := k.transact(ctx, []types.TransactWriteItem{
@@ -56,20 +65,23 @@ func (k *Keys) Create(ctx context.Context, key *state.Key) error {
 	return nil
 }
 
-// ByHash implements state.Keys with one GetItem.
+// ByHash implements state.Keys with one eventually consistent GetItem, and a
+// strongly consistent one when that finds nothing.
 func (k *Keys) ByHash(ctx context.Context, hash string) (*state.Key, error) {
-	out, err := k.d.api.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName:      aws.String(k.d.table),
-		Key:            k.d.key(prefixKey+hash, skKey),
-		ConsistentRead: aws.Bool(true),
-	}, k.d.callOpts...)
-	if err != nil {
-		return nil, fmt.Errorf("dynamo: key by hash: %w", err)
+	for _, consistent := range []bool{false, true} {
+		out, err := k.d.api.GetItem(ctx, &dynamodb.GetItemInput{
+			TableName:      aws.String(k.d.table),
+			Key:            k.d.key(prefixKey+hash, skKey),
+			ConsistentRead: aws.Bool(consistent),
+		}, k.d.callOpts...)
+		if err != nil {
+			return nil, fmt.Errorf("dynamo: key by hash: %w", err)
+		}
+		if out.Item != nil {
+			return unmarshalKey(out.Item)
+		}
 	}
-	if out.Item == nil {
-		return nil, state.ErrNotFound
-	}
-	return unmarshalKey(out.Item)
+	return nil, state.ErrNotFound
 }
 
 // ByID implements state.Keys: GetItem of the index, then of the key.
@@ -81,15 +93,15 @@ func (k *Keys) ByID(ctx context.Context, id string) (*state.Key, error) {
 	return k.ByHash(ctx, hash)
 }
 
-// List implements state.Keys with a Scan of the whole table filtered on
-// sk=KEY and pk beginning with KEY#: it reads (and pays for) every item,
-// counters and cache included. Fine for the admin API; never on a request path.
+// List implements state.Keys with a Query of the index (pk=KEYS), page by
+// page, and a BatchGetItem of the records, 100 at a time: it reads only the
+// keys, whatever else the table holds.
 func (k *Keys) List(ctx context.Context) ([]*state.Key, error) {
-	var keys []*state.Key
-	p := dynamodb.NewScanPaginator(k.d.api, &dynamodb.ScanInput{
+	var hashes []string
+	p := dynamodb.NewQueryPaginator(k.d.api, &dynamodb.QueryInput{
 		TableName:                 aws.String(k.d.table),
-		FilterExpression:          aws.String("sk = :sk AND begins_with(pk, :p)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":sk": s(skKey), ":p": s(prefixKey)},
+		KeyConditionExpression:    aws.String("pk = :pk"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": s(pkIndex)},
 		ConsistentRead:            aws.Bool(true),
 	})
 	for p.HasMorePages() {
@@ -98,6 +110,18 @@ func (k *Keys) List(ctx context.Context) ([]*state.Key, error) {
 			return nil, fmt.Errorf("dynamo: list keys: %w", err)
 		}
 		for _, item := range page.Items {
+			if h := getString(item, attrHash); h != "" {
+				hashes = append(hashes, h)
+			}
+		}
+	}
+	var keys []*state.Key
+	for chunk := range slices.Chunk(hashes, 100) {
+		items, err := k.batchGet(ctx, chunk)
+		if err != nil {
+			return nil, err
+		}
+		for _, item := range items {
 			key, err := unmarshalKey(item)
 			if err != nil {
 				return nil, err
@@ -112,6 +136,40 @@ func (k *Keys) List(ctx context.Context) ([]*state.Key, error) {
 		return strings.Compare(a.ID, b.ID)
 	})
 	return keys, nil
+}
+
+// unprocessedRetries bounds the BatchGetItem follow-ups for unprocessed keys.
+const unprocessedRetries = 5
+
+// batchGet reads the key records of hashes (at most 100), strongly
+// consistent, following up what DynamoDB leaves unprocessed. A hash whose
+// record is gone (deleted between the Query and now) is skipped.
+func (k *Keys) batchGet(ctx context.Context, hashes []string) ([]map[string]types.AttributeValue, error) {
+	ks := make([]map[string]types.AttributeValue, len(hashes))
+	for i, h := range hashes {
+		ks[i] = k.d.key(prefixKey+h, skKey)
+	}
+	req := map[string]types.KeysAndAttributes{k.d.table: {Keys: ks, ConsistentRead: aws.Bool(true)}}
+	var items []map[string]types.AttributeValue
+	for attempt := 0; len(req) > 0; attempt++ {
+		if attempt > unprocessedRetries {
+			return nil, fmt.Errorf("dynamo: list keys: records still unprocessed after %d retries", unprocessedRetries)
+		}
+		if attempt > 0 {
+			select {
+			case <-time.After(time.Duration(attempt*attempt) * 10 * time.Millisecond):
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		}
+		out, err := k.d.api.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req}, k.d.callOpts...)
+		if err != nil {
+			return nil, fmt.Errorf("dynamo: list keys: %w", err)
+		}
+		items = append(items, out.Responses[k.d.table]...)
+		req = out.UnprocessedKeys
+	}
+	return items, nil
 }
 
 // SetEnabled implements state.Keys: GetItem of the index, then an UpdateItem
@@ -141,7 +199,7 @@ func (k *Keys) SetEnabled(ctx context.Context, id string, enabled bool) error {
 // Delete implements state.Keys: GetItem of the index, then one
 // TransactWriteItems deleting both items, each conditional on existence.
 func (k *Keys) Delete(ctx context.Context, id string) error {
-	hash, err := k.hashOf(ctx, id)
+	hash, index, err := k.index(ctx, id)
 	if err != nil {
 		return err
 	}
@@ -155,7 +213,7 @@ func (k *Keys) Delete(ctx context.Context, id string) error {
 		}},
 		{Delete: &types.Delete{
 			TableName:                 aws.String(k.d.table),
-			Key:                       k.d.key(prefixID+id, skKey),
+			Key:                       index,
 			ConditionExpression:       aws.String("#h = :h"),
 			ExpressionAttributeNames:  map[string]string{"#h": attrHash},
 			ExpressionAttributeValues: map[string]types.AttributeValue{":h": s(hash)},
@@ -172,19 +230,28 @@ func (k *Keys) Delete(ctx context.Context, id string) error {
 
 // hashOf reads the index item of id.
 func (k *Keys) hashOf(ctx context.Context, id string) (string, error) {
-	out, err := k.d.api.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName:      aws.String(k.d.table),
-		Key:            k.d.key(prefixID+id, skKey),
-		ConsistentRead: aws.Bool(true),
-	}, k.d.callOpts...)
-	if err != nil {
-		return "", fmt.Errorf("dynamo: key index %s: %w", id, err)
+	hash, _, err := k.index(ctx, id)
+	return hash, err
+}
+
+// index reads the index item of id, where keys are indexed now and, when it
+// is not there, where they were (KEYID#<id>); it returns the hash and the
+// item's key.
+func (k *Keys) index(ctx context.Context, id string) (string, map[string]types.AttributeValue, error) {
+	for _, at := range []map[string]types.AttributeValue{k.d.key(pkIndex, id), k.d.key(prefixID+id, skKey)} {
+		out, err := k.d.api.GetItem(ctx, &dynamodb.GetItemInput{
+			TableName:      aws.String(k.d.table),
+			Key:            at,
+			ConsistentRead: aws.Bool(true),
+		}, k.d.callOpts...)
+		if err != nil {
+			return "", nil, fmt.Errorf("dynamo: key index %s: %w", id, err)
+		}
+		if hash := getString(out.Item, attrHash); hash != "" {
+			return hash, at, nil
+		}
 	}
-	hash := getString(out.Item, attrHash)
-	if hash == "" {
-		return "", state.ErrNotFound
-	}
-	return hash, nil
+	return "", nil, state.ErrNotFound
 }
 
 // transactAttempts bounds the tries of a transaction that DynamoDB cancels
