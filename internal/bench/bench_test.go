@@ -33,7 +33,7 @@
 // BENCH_CHUNK_CONCURRENCY (50), BENCH_RSS_STREAMS (1000), BENCH_RSS_CHUNKS (11: the first at once, then one per gap),
 // BENCH_RSS_GAP_MS (200), BENCH_RSS_CACHE (off: the RSS phase with the response cache off; default: as
 // configured by default, on), BENCH_INIT_RUNS (5), BENCH_DDB_REQUESTS (20),
-// BENCH_MEMORY_MB (512, the Lambda memory size the cost assumes).
+// BENCH_MEMORY_MB (256, the stack's Lambda memory size, which the cost assumes).
 package bench
 
 import (

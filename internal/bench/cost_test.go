@@ -21,6 +21,26 @@ const (
 	ddbPerMillionRRU = 0.125
 )
 
+// frontDoors are the ways in front of the functions and their own price per
+// million requests (first tier): a Function URL adds nothing; a REST API
+// $3.50; an HTTP API $1.00 (per 512 KB of request or response).
+var frontDoors = []struct {
+	name       string
+	perMillion float64
+}{
+	{"Function URL (streaming)", 0},
+	{"REST API (streaming)", 3.50},
+	{"HTTP API (buffered, 30 s)", 1.00},
+}
+
+// defaultMemoryMB is the stack's memory size (infra.DefaultMemoryMB), which
+// the cost rows assume unless BENCH_MEMORY_MB says otherwise.
+const defaultMemoryMB = 256
+
+// fullCPUMB is the memory size at which Lambda gives a function one whole
+// vCPU; below it the share is memory / fullCPUMB.
+const fullCPUMB = 1769
+
 // billedMs is d as Lambda bills it: whole milliseconds, rounded up, at least 1.
 func billedMs(d time.Duration) int64 {
 	return max(int64(math.Ceil(float64(d)/float64(time.Millisecond))), 1)
@@ -30,7 +50,7 @@ func billedMs(d time.Duration) int64 {
 // request charge, the handler's measured duration as the billed duration, and
 // DynamoDB's request units per request.
 func costRows(t *table, ddb ddbResult, initDur time.Duration) {
-	memMB := envInt("BENCH_MEMORY_MB", 512)
+	memMB := envInt("BENCH_MEMORY_MB", defaultMemoryMB)
 	perMs := float64(memMB) / 1024 * lambdaARMPerGBSecond / 1000 * 1e6 // USD per million requests per billed ms
 	t.section("cost", fmt.Sprintf("USD per million gateway requests; Lambda arm64 %d MB + DynamoDB on-demand, us-east-1 prices of %s",
 		memMB, pricesChecked))
@@ -80,6 +100,48 @@ func costRows(t *table, ddb ddbResult, initDur time.Duration) {
 		}
 		t.row("total, "+c.name, usd(l), usd(l+s), ratio(l, l+s), "baseline = Lambda alone (requests + duration)")
 	}
+	for _, fd := range frontDoors {
+		for _, c := range cases {
+			s, ok := state[c.name]
+			if !ok {
+				continue
+			}
+			l := lambda[c.name]
+			t.row(fmt.Sprintf("%s, %s", fd.name, c.name), usd(l+s), usd(l+s+fd.perMillion), ratio(l+s, l+s+fd.perMillion),
+				fmt.Sprintf("baseline = Lambda + DynamoDB; the front door adds $%.2f per million", fd.perMillion))
+		}
+	}
+	if ddb.skipped == "" && ddb.ddbMissCPU > 0 {
+		// What the memory size buys: the handler's CPU time, measured here on
+		// a whole core, stretches by fullCPUMB / size on a smaller share; its
+		// waiting (on DynamoDB, on the model) does not.
+		for _, c := range []struct {
+			name      string
+			wall, cpu time.Duration
+		}{{"cache miss", ddb.ddbMiss, ddb.ddbMissCPU}, {"cache hit", ddb.ddbHit, ddb.ddbHitCPU}} {
+			wait := max(c.wall-c.cpu, 0)
+			base := 0.0
+			for _, mb := range []int{128, 256, 512, 1024} {
+				share := min(float64(mb)/fullCPUMB, 1)
+				d := wait + time.Duration(float64(c.cpu)/share)
+				ms := billedMs(d)
+				cost := lambdaPerMillionRequests + float64(ms)*float64(mb)/1024*lambdaARMPerGBSecond/1000*1e6
+				if mb == defaultMemoryMB {
+					base = cost
+				}
+				mark := ""
+				if mb == defaultMemoryMB {
+					mark = " (the stack's default)"
+				}
+				vs := ""
+				if base > 0 {
+					vs = ratio(base, cost)
+				}
+				t.row(fmt.Sprintf("Lambda at %d MB, %s%s", mb, c.name, mark), "", usd(cost), vs,
+					fmt.Sprintf("estimated %s billed: %s waiting + %s CPU at a %.2f vCPU share", fmtDur(time.Duration(ms)*time.Millisecond), fmtDur(wait), fmtDur(time.Duration(float64(c.cpu)/share)), share))
+			}
+		}
+	}
 	t.row("each further second of duration", "", usd(1000*perMs), "", "an upstream's answer time is billed too: a stream pays for its whole length")
 	if initDur > 0 {
 		ms := billedMs(initDur)
@@ -92,4 +154,9 @@ func costRows(t *table, ddb ddbResult, initDur time.Duration) {
 		"million WRU and $%.3f per million RRU (us-east-1, checked %s). Not included: data transfer, CloudWatch Logs and "+
 		"metrics, Secrets Manager, storage, free tiers.",
 		lambdaARMPerGBSecond, lambdaPerMillionRequests, ddbPerMillionWRU, ddbPerMillionRRU, pricesChecked)
+	t.note("cost by memory size: the handler's CPU time (this process's user + system time, the in-process mock upstream "+
+		"included, so an upper bound) measured on a whole core of this machine, stretched by %d MB / size (Lambda's CPU "+
+		"share below one vCPU), plus its measured waiting, which no memory size shortens; Lambda requests and duration "+
+		"only (the DynamoDB rows are the same at every size). A model's answer time is waiting too: at 256 MB each second "+
+		"of it costs half what it costs at 512 MB.", fullCPUMB)
 }

@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -316,7 +317,9 @@ type ddbResult struct {
 	// Median handler durations (in-process ServeHTTP, loopback upstream).
 	memMiss, memHit time.Duration
 	ddbMiss, ddbHit time.Duration
-	requests        int
+	// Median CPU time (user + system, this process) of a DynamoDB miss and hit.
+	ddbMissCPU, ddbHitCPU time.Duration
+	requests              int
 }
 
 // scenario returns the named scenario (nil when the phase was skipped).
@@ -395,23 +398,35 @@ func check(rec *httptest.ResponseRecorder, wantCache string) error {
 
 // timeRequests measures n cache misses on g1 (fresh prompts) and, for each,
 // the hit of the same prompt on g2 (another instance: its in-process cache
-// does not hold it).
-func timeRequests(g1, g2 http.Handler, secret, tag string, n int) (miss, hit time.Duration, err error) {
-	var ms, hs []time.Duration
+// does not hold it): the median durations and the median CPU time.
+func timeRequests(g1, g2 http.Handler, secret, tag string, n int) (miss, hit, missCPU, hitCPU time.Duration, err error) {
+	var ms, hs, mc, hc []time.Duration
 	for i := 0; i < n; i++ {
 		prompt := fmt.Sprintf("timing %s %d %d", tag, i, time.Now().UnixNano())
+		c0 := cpuTime()
 		rec, d := serve(g1, secret, prompt)
+		c1 := cpuTime()
 		if err := check(rec, "miss"); err != nil {
-			return 0, 0, fmt.Errorf("timing miss: %w", err)
+			return 0, 0, 0, 0, fmt.Errorf("timing miss: %w", err)
 		}
-		ms = append(ms, d)
+		ms, mc = append(ms, d), append(mc, c1-c0)
 		rec, d = serve(g2, secret, prompt)
+		hc = append(hc, cpuTime()-c1)
 		if err := check(rec, "hit"); err != nil {
-			return 0, 0, fmt.Errorf("timing hit: %w", err)
+			return 0, 0, 0, 0, fmt.Errorf("timing hit: %w", err)
 		}
 		hs = append(hs, d)
 	}
-	return median(ms), median(hs), nil
+	return median(ms), median(hs), median(mc), median(hc), nil
+}
+
+// cpuTime is the user and system CPU time this process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func dynamoPhase(b *testing.B, t *table) ddbResult {
@@ -441,7 +456,7 @@ func dynamoPhase(b *testing.B, t *table) ddbResult {
 	}
 	serve(m1, memSecret, "warm")
 	serve(m2, memSecret, "warm 2")
-	if res.memMiss, res.memHit, err = timeRequests(m1, m2, memSecret, "memory", n); err != nil {
+	if res.memMiss, res.memHit, _, _, err = timeRequests(m1, m2, memSecret, "memory", n); err != nil {
 		t.row("handler duration (memory store)", "", "failed", "", err.Error())
 	}
 
@@ -540,7 +555,7 @@ func dynamoScenarios(ctx context.Context, b *testing.B, t *table, res *ddbResult
 		}
 	}
 	progress("dynamodb: handler duration with DynamoDB Local, %d misses and hits", n)
-	if res.ddbMiss, res.ddbHit, err = timeRequests(g1, g2, secret, "dynamodb", n); err != nil {
+	if res.ddbMiss, res.ddbHit, res.ddbMissCPU, res.ddbHitCPU, err = timeRequests(g1, g2, secret, "dynamodb", n); err != nil {
 		return err
 	}
 
