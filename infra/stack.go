@@ -117,15 +117,12 @@ const SecretPlaceholderKey = "GATEWAY_ADMIN_KEY"
 // 10 s stream (Lambda runs one request per execution environment at a time),
 // so memory is not the limit: CPU is. Lambda gives a function a CPU share in
 // proportion to memory (one vCPU at 1769 MB), and the gateway spends nearly
-// all of a request waiting on the model: its own work is under a millisecond
-// of a core per request (it added ~320 µs p50 per request in the local
-// benchmark on a 2-core machine), a few ms at 256 MB's ~1/7 vCPU. 256 MB halves the
-// GB-seconds billed while waiting compared with 512, and keeps headroom over
-// the 18 MB for 5 MB request bodies and their decoded copies. 128 MB would
-// halve the bill again but leaves ~1/14 vCPU for TLS handshakes and large
-// bodies, which shows in cold starts and time to first byte; raise it with
-// FunctionProps.MemoryMB (context memoryMB) if your `make bench` figures or
-// Lambda's Duration say so.
+// all of a request waiting on the model. make bench (the cost rows by memory
+// size) measures the handler's CPU time and waiting for a DynamoDB-backed
+// request and prices it at 128 to 1024 MB: at 256 MB a short request bills
+// about 8 % less than at 512 MB and each second of waiting half as much; at
+// 128 MB the CPU time stretches to ~40 ms a request. Raise it with
+// FunctionProps.MemoryMB (context memoryMB) if Lambda's Duration says so.
 const DefaultMemoryMB = 256
 
 func orDefault(v, def float64) float64 {
