@@ -21,10 +21,15 @@ import (
 )
 
 // Client tuning: a few quick retries, never a long stall on the request path.
+// DynamoDB answers in milliseconds; an attempt still unanswered after
+// requestTimeout is a stall, so a stalled table costs a call at most
+// maxAttempts × requestTimeout (+ backoff), about 9.4 s: well inside the api
+// function's 30 s and API Gateway's 29 s, so the client gets the gateway's
+// own 503, not API Gateway's.
 const (
 	maxAttempts    = 3
 	maxBackoff     = 200 * time.Millisecond
-	requestTimeout = 10 * time.Second
+	requestTimeout = 3 * time.Second
 	dialTimeout    = 2 * time.Second
 	idleConns      = 64
 )

@@ -34,7 +34,7 @@ func stalledDynamoDB(t *testing.T) (*httptest.Server, *atomic.Int32) {
 
 // A request's settlement runs under context.WithoutCancel, which drops the
 // request's deadline: WithCallDeadline still ends it, so a stalled DynamoDB
-// cannot hold a Lambda invocation past its timeout (3 attempts × 10 s did).
+// cannot hold a Lambda invocation past its timeout.
 func TestWithCallDeadlineEndsACallOnAStalledTableEvenWithoutCancel(t *testing.T) {
 	srv, calls := stalledDynamoDB(t)
 	t.Setenv("AWS_REGION", "us-east-1")
@@ -59,5 +59,26 @@ func TestWithCallDeadlineEndsACallOnAStalledTableEvenWithoutCancel(t *testing.T)
 	}
 	if calls.Load() == 0 {
 		t.Fatal("the stalled endpoint was never called")
+	}
+}
+
+// Without any deadline of its own, a call on a stalled table ends after its
+// three attempts of 3 s each: a stalled key lookup on the api function gets
+// the gateway's 503 in under 10 s, not API Gateway's after 29 s.
+func TestACallOnAStalledTableEndsWithinItsAttempts(t *testing.T) {
+	srv, calls := stalledDynamoDB(t)
+	t.Setenv("AWS_REGION", "us-east-1")
+	t.Setenv("AWS_ACCESS_KEY_ID", "test")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
+	client, err := dynamo.NewClient(context.Background(), srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	began := time.Now()
+	_, err = client.GetItem(context.Background(), &dynamodb.GetItemInput{TableName: aws.String("t"),
+		Key: map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: "k"}, "sk": &types.AttributeValueMemberS{Value: "k"}}})
+	took := time.Since(began)
+	if err == nil || took > 12*time.Second || took < 8*time.Second || calls.Load() != 3 {
+		t.Fatalf("GetItem on a stalled table: %v after %s and %d attempts; want an error after 3 attempts of 3 s", err, took, calls.Load())
 	}
 }
