@@ -38,8 +38,13 @@ func priceOverrides(in map[string]config.PriceCfg) map[string]pricing.Price {
 	out := make(map[string]pricing.Price, len(in))
 	for m, p := range in {
 		pp := pricing.Price{Input: p.Input, Output: p.Output}
-		if p.CachedInput != nil {
-			pp.CachedInput = *p.CachedInput
+		for _, f := range []struct {
+			from *float64
+			to   *float64
+		}{{p.CachedInput, &pp.CachedInput}, {p.CacheWrite, &pp.CacheWrite}, {p.CacheWrite1h, &pp.CacheWrite1h}} {
+			if f.from != nil {
+				*f.to = *f.from
+			}
 		}
 		out[m] = pp
 	}

@@ -139,11 +139,17 @@ type Metrics struct {
 	Namespace string `toml:"namespace" json:"namespace"`
 }
 
-// PriceCfg overrides one model's price, USD per million tokens.
+// PriceCfg overrides one model's price, USD per million tokens. The prompt
+// cache's prices default as in internal/pricing: cached_input and
+// cache_write to input, cache_write_1h to cache_write.
 type PriceCfg struct {
 	Input       float64  `toml:"input" json:"input"`
 	Output      float64  `toml:"output" json:"output"`
 	CachedInput *float64 `toml:"cached_input" json:"cached_input,omitempty"`
+	// CacheWrite prices prompt tokens written to the provider's prompt cache
+	// (Anthropic's five-minute writes); CacheWrite1h its one-hour writes.
+	CacheWrite   *float64 `toml:"cache_write" json:"cache_write,omitempty"`
+	CacheWrite1h *float64 `toml:"cache_write_1h" json:"cache_write_1h,omitempty"`
 }
 
 // Provider is one [[providers]] entry.

@@ -127,7 +127,8 @@ func (c *Config) Validate() error {
 		bad("auth.jwt_hs256_secret: must be at least 32 characters")
 	}
 	for m, p := range c.Pricing {
-		if !nonNegativeFinite(p.Input) || !nonNegativeFinite(p.Output) || (p.CachedInput != nil && !nonNegativeFinite(*p.CachedInput)) {
+		optional := func(v *float64) bool { return v == nil || nonNegativeFinite(*v) }
+		if !nonNegativeFinite(p.Input) || !nonNegativeFinite(p.Output) || !optional(p.CachedInput) || !optional(p.CacheWrite) || !optional(p.CacheWrite1h) {
 			bad("pricing.%s: prices must be finite numbers, not negative", m)
 		}
 	}
