@@ -81,7 +81,7 @@ func (a *Admitter) Admit(ctx context.Context, req Request) (*Ticket, error) {
 	}
 	var res state.KeyUseResult
 	var useErr error
-	reserve := func() { res, useErr = a.store.KeyUses.Reserve(ctx, req.Key.ID, now, use) }
+	reserve := func() { res, t.useID, useErr = a.reserveKey(ctx, req.Key, now, use) }
 	switch {
 	case t.mode == CacheMiss && asks && (caps != (state.SpendAmounts{}) || hasTokens(wins)):
 		// A hit takes no tokens and costs nothing, so with token windows or

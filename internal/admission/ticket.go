@@ -28,6 +28,7 @@ type Ticket struct {
 	header   http.Header
 
 	at            time.Time          // when the reservation was made
+	useID         string             // the key-use item (or shard) that took it
 	spendReserved state.SpendAmounts // the estimated cost added to each capped budget period
 
 	usage   openai.Usage
@@ -116,8 +117,12 @@ func (t *Ticket) settle(ctx context.Context, entry *state.CacheEntry) {
 	r := t.spendReserved
 	d := state.SpendAmounts{Total: t.micros - r.Total, Day: t.micros - r.Day, Month: t.micros - r.Month}
 	if t.key != nil && (len(deltas) > 0 || d != (state.SpendAmounts{})) {
+		id := t.useID
+		if id == "" { // the reservation failed open: the spend goes to the key (or its first shard)
+			id, deltas = useID(t.key, 0), nil
+		}
 		wg.Go(func() {
-			if err := a.store.KeyUses.Settle(ctx, t.key.ID, t.at, deltas, d); err != nil {
+			if err := a.store.KeyUses.Settle(ctx, id, t.at, deltas, d); err != nil {
 				a.count.spendErrors.Add(1)
 				a.log.Warn("spend update failed", "error", err.Error())
 			}

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -157,6 +158,10 @@ func (g *Gateway) adminCreateKey(w http.ResponseWriter, r *http.Request, _ *reco
 	if req.Budget.TotalUSD < 0 || req.Budget.DailyUSD < 0 || req.Budget.MonthlyUSD < 0 {
 		return &openai.Error{Code: openai.CodeInvalidRequest, Param: "budget", Message: "budgets must not be negative"}
 	}
+	if n := req.Limits.Shards; n < 0 || n > state.MaxKeyShards {
+		return &openai.Error{Code: openai.CodeInvalidRequest, Param: "limits.shards",
+			Message: fmt.Sprintf("limits.shards must be from 0 to %d", state.MaxKeyShards)}
+	}
 	if p := req.Metadata[guardrails.MetadataKey]; p != "" && !g.Guard.HasProfile(p) {
 		return &openai.Error{Code: openai.CodeInvalidRequest, Param: "metadata." + guardrails.MetadataKey,
 			Message: "no guardrails profile of that name is configured (see [guardrails.profiles.<name>])"}
@@ -215,7 +220,7 @@ func (g *Gateway) adminUsage(w http.ResponseWriter, r *http.Request, _ *record) 
 	out := []keyUsage{}
 	now := g.Now()
 	for _, k := range keys {
-		s, err := g.store().Spend.Get(r.Context(), k.ID, now)
+		s, err := g.Admission.Spent(r.Context(), k, now)
 		if err != nil {
 			return storeError(err)
 		}

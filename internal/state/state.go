@@ -63,7 +63,15 @@ type KeyLimits struct {
 	RequestsPerMinute int64 `json:"rpm,omitempty"`
 	RequestsPerHour   int64 `json:"rph,omitempty"`
 	TokensPerMinute   int64 `json:"tpm,omitempty"`
+	// Shards splits the key's windows and budgets over that many key-use
+	// items (0 or 1: one), each holding an even share of every limit and
+	// budget, for a key busier than one item can take (about 500 requests a
+	// second each); at most MaxKeyShards.
+	Shards int64 `json:"shards,omitempty"`
 }
+
+// MaxKeyShards bounds KeyLimits.Shards.
+const MaxKeyShards = 64
 
 // Budget caps a key's spend in US dollars; zero means no cap.
 type Budget struct {

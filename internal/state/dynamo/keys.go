@@ -317,6 +317,7 @@ const (
 	attrRPM       = "rpm"
 	attrRPH       = "rph"
 	attrTPM       = "tpm"
+	attrShards    = "shards"
 	attrBudTotal  = "budget_total_usd"
 	attrBudDay    = "budget_daily_usd"
 	attrBudMonth  = "budget_monthly_usd"
@@ -367,6 +368,7 @@ func (k *Keys) marshal(key *state.Key) map[string]types.AttributeValue {
 	putInt(attrRPM, key.Limits.RequestsPerMinute)
 	putInt(attrRPH, key.Limits.RequestsPerHour)
 	putInt(attrTPM, key.Limits.TokensPerMinute)
+	putInt(attrShards, key.Limits.Shards)
 	putFloat(attrBudTotal, key.Budget.TotalUSD)
 	putFloat(attrBudDay, key.Budget.DailyUSD)
 	putFloat(attrBudMonth, key.Budget.MonthlyUSD)
@@ -423,7 +425,8 @@ func unmarshalKey(item map[string]types.AttributeValue) (*state.Key, error) {
 	key.ExpiresAt = getTime(attrExpires)
 	key.AllowedModels = getList(attrModels)
 	key.AllowedProviders = getList(attrProviders)
-	key.Limits = state.KeyLimits{RequestsPerMinute: getInt0(attrRPM), RequestsPerHour: getInt0(attrRPH), TokensPerMinute: getInt0(attrTPM)}
+	key.Limits = state.KeyLimits{RequestsPerMinute: getInt0(attrRPM), RequestsPerHour: getInt0(attrRPH), TokensPerMinute: getInt0(attrTPM),
+		Shards: getInt0(attrShards)}
 	key.Budget = state.Budget{TotalUSD: getFloat(attrBudTotal), DailyUSD: getFloat(attrBudDay), MonthlyUSD: getFloat(attrBudMonth)}
 	if m, ok := item[attrMeta].(*types.AttributeValueMemberM); ok {
 		key.Metadata = make(map[string]string, len(m.Value))

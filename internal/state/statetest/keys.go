@@ -265,7 +265,7 @@ func fullKey(id string, created time.Time) *state.Key {
 		ExpiresAt:        created.Add(90 * 24 * time.Hour),
 		AllowedModels:    []string{"gpt-4o", "claude-sonnet-4-5", "*-mini"},
 		AllowedProviders: []string{"openai", "anthropic"},
-		Limits:           state.KeyLimits{RequestsPerMinute: 60, RequestsPerHour: 1000, TokensPerMinute: 100000},
+		Limits:           state.KeyLimits{RequestsPerMinute: 60, RequestsPerHour: 1000, TokensPerMinute: 100000, Shards: 4},
 		Budget:           state.Budget{TotalUSD: 100.25, DailyUSD: 0.1, MonthlyUSD: 30},
 		Metadata:         map[string]string{"team": "platform", "env": "prod", "note": "üñí ☃"},
 	}

@@ -1,0 +1,80 @@
+package admission_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aigateway/gateway/internal/admission"
+	"github.com/aigateway/gateway/internal/openai"
+	"github.com/aigateway/gateway/internal/router"
+	"github.com/aigateway/gateway/internal/state"
+	"github.com/aigateway/gateway/internal/state/dynamo"
+	"github.com/aigateway/gateway/internal/state/memory"
+	"github.com/aigateway/gateway/internal/testutil"
+)
+
+// TestAShardedKeyAdmitsExactlyItsLimit: a key whose windows are split over 4
+// shards (5 requests an hour each) admits exactly 20 of 60 concurrent
+// requests, on the memory store and on DynamoDB Local: a request is refused
+// only after every shard refused it, and a full shard stays full. Its
+// refusal shows the key's limit, not a shard's, and no remaining count.
+func TestAShardedKeyAdmitsExactlyItsLimit(t *testing.T) {
+	stores := map[string]func(t *testing.T) *state.Store{
+		"memory": func(*testing.T) *state.Store { return memory.New(nil) },
+		"dynamodb": func(t *testing.T) *state.Store {
+			c := testutil.DynamoClient(t, testutil.DynamoEndpoint(t))
+			return dynamo.New(c, testutil.NewTable(t, c, "gw-shards"))
+		},
+	}
+	for name, newStore := range stores {
+		t.Run(name, func(t *testing.T) {
+			st := newStore(t)
+			a := admission.New(admission.Settings{AuthEnabled: true}, admission.Options{Store: st})
+			key := &state.Key{ID: "k1", Enabled: true, Limits: state.KeyLimits{RequestsPerHour: 20, Shards: 4}}
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			admit := func() (*admission.Ticket, error) {
+				return a.Admit(ctx, admission.Request{Key: key, Endpoint: admission.Chat, Model: "m", Plan: &router.Plan{Route: "m"}})
+			}
+			var admitted atomic.Int64
+			var wg sync.WaitGroup
+			for range 60 {
+				wg.Go(func() {
+					tk, err := admit()
+					var oe *openai.Error
+					switch {
+					case err == nil:
+						admitted.Add(1)
+						tk.Settle(ctx, nil)
+					case !errors.As(err, &oe) || oe.HTTPStatus() != http.StatusTooManyRequests:
+						t.Errorf("refusal %v, want a 429", err)
+					}
+				})
+			}
+			wg.Wait()
+			if admitted.Load() != 20 {
+				t.Fatalf("%d of 60 admitted, want exactly the key's 20", admitted.Load())
+			}
+			_, err := admit()
+			var oe *openai.Error
+			if !errors.As(err, &oe) || oe.Header.Get("X-Ratelimit-Limit-Requests") != "20" || oe.Header.Get("X-Ratelimit-Remaining-Requests") != "" {
+				t.Fatalf("the 61st: %v, headers %v", err, oe.Header)
+			}
+			// Spend is summed over the shards.
+			now := time.Now()
+			for _, id := range []string{"k1#0", "k1#3"} {
+				if err := st.Spend.Add(ctx, id, now, 250); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got, err := a.Spent(ctx, key, now); err != nil || got.TotalMicros != 500 {
+				t.Fatalf("Spent = %+v, %v; want 500 in all", got, err)
+			}
+		})
+	}
+}
