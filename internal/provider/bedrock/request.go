@@ -81,6 +81,8 @@ func invalid(param, format string, args ...any) *openai.Error {
 // thinking reaches Claude models as their own request field. response_format
 // is a forced tool (see responseFormat). Converse has no tool_choice "none"
 // and refuses tool blocks in a request without tools (see toolsAsText).
+// Tool call ids over Converse's 64 characters (Gemini's, which carry its
+// thought signature) go as provider.ShortToolCallID's stand-ins.
 func translateRequest(model string, body *openai.ChatRequest) (*converseRequest, error) {
 	if body == nil {
 		return nil, invalid("", "the request has no body")
@@ -121,7 +123,7 @@ func translateRequest(model string, body *openai.ChatRequest) (*converseRequest,
 				return nil, invalid(param+".tool_call_id", "tool messages need a tool_call_id")
 			}
 			result := types.ToolResultBlock{
-				ToolUseId: aws.String(m.ToolCallID),
+				ToolUseId: aws.String(provider.ShortToolCallID(m.ToolCallID, provider.MaxBedrockToolCallID)),
 				Content:   []types.ToolResultContentBlock{&types.ToolResultContentBlockMemberText{Value: m.Content.AllText()}},
 			}
 			// Tool results go back as a user turn; consecutive results share it.
@@ -537,7 +539,7 @@ func assistantBlocks(param string, m openai.Message) ([]types.ContentBlock, erro
 			return nil, invalid(pp+".function.arguments", "tool call arguments must be JSON: %v", err)
 		}
 		blocks = append(blocks, &types.ContentBlockMemberToolUse{Value: types.ToolUseBlock{
-			ToolUseId: aws.String(tc.ID),
+			ToolUseId: aws.String(provider.ShortToolCallID(tc.ID, provider.MaxBedrockToolCallID)),
 			Name:      aws.String(tc.Function.Name),
 			Input:     input,
 		}})
