@@ -1,7 +1,9 @@
 package bedrock
 
 import (
+	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/aigateway/gateway/internal/openai"
@@ -113,4 +115,21 @@ func geoPrefix(region, model string) string {
 		return "apac."
 	}
 	return "us."
+}
+
+var _ provider.ModelLister = (*Provider)(nil)
+
+// ListModels implements provider.ModelLister without a call: Bedrock lists
+// its catalog on its control-plane API (another client, and an IAM
+// permission the gateway's role need not have), and what a client can ask
+// for by Anthropic's names is anthropicNames. GET /v1/models shows those the
+// provider's patterns match (claude-* in an environment-only
+// configuration), and a pattern that matches none of them as itself.
+func (p *Provider) ListModels(context.Context) ([]string, error) {
+	ids := make([]string, 0, len(anthropicNames))
+	for name := range anthropicNames {
+		ids = append(ids, name)
+	}
+	slices.Sort(ids)
+	return ids, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -94,5 +95,18 @@ func TestBedrockServesClaudeNamesInAnEnvironmentOnlyConfiguration(t *testing.T) 
 		if _, _, ok := provider.ClaudeVersion(name); !ok {
 			t.Errorf("table name %q has no version the thinking and profile rules can read", name)
 		}
+	}
+}
+
+// Bedrock's catalog is on another API; what a client can ask for by
+// Anthropic's names is the table, which is what the provider lists.
+func TestListModelsListsTheAnthropicNamesWithoutACall(t *testing.T) {
+	p, f := newTestProvider(t, jsonAnswer(500, "", `{}`))
+	ids, err := p.ListModels(context.Background())
+	if err != nil || len(ids) != len(anthropicNames) || !slices.IsSorted(ids) || !slices.Contains(ids, "claude-sonnet-4-5") {
+		t.Errorf("ListModels = %v, %v: want the table's names, sorted", ids, err)
+	}
+	if n := len(f.Requests()); n != 0 {
+		t.Errorf("%d requests reached Bedrock", n)
 	}
 }
