@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"net/http"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -14,9 +15,9 @@ import (
 
 // models is GET /v1/models: every route and alias, and for providers with
 // wildcard patterns the matching models their upstream lists (asked once an
-// hour; when it cannot be asked, the patterns themselves). With
-// authentication on it needs a key, and a key sees only what its
-// allow-lists let it call.
+// hour; when it cannot be asked, or lists none that matches, the pattern
+// itself: the family of names that routes there). With authentication on it
+// needs a key, and a key sees only what its allow-lists let it call.
 func (g *Gateway) models(w http.ResponseWriter, r *http.Request, rec *record) error {
 	key, err := g.Admission.Authenticate(r.Context(), r.Header)
 	if err != nil {
@@ -49,11 +50,14 @@ func (g *Gateway) models(w http.ResponseWriter, r *http.Request, rec *record) er
 	}
 	for _, wc := range g.Router.Wildcards() {
 		ids, ok := g.upstreamModels(r.Context(), wc.Provider)
-		if !ok {
-			ids = []string{wc.Model} // the pattern itself says what routes
+		if ok {
+			ids = slices.DeleteFunc(slices.Clone(ids), func(id string) bool { return !router.MatchPattern(wc.Model, id) })
+		}
+		if len(ids) == 0 {
+			ids, ok = []string{wc.Model}, false // the pattern itself says what routes
 		}
 		for _, id := range ids {
-			if seen[id] || (ok && !router.MatchPattern(wc.Model, id)) {
+			if seen[id] {
 				continue
 			}
 			seen[id] = true
@@ -75,7 +79,8 @@ type modelLists struct {
 type modelListEntry struct {
 	ids []string
 	ok  bool
-	at  time.Time
+	// until is when the entry goes stale.
+	until time.Time
 }
 
 const (
@@ -95,17 +100,24 @@ func (g *Gateway) upstreamModels(ctx context.Context, p provider.Provider) ([]st
 	g.lists.mu.Lock()
 	e, cached := g.lists.m[p.Name()]
 	g.lists.mu.Unlock()
-	if cached && ((e.ok && now.Sub(e.at) < modelListTTL) || (!e.ok && now.Sub(e.at) < modelListRetry)) {
+	if cached && now.Before(e.until) {
 		return e.ids, e.ok
 	}
 	ctx, cancel := context.WithTimeout(ctx, modelListTimeout)
 	defer cancel()
 	ids, err := lister.ListModels(ctx)
-	if err != nil {
+	until := now.Add(modelListTTL)
+	switch {
+	case err == nil:
+	case openai.AsError(err).Code == openai.CodeUnsupported:
+		// This provider (Azure, Vertex) has no listing: not a failure to
+		// warn of, nor to ask again before the TTL.
+	default:
 		g.Logger.Warn("listing a provider's models failed", "provider", p.Name(), "error", openai.AsError(err).Error())
+		until = now.Add(modelListRetry)
 	}
 	sort.Strings(ids)
-	e = modelListEntry{ids: ids, ok: err == nil, at: now}
+	e = modelListEntry{ids: ids, ok: err == nil, until: until}
 	g.lists.mu.Lock()
 	if g.lists.m == nil {
 		g.lists.m = map[string]modelListEntry{}

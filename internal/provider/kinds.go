@@ -125,7 +125,11 @@ var kinds = []Kind{
 		DefaultModel: "llama3.2"},
 	{Name: "bedrock", Display: "Bedrock", Family: FamilyBedrock,
 		Env: EnvEnabled, EnabledEnv: "BEDROCK_ENABLED", BaseURLEnv: "BEDROCK_BASE_URL", ModelsEnv: "BEDROCK_MODELS",
-		RegionEnv: "BEDROCK_REGION", DefaultModel: "anthropic.claude-3-5-haiku-20241022-v1:0"},
+		RegionEnv: "BEDROCK_REGION", DefaultModel: "anthropic.claude-3-5-haiku-20241022-v1:0",
+		// Anthropic's names, sent as their Bedrock ids (bedrock/models.go):
+		// with Anthropic on too, Anthropic comes first and Bedrock is its
+		// failover.
+		ModelFamilies: []string{"claude-*"}},
 
 	{Name: "openrouter", Display: "OpenRouter", Family: FamilyOpenAICompat, DefaultURL: "https://openrouter.ai/api/v1"},
 	{Name: "fireworks", Display: "Fireworks", Family: FamilyOpenAICompat, DefaultURL: "https://api.fireworks.ai/inference/v1"},

@@ -29,8 +29,10 @@ const (
 
 // Provider is one configured Anthropic upstream.
 type Provider struct {
-	up      provider.Upstream
-	url     string
+	up  provider.Upstream
+	url string
+	// models is GET /v1/models (see ListModels).
+	models  string
 	key     provider.Secret
 	version string
 	// extra are the configured extra headers.
@@ -61,6 +63,7 @@ func New(cfg provider.Config, deps provider.Deps) (*Provider, error) {
 	return &Provider{
 		up:      provider.NewUpstream(name, cfg, deps),
 		url:     base + "/v1/messages",
+		models:  base + "/v1/models",
 		key:     cfg.APIKey,
 		version: version,
 		extra:   cfg.Header(),

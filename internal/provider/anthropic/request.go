@@ -24,7 +24,13 @@ type messagesRequest struct {
 	Tools         []tool          `json:"tools,omitempty"`
 	ToolChoice    *toolChoice     `json:"tool_choice,omitempty"`
 	Thinking      json.RawMessage `json:"thinking,omitempty"`
+	OutputConfig  *outputConfig   `json:"output_config,omitempty"`
 	Stream        bool            `json:"stream,omitempty"`
+}
+
+// outputConfig is output_config: the effort adaptive thinking works to.
+type outputConfig struct {
+	Effort string `json:"effort,omitempty"`
 }
 
 // systemPrompt is "system": a string, or text blocks when one of them is a
@@ -107,10 +113,11 @@ type toolChoice struct {
 // tool_result), a tool's on the tool. An assistant message's thinking_blocks
 // go back as its first blocks, as Anthropic requires when thinking is on;
 // reasoning_content alone is dropped, as a thinking block without its
-// signature is refused. thinking is passed on as it is.
+// signature is refused. thinking is passed on as it is; without it,
+// reasoning_effort becomes the model's thinking (see reasoningEffort).
 //
 // Parameters without a Messages counterpart (presence and frequency
-// penalties, seed, logit_bias, logprobs, reasoning_effort) are dropped.
+// penalties, seed, logit_bias, logprobs) are dropped.
 func translateRequest(model string, r *openai.ChatRequest) (*messagesRequest, error) {
 	if r.N != nil && *r.N > 1 {
 		return nil, invalid("n", "n must be 1: Anthropic returns a single choice")
@@ -225,7 +232,49 @@ func translateRequest(model string, r *openai.ChatRequest) (*messagesRequest, er
 	if len(out.Tools) > 0 {
 		out.ToolChoice = tc
 	}
+	if err := out.reasoningEffort(r); err != nil {
+		return nil, err
+	}
 	return out, nil
+}
+
+// reasoningEffort turns reasoning_effort into thinking when the client sent
+// no thinking of its own (see provider.ClaudeReasoning for the models and
+// budgets). Anthropic refuses, with thinking on, a budget not below
+// max_tokens, a temperature other than 1, a top_p below 0.95 and a forced
+// tool: max_tokens is raised to the budget plus the client's own limit (the
+// client's limit stays the room for the answer), temperature and top_p are
+// dropped (the client asked for reasoning, which is what OpenAI's
+// reasoning models do with them too), and a forced tool wins over the
+// effort, which is then dropped.
+func (m *messagesRequest) reasoningEffort(r *openai.ChatRequest) error {
+	if len(m.Thinking) > 0 {
+		return nil
+	}
+	t, on, err := provider.ClaudeReasoning(m.Model, r.ReasoningEffort)
+	if err != nil {
+		return err
+	}
+	if !on || m.ToolChoice != nil && (m.ToolChoice.Type == "any" || m.ToolChoice.Type == "tool") {
+		return nil
+	}
+	m.Thinking = t.Thinking()
+	if t.Adaptive {
+		m.OutputConfig = &outputConfig{Effort: t.Effort}
+	}
+	switch {
+	case r.MaxOutputTokens() == 0:
+		m.MaxTokens = DefaultMaxTokens + t.Budget
+	case !t.Adaptive && m.MaxTokens <= t.Budget:
+		m.MaxTokens += t.Budget
+	}
+	if m.Temperature != nil && *m.Temperature != 1 {
+		m.Temperature = nil
+	}
+	if m.TopP != nil && *m.TopP < 0.95 {
+		m.TopP = nil
+	}
+	return nil
 }
 
 // systemBlocks are the text blocks of a system message: its text, or, when

@@ -76,6 +76,11 @@ func TestRequestsAnthropicCannotExpressAre400sNamingTheParam(t *testing.T) {
 			body:      `{"model":"m","messages":[],"tools":[{"type":"code_interpreter","function":{"name":"f"}}]}`,
 			wantParam: "tools[0].type",
 		},
+		{
+			name:      "a reasoning_effort outside OpenAI's values is refused",
+			body:      `{"model":"m","messages":[{"role":"user","content":"hi"}],"reasoning_effort":"extreme"}`,
+			wantParam: "reasoning_effort",
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -2,8 +2,9 @@
 // Converse and ConverseStream APIs through aws-sdk-go-v2, with credentials
 // from the default chain (on Lambda, the function's role).
 //
-// Responses name the upstream model id (ChatRequest.Model), not the client's
-// alias.
+// Responses name the upstream model (ChatRequest.Model), not the client's
+// alias. Anthropic's own model names (claude-sonnet-4-5) are sent as their
+// Bedrock ids (see models.go).
 package bedrock
 
 import (
@@ -33,6 +34,8 @@ const Kind = "bedrock"
 type Provider struct {
 	name   string
 	client *bedrockruntime.Client
+	// region picks the inference profile of Anthropic model names (see modelID).
+	region string
 	logger *slog.Logger
 }
 
@@ -80,7 +83,11 @@ func New(ctx context.Context, cfg provider.Config, deps provider.Deps) (*Provide
 
 // NewWithClient builds the provider around a ready Bedrock client.
 func NewWithClient(cfg provider.Config, client *bedrockruntime.Client) *Provider {
-	return &Provider{name: cfg.Name, client: client, logger: slog.New(slog.DiscardHandler)}
+	p := &Provider{name: cfg.Name, client: client, region: cfg.Region, logger: slog.New(slog.DiscardHandler)}
+	if client != nil {
+		p.region = client.Options().Region
+	}
+	return p
 }
 
 // Name implements provider.Provider.
@@ -97,7 +104,11 @@ func (p *Provider) translate(req *provider.ChatRequest) (*converseRequest, error
 			return nil, &openai.Error{Code: openai.CodeInvalidJSON, Provider: p.name, Message: "the request body is not valid JSON"}
 		}
 	}
-	c, err := translateRequest(req.Model, body)
+	model, err := p.modelID(req.Model)
+	if err != nil {
+		return nil, err
+	}
+	c, err := translateRequest(model, body)
 	if err != nil {
 		var ge *openai.Error
 		if errors.As(err, &ge) {

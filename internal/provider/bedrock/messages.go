@@ -98,7 +98,11 @@ func (p *Provider) invokeInput(req *anthropic.NativeRequest) (string, []byte, er
 		err.Provider = p.name
 		return "", nil, err
 	}
-	return model, body, nil
+	id, idErr := p.modelID(model)
+	if idErr != nil {
+		return "", nil, idErr
+	}
+	return id, body, nil
 }
 
 // Messages sends a non-stream Messages request through InvokeModel and

@@ -17,6 +17,7 @@ import (
 	smithydocumentjson "github.com/aws/smithy-go/document/json"
 
 	"github.com/aigateway/gateway/internal/openai"
+	"github.com/aigateway/gateway/internal/provider"
 )
 
 // converseRequest holds the fields Converse and ConverseStream share.
@@ -80,6 +81,8 @@ func invalid(param, format string, args ...any) *openai.Error {
 // thinking reaches Claude models as their own request field. response_format
 // is a forced tool (see responseFormat). Converse has no tool_choice "none"
 // and refuses tool blocks in a request without tools (see toolsAsText).
+// Tool call ids over Converse's 64 characters (Gemini's, which carry its
+// thought signature) go as provider.ShortToolCallID's stand-ins.
 func translateRequest(model string, body *openai.ChatRequest) (*converseRequest, error) {
 	if body == nil {
 		return nil, invalid("", "the request has no body")
@@ -120,7 +123,7 @@ func translateRequest(model string, body *openai.ChatRequest) (*converseRequest,
 				return nil, invalid(param+".tool_call_id", "tool messages need a tool_call_id")
 			}
 			result := types.ToolResultBlock{
-				ToolUseId: aws.String(m.ToolCallID),
+				ToolUseId: aws.String(provider.ShortToolCallID(m.ToolCallID, provider.MaxBedrockToolCallID)),
 				Content:   []types.ToolResultContentBlock{&types.ToolResultContentBlockMemberText{Value: m.Content.AllText()}},
 			}
 			// Tool results go back as a user turn; consecutive results share it.
@@ -164,10 +167,14 @@ func isClaude(model string) bool { return strings.Contains(strings.ToLower(model
 
 // thinking passes the request's thinking setting to Claude models as their
 // own request field; max_tokens, when the client set none, defaults above
-// its budget. Other models ignore it.
+// its budget. Without one, reasoning_effort becomes it (see
+// reasoningEffort). Other models ignore both.
 func (c *converseRequest) thinking(body *openai.ChatRequest) error {
-	if openai.IsNull(body.Thinking) || !isClaude(c.modelID) {
+	if !isClaude(c.modelID) {
 		return nil
+	}
+	if openai.IsNull(body.Thinking) {
+		return c.reasoningEffort(body)
 	}
 	th, err := jsonValue(string(body.Thinking))
 	if _, isObject := th.(map[string]any); err != nil || !isObject {
@@ -193,6 +200,53 @@ func (c *converseRequest) thinking(body *openai.ChatRequest) error {
 // defaultMaxTokens is the room for the answer beside a thinking budget when
 // the client set no max_tokens.
 const defaultMaxTokens = 4096
+
+// reasoningEffort gives a Claude model the thinking a reasoning_effort maps
+// to (provider.ClaudeReasoning: budget_tokens, or adaptive thinking with
+// output_config.effort), in additionalModelRequestFields as Bedrock's Claude
+// docs show it. As on Anthropic's own API, thinking refuses a budget not
+// below maxTokens, a temperature other than 1, a topP below 0.95 and a
+// forced tool: maxTokens is raised to the budget plus the client's limit,
+// temperature and topP are dropped, and a forced tool wins (the effort is
+// dropped).
+func (c *converseRequest) reasoningEffort(body *openai.ChatRequest) error {
+	t, on, err := provider.ClaudeReasoning(c.modelID, body.ReasoningEffort)
+	if err != nil {
+		return err
+	}
+	if !on || toolForced(body) {
+		return nil
+	}
+	fields := map[string]any{"thinking": map[string]any{"type": "enabled", "budget_tokens": t.Budget}}
+	if t.Adaptive {
+		fields = map[string]any{"thinking": map[string]any{"type": "adaptive"}, "output_config": map[string]any{"effort": t.Effort}}
+	}
+	c.additional = document.NewLazyDocument(fields)
+	c.thinkingOn = true
+	if c.inference == nil {
+		c.inference = &types.InferenceConfiguration{}
+	}
+	inf := c.inference
+	switch {
+	case inf.MaxTokens == nil:
+		inf.MaxTokens = aws.Int32(int32(defaultMaxTokens + t.Budget))
+	case !t.Adaptive && int(*inf.MaxTokens) <= t.Budget:
+		inf.MaxTokens = aws.Int32(*inf.MaxTokens + int32(t.Budget))
+	}
+	if inf.Temperature != nil && *inf.Temperature != 1 {
+		inf.Temperature = nil
+	}
+	if inf.TopP != nil && *inf.TopP < 0.95 {
+		inf.TopP = nil
+	}
+	return nil
+}
+
+// toolForced reports whether the request makes the model call a tool.
+func toolForced(body *openai.ChatRequest) bool {
+	tc, err := body.ParseToolChoice()
+	return err == nil && len(body.Tools) > 0 && (tc.Mode == "required" || tc.Mode == "function")
+}
 
 // responseFormat makes response_format (json_object, json_schema) a tool,
 // JSONTool, whose input schema is the requested one and which the model must
@@ -485,7 +539,7 @@ func assistantBlocks(param string, m openai.Message) ([]types.ContentBlock, erro
 			return nil, invalid(pp+".function.arguments", "tool call arguments must be JSON: %v", err)
 		}
 		blocks = append(blocks, &types.ContentBlockMemberToolUse{Value: types.ToolUseBlock{
-			ToolUseId: aws.String(tc.ID),
+			ToolUseId: aws.String(provider.ShortToolCallID(tc.ID, provider.MaxBedrockToolCallID)),
 			Name:      aws.String(tc.Function.Name),
 			Input:     input,
 		}})

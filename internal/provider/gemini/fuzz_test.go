@@ -111,7 +111,7 @@ func FuzzRequestTranslation(f *testing.F) {
 		if json.Unmarshal(body, &r) != nil {
 			return
 		}
-		gr, err := translateRequest(&r)
+		gr, err := translateRequest("", &r)
 		if err != nil {
 			var oe *openai.Error
 			if !errors.As(err, &oe) || oe.HTTPStatus() != 400 {

@@ -225,7 +225,7 @@ func (p *Provider) post(ctx context.Context, u string, body any) ([]byte, error)
 
 // Chat implements provider.Provider.
 func (p *Provider) Chat(ctx context.Context, req *provider.ChatRequest) (*provider.Response, error) {
-	gr, err := translateRequest(req.Body)
+	gr, err := translateRequest(req.Model, req.Body)
 	if err != nil {
 		return nil, err
 	}
@@ -253,7 +253,7 @@ func (p *Provider) Chat(ctx context.Context, req *provider.ChatRequest) (*provid
 // blocked prompt, an error event, an empty body) is reported here, where the
 // router may still fail over.
 func (p *Provider) ChatStream(ctx context.Context, req *provider.ChatRequest) (provider.Stream, error) {
-	gr, err := translateRequest(req.Body)
+	gr, err := translateRequest(req.Model, req.Body)
 	if err != nil {
 		return nil, err
 	}

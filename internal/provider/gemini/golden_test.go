@@ -22,7 +22,7 @@ func TestOpenAIRequestsTranslateToTheGoldenGeminiRequests(t *testing.T) {
 			if err := json.Unmarshal(providertest.ReadFile(t, in), &req); err != nil {
 				t.Fatal(err)
 			}
-			gr, err := translateRequest(&req)
+			gr, err := translateRequest("", &req)
 			if err != nil {
 				t.Fatalf("translateRequest: %v", err)
 			}

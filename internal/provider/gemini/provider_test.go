@@ -582,3 +582,12 @@ func TestConfiguredHeadersAreSentUpstream(t *testing.T) {
 		t.Errorf("X-Goog-User-Project = %q", got)
 	}
 }
+
+func TestVertexDoesNotListModels(t *testing.T) {
+	p := newTestProvider(t, provider.Config{Kind: KindVertex, BaseURL: "http://127.0.0.1:1"})
+	_, err := p.ListModels(context.Background())
+	var oe *openai.Error
+	if !errors.As(err, &oe) || oe.Code != openai.CodeUnsupported {
+		t.Errorf("err = %v, want unsupported (GET /v1/models then shows the patterns)", err)
+	}
+}

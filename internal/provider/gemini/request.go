@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"path"
+	"strconv"
 	"strings"
 
 	"github.com/aigateway/gateway/internal/openai"
@@ -16,8 +17,9 @@ import (
 // request. Client mistakes (unknown roles, unreadable tool arguments, tool
 // results that name no earlier call) are 400 errors naming the field. The
 // thought signatures earlier answers carried in their tool call ids go back on
-// the functionCall parts they came from (see signature.go).
-func translateRequest(r *openai.ChatRequest) (*generateRequest, error) {
+// the functionCall parts they came from (see signature.go). model is the
+// upstream model, whose generation decides how reasoning_effort is sent.
+func translateRequest(model string, r *openai.ChatRequest) (*generateRequest, error) {
 	if r == nil {
 		return nil, invalid("", "missing request body")
 	}
@@ -119,7 +121,7 @@ func translateRequest(r *openai.ChatRequest) (*generateRequest, error) {
 		out.ToolConfig = tc
 	}
 
-	gc, err := generation(r)
+	gc, err := generation(model, r)
 	if err != nil {
 		return nil, err
 	}
@@ -254,7 +256,7 @@ func toolChoice(r *openai.ChatRequest) (*toolConfig, error) {
 	return nil, nil
 }
 
-func generation(r *openai.ChatRequest) (*generationConfig, error) {
+func generation(model string, r *openai.ChatRequest) (*generationConfig, error) {
 	g := generationConfig{
 		Temperature:      r.Temperature,
 		TopP:             r.TopP,
@@ -267,12 +269,11 @@ func generation(r *openai.ChatRequest) (*generationConfig, error) {
 	if r.N != nil && *r.N > 1 {
 		g.CandidateCount = *r.N
 	}
-	if e := r.ReasoningEffort; e != "" && e != "none" {
-		// A client that asks for reasoning gets the model's thought
-		// summaries back, as reasoning_content. The effort itself is not
-		// mapped: Gemini models differ in the budgets and levels they take.
-		g.ThinkingConfig = &thinkingConfig{IncludeThoughts: true}
+	tc, err := thinking(model, r.ReasoningEffort)
+	if err != nil {
+		return nil, err
 	}
+	g.ThinkingConfig = tc
 	if rf := r.ResponseFormat; rf != nil {
 		switch rf.Type {
 		case "", "text":
@@ -297,6 +298,75 @@ func generation(r *openai.ChatRequest) (*generationConfig, error) {
 		return nil, nil
 	}
 	return &g, nil
+}
+
+// thinking is the thinkingConfig a reasoning_effort becomes (Gemini's
+// thinking docs, checked 2026-12-01). A client that asks for reasoning gets
+// the model's thought summaries back, as reasoning_content
+// (includeThoughts), and the effort as the control the model's generation
+// takes:
+//   - Gemini 3 and later: thinkingLevel, which has OpenAI's names. Pro
+//     models take only low and high, so minimal becomes low and medium high
+//     there; xhigh is high everywhere.
+//   - Gemini 2.5 and names without a version: thinkingBudget from the
+//     gateway's one budget table (provider.ReasoningBudget), at most 24,576,
+//     2.5 Flash's ceiling. Gemini 3 still accepts a budget, so a name the
+//     gateway cannot date gets the form every thinking model takes.
+//   - Gemini 1.x and 2.0, which cannot think: nothing (a thinkingConfig is
+//     refused there).
+//
+// "none" and "" send nothing: the model thinks as it does by default.
+func thinking(model, effort string) (*thinkingConfig, error) {
+	budget, on, err := provider.ReasoningBudget(effort)
+	if err != nil {
+		return nil, err
+	}
+	if !on {
+		return nil, nil
+	}
+	major, minor, known := geminiVersion(model)
+	switch {
+	case known && (major < 2 || major == 2 && minor == 0):
+		return nil, nil
+	case known && major >= 3:
+		level := effort
+		pro := strings.Contains(model, "-pro")
+		switch {
+		case effort == "xhigh", pro && effort == "medium":
+			level = "high"
+		case pro && effort == "minimal":
+			level = "low"
+		}
+		return &thinkingConfig{IncludeThoughts: true, ThinkingLevel: level}, nil
+	}
+	return &thinkingConfig{IncludeThoughts: true, ThinkingBudget: min(budget, maxThinkingBudget)}, nil
+}
+
+// maxThinkingBudget is the largest thinkingBudget every Gemini 2.5 model
+// takes (Flash's ceiling; Pro's is 32,768).
+const maxThinkingBudget = 24576
+
+// geminiVersion reads the version out of a Gemini model name:
+// gemini-2.5-flash (2.5), models/gemini-3-pro-preview (3.0),
+// gemini-2.0-flash-001 (2.0). ok is false when there is none
+// (gemini-flash-latest).
+func geminiVersion(model string) (major, minor int, ok bool) {
+	_, rest, found := strings.Cut(strings.ToLower(model), "gemini-")
+	if !found {
+		return 0, 0, false
+	}
+	v, _, _ := strings.Cut(rest, "-")
+	majorText, minorText, _ := strings.Cut(v, ".")
+	major, err := strconv.Atoi(majorText)
+	if err != nil {
+		return 0, 0, false
+	}
+	if minorText != "" {
+		if minor, err = strconv.Atoi(minorText); err != nil {
+			return 0, 0, false
+		}
+	}
+	return major, minor, true
 }
 
 func invalid(param, msg string) *openai.Error {

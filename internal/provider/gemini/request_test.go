@@ -35,7 +35,7 @@ func TestToolChoiceBecomesTheMatchingFunctionCallingMode(t *testing.T) {
 			if tc.choice != "" {
 				body += `,"tool_choice":` + tc.choice
 			}
-			gr, err := translateRequest(chatRequest(t, body+`}`))
+			gr, err := translateRequest("", chatRequest(t, body+`}`))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -48,7 +48,7 @@ func TestToolChoiceBecomesTheMatchingFunctionCallingMode(t *testing.T) {
 }
 
 func TestToolChoiceWithoutToolsSendsNoToolConfig(t *testing.T) {
-	gr, err := translateRequest(chatRequest(t, `{"model":"m","messages":[{"role":"user","content":"hi"}],"tool_choice":"none"}`))
+	gr, err := translateRequest("", chatRequest(t, `{"model":"m","messages":[{"role":"user","content":"hi"}],"tool_choice":"none"}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +76,7 @@ func TestInvalidClientRequestsAreRejectedWith400NamingTheField(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := translateRequest(chatRequest(t, tc.body))
+			_, err := translateRequest("", chatRequest(t, tc.body))
 			var oe *openai.Error
 			if !errors.As(err, &oe) {
 				t.Fatalf("err = %v, want *openai.Error", err)
@@ -109,7 +109,7 @@ func TestToolResultsAreWrappedUnlessTheyAreJSONObjects(t *testing.T) {
 }
 
 func TestToolMessageFallsBackToItsNameWhenTheCallIDIsUnknown(t *testing.T) {
-	gr, err := translateRequest(chatRequest(t, `{"messages":[{"role":"tool","tool_call_id":"x","name":"lookup","content":"{}"}]}`))
+	gr, err := translateRequest("", chatRequest(t, `{"messages":[{"role":"tool","tool_call_id":"x","name":"lookup","content":"{}"}]}`))
 	if err != nil {
 		t.Fatal(err)
 	}

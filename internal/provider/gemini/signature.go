@@ -25,8 +25,11 @@ import (
 // cache, and its Messages and Responses translators, which keep tool ids
 // (tool_use.id, call_id) and nothing else of a call. Base64url keeps the id
 // within [A-Za-z0-9_-], which Anthropic requires of tool_use ids. The cost:
-// such ids are long, and an OpenAI upstream that limits tool call ids to 40
-// characters refuses a history holding them.
+// such ids are long, over the limits of OpenAI's chat (40 characters), its
+// Responses API and Bedrock (64); the translators for those upstreams send a
+// short stand-in for each (provider.ShortToolCallID, which says why a hash
+// and not a side store), so a conversation can fail over there and come
+// back with its signatures whole.
 //
 // A model turn whose calls carry no signature (history from another
 // provider, or a client that rewrote the ids) gets Google's documented

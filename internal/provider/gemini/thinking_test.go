@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -180,7 +181,7 @@ func TestCallsNoGeminiAnswerSignedGetThePlaceholderOnTheFirstCall(t *testing.T) 
 		{"role":"assistant","content":"And once more.","tool_calls":[
 			{"id":"call_0`+signatureMarker+`c2ln","type":"function","function":{"name":"a","arguments":"{}"}}]},
 		{"role":"tool","tool_call_id":"call_0`+signatureMarker+`c2ln","content":"3"}]}`)
-	gr, err := translateRequest(r)
+	gr, err := translateRequest("", r)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,7 +211,7 @@ func TestReasoningEffortAsksForThoughtSummaries(t *testing.T) {
 		if tc.effort != "" {
 			body += `,"reasoning_effort":"` + tc.effort + `"`
 		}
-		gr, err := translateRequest(chatRequest(t, body+"}"))
+		gr, err := translateRequest("", chatRequest(t, body+"}"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -306,4 +307,45 @@ func FuzzSignatureFromID(f *testing.F) {
 			t.Fatalf("signature %q came back as %q", sig, again)
 		}
 	})
+}
+
+func TestReasoningEffortBecomesTheModelsThinkingControl(t *testing.T) {
+	for _, tc := range []struct {
+		name, model, effort string
+		want                string // generationConfig.thinkingConfig's JSON, "" for none
+	}{
+		{"Gemini 2.5 takes the effort's budget", "gemini-2.5-flash", "medium", `{"includeThoughts":true,"thinkingBudget":4096}`},
+		{"a budget stays within 2.5 Flash's ceiling", "gemini-2.5-flash-lite", "xhigh", `{"includeThoughts":true,"thinkingBudget":24576}`},
+		{"Gemini 3 takes the effort as its level", "gemini-3-flash-preview", "minimal", `{"includeThoughts":true,"thinkingLevel":"minimal"}`},
+		{"a Gemini 3 Pro model gets only low or high", "gemini-3-pro-preview", "medium", `{"includeThoughts":true,"thinkingLevel":"high"}`},
+		{"minimal is low on a Pro model", "gemini-3.1-pro", "minimal", `{"includeThoughts":true,"thinkingLevel":"low"}`},
+		{"a name without a version gets a budget", "gemini-flash-latest", "high", `{"includeThoughts":true,"thinkingBudget":16384}`},
+		{"Gemini 2.0 cannot think and gets nothing", "gemini-2.0-flash", "high", ``},
+		{"none sends nothing", "gemini-2.5-pro", "none", ``},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			gr, err := translateRequest(tc.model, chatRequest(t,
+				`{"model":"m","messages":[{"role":"user","content":"hi"}],"reasoning_effort":"`+tc.effort+`"}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := ""
+			if gr.GenerationConfig != nil && gr.GenerationConfig.ThinkingConfig != nil {
+				b, _ := json.Marshal(gr.GenerationConfig.ThinkingConfig)
+				got = string(b)
+			}
+			if got != tc.want {
+				t.Errorf("thinkingConfig = %s, want %s", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestAnUnknownReasoningEffortIsA400(t *testing.T) {
+	_, err := translateRequest("gemini-2.5-flash", chatRequest(t,
+		`{"model":"m","messages":[{"role":"user","content":"hi"}],"reasoning_effort":"extreme"}`))
+	var oe *openai.Error
+	if !errors.As(err, &oe) || oe.Param != "reasoning_effort" || oe.HTTPStatus() != 400 {
+		t.Errorf("err = %v, want a 400 naming reasoning_effort", err)
+	}
 }

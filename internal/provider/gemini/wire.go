@@ -86,9 +86,13 @@ type generationConfig struct {
 	ThinkingConfig   *thinkingConfig `json:"thinkingConfig,omitempty"`
 }
 
-// thinkingConfig asks a thinking model for its thought summaries.
+// thinkingConfig asks a thinking model for its thought summaries and sets
+// how much it thinks: a level (Gemini 3) or a budget (Gemini 2.5), never
+// both (Gemini refuses that).
 type thinkingConfig struct {
-	IncludeThoughts bool `json:"includeThoughts"`
+	IncludeThoughts bool   `json:"includeThoughts"`
+	ThinkingBudget  int    `json:"thinkingBudget,omitempty"`
+	ThinkingLevel   string `json:"thinkingLevel,omitempty"`
 }
 
 type generateResponse struct {

@@ -4,8 +4,9 @@
 // (the kinds of family openaicompat in provider.Kinds).
 //
 // Requests are forwarded as the client sent them with only `model` (and, for
-// streams, `stream_options.include_usage`) patched in the raw bytes, so new
-// OpenAI parameters pass through untouched.
+// streams, `stream_options.include_usage`; and tool call ids over OpenAI's
+// length limit, see toolids.go) patched in the raw bytes, so new OpenAI
+// parameters pass through untouched.
 package openaicompat
 
 import (
@@ -112,6 +113,9 @@ func (p *Provider) endpoint(path, model string) string {
 // Chat implements provider.Provider.
 func (p *Provider) Chat(ctx context.Context, req *provider.ChatRequest) (*provider.Response, error) {
 	body, err := patchModel(req.Raw, req.Model)
+	if err == nil {
+		body, err = shortenChatToolCallIDs(body)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -133,6 +137,9 @@ func (p *Provider) Chat(ctx context.Context, req *provider.ChatRequest) (*provid
 // ChatStream implements provider.Provider.
 func (p *Provider) ChatStream(ctx context.Context, req *provider.ChatRequest) (provider.Stream, error) {
 	body, err := patchModel(req.Raw, req.Model)
+	if err == nil {
+		body, err = shortenChatToolCallIDs(body)
+	}
 	if err == nil {
 		body, err = sjson.SetBytes(body, "stream", true)
 	}

@@ -36,6 +36,9 @@ func (p *Provider) responsesTarget(model string) (url, upstreamModel string) {
 func (p *Provider) Responses(ctx context.Context, req *provider.RawRequest) (*provider.Response, error) {
 	url, model := p.responsesTarget(req.Model)
 	body, err := patchModel(req.Body, model)
+	if err == nil {
+		body, err = shortenResponsesCallIDs(body)
+	}
 	if err == nil && bytes.Contains(body, []byte(`"stream"`)) {
 		if body, err = sjson.SetBytes(body, "stream", false); err != nil {
 			err = &openai.Error{Code: openai.CodeInvalidJSON, Message: "request body is not valid JSON"}
@@ -65,6 +68,9 @@ func (p *Provider) Responses(ctx context.Context, req *provider.RawRequest) (*pr
 func (p *Provider) ResponsesStream(ctx context.Context, req *provider.RawRequest) (provider.Stream, error) {
 	url, model := p.responsesTarget(req.Model)
 	body, err := patchModel(req.Body, model)
+	if err == nil {
+		body, err = shortenResponsesCallIDs(body)
+	}
 	if err == nil {
 		if body, err = sjson.SetBytes(body, "stream", true); err != nil {
 			err = &openai.Error{Code: openai.CodeInvalidJSON, Message: "request body is not valid JSON"}
