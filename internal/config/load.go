@@ -69,14 +69,15 @@ func FromEnv(getenv func(string) string) *Config {
 	return c
 }
 
-// Parse decodes and validates TOML text by itself, without the environment
-// layer ("${VAR}" references still expand from getenv). The CDK app uses it
-// to check a file before anything deploys, and tests to state a
-// configuration exactly: unlike Load, Parse leaves the response cache off
-// unless the text turns it on, so that a test that counts upstream calls
-// gets every one of them.
+// Parse decodes and validates TOML text over the defaults by itself, without
+// the environment layer ("${VAR}" references still expand from getenv): the
+// same defaults as Load (the response cache on among them). The CDK app uses
+// it to check a file before anything deploys, the Go library (standalone) to
+// build a gateway from text, and tests to state a configuration exactly
+// (testutil.CacheOffUnlessSet turns the cache off for fixtures that count
+// upstream calls).
 func Parse(text string, getenv func(string) string) (*Config, error) {
-	c := &Config{}
+	c := newConfig()
 	if _, err := c.decode(text, getenv); err != nil {
 		return nil, err
 	}

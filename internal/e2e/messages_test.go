@@ -21,6 +21,7 @@ import (
 	"github.com/aigateway/gateway/internal/app"
 	"github.com/aigateway/gateway/internal/config"
 	"github.com/aigateway/gateway/internal/server"
+	"github.com/aigateway/gateway/internal/testutil"
 )
 
 // The official Anthropic Go SDK, unmodified, against the gateway's
@@ -33,7 +34,7 @@ const adminKey = "admin-e2e-key-0123456789"
 // configuration and returns its base URL.
 func serveGateway(t *testing.T, toml string) string {
 	t.Helper()
-	cfg, err := config.Parse(toml, func(string) string { return "" })
+	cfg, err := config.Parse(testutil.CacheOffUnlessSet(toml), func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/aigateway/gateway/internal/provider"
 	"github.com/aigateway/gateway/internal/router"
 	"github.com/aigateway/gateway/internal/state"
+	"github.com/aigateway/gateway/internal/testutil"
 )
 
 // Bounds every test in this package keeps.
@@ -193,7 +194,7 @@ func newGateway(t *testing.T, toml string, logs io.Writer, store *state.Store, u
 	for i, u := range ups {
 		toml = strings.ReplaceAll(toml, fmt.Sprintf("{%c}", 'A'+i), u.URL)
 	}
-	cfg, err := config.Parse(toml, func(string) string { return "" })
+	cfg, err := config.Parse(testutil.CacheOffUnlessSet(toml), func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)
 	}

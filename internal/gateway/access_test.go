@@ -21,6 +21,7 @@ import (
 	"github.com/aigateway/gateway/internal/config"
 	"github.com/aigateway/gateway/internal/state"
 	"github.com/aigateway/gateway/internal/state/memory"
+	"github.com/aigateway/gateway/internal/testutil"
 )
 
 const adminKey = "admin-test-key-0123456789"
@@ -52,7 +53,7 @@ func newWithOptions(t *testing.T, toml string, o app.Options, ups ...*upstream) 
 	for i, u := range ups {
 		toml = strings.ReplaceAll(toml, fmt.Sprintf("{%c}", 'A'+i), u.URL)
 	}
-	cfg, err := config.Parse(toml, func(string) string { return secretKey })
+	cfg, err := config.Parse(testutil.CacheOffUnlessSet(toml), func(string) string { return secretKey })
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -94,7 +94,7 @@ func newGateway(t testing.TB, toml string, ups ...*upstream) (*app.App, *testuti
 	for i, u := range ups {
 		toml = strings.ReplaceAll(toml, fmt.Sprintf("{%c}", 'A'+i), u.URL)
 	}
-	cfg, err := config.Parse(toml, func(k string) string {
+	cfg, err := config.Parse(testutil.CacheOffUnlessSet(toml), func(k string) string {
 		if k == "UPSTREAM_KEY" {
 			return secretKey
 		}

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sync"
 	"testing"
 )
@@ -80,4 +81,17 @@ func SSEHandler(events int, then func(w http.ResponseWriter)) http.HandlerFunc {
 		}
 		then(w)
 	}
+}
+
+var cacheTable = regexp.MustCompile(`(?m)^[ \t]*\[cache\][ \t]*(#.*)?$`)
+
+// CacheOffUnlessSet returns a test's TOML with the response cache turned
+// off unless the TOML has a [cache] table of its own. The gateway caches by
+// default; a test that counts upstream calls or fails over between them
+// states the cache it wants, and these fixtures want none unless they say so.
+func CacheOffUnlessSet(toml string) string {
+	if cacheTable.MatchString(toml) {
+		return toml
+	}
+	return toml + "\n[cache]\nenabled = false\n"
 }

@@ -83,3 +83,14 @@ func TestNewTableCreatesATableAndDeletesItWhenTheTestEnds(t *testing.T) {
 		t.Fatalf("table %s after its test: %v, want ResourceNotFoundException", table, err)
 	}
 }
+
+func TestCacheOffUnlessSetKeepsACacheTableAndAddsOneOtherwise(t *testing.T) {
+	if got := testutil.CacheOffUnlessSet("[auth]\nenabled = true\n"); !strings.HasSuffix(got, "[cache]\nenabled = false\n") {
+		t.Errorf("no [cache] table: %q", got)
+	}
+	for _, toml := range []string{"[cache]\nenabled = true\n", "x = 1\n  [cache] # on\nttl = \"1h\"\n"} {
+		if got := testutil.CacheOffUnlessSet(toml); got != toml {
+			t.Errorf("%q became %q", toml, got)
+		}
+	}
+}
