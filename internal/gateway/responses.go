@@ -698,6 +698,13 @@ func (g *Gateway) streamResponse(w http.ResponseWriter, r *http.Request, rec *re
 	}
 	defer stream.Close()
 	startStream(w, res)
+	var tail []byte // the stream's last frames, once made
+	streamEnded := rec.endsWith(func(err error) []byte {
+		if tail != nil {
+			return tail // made, not yet sent
+		}
+		return rel.fail(err)
+	})
 	var streamErr error
 	gone := false
 	complete := false
@@ -725,7 +732,6 @@ func (g *Gateway) streamResponse(w http.ResponseWriter, r *http.Request, rec *re
 			break
 		}
 	}
-	var tail []byte
 	var final *answer
 	if complete {
 		if tail, final, streamErr = rel.finish(); streamErr != nil {
@@ -747,6 +753,7 @@ func (g *Gateway) streamResponse(w http.ResponseWriter, r *http.Request, rec *re
 	default:
 		_ = writeFrames(w, tail)
 	}
+	streamEnded()
 	var entry *state.CacheEntry
 	if final != nil && final.cacheable() && ad.ticket.CacheMode() == admission.CacheMiss {
 		entry = g.cacheEntry(final.body, "application/json", res.Target.Provider.Name(), res.Target.Model)
