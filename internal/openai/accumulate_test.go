@@ -76,3 +76,53 @@ func TestAccumulatorMarksUndecodableChunksInvalid(t *testing.T) {
 		t.Fatal("a broken chunk must make the stream uncacheable")
 	}
 }
+
+// A cached stream keeps its reasoning: the reasoning_content text, a
+// thinking block whose signature came with its text (Anthropic's
+// translation), one whose signature came alone after the text, and a
+// redacted block; replayed, the chunks rebuild the same completion.
+func TestAccumulatorKeepsReasoningAndThinkingBlocks(t *testing.T) {
+	chunk := func(delta string) string {
+		return `{"id":"c1","object":"chat.completion.chunk","created":5,"model":"m","choices":[{"index":0,"delta":` + delta + `,"finish_reason":null}]}`
+	}
+	a := NewAccumulator()
+	for _, c := range []string{
+		chunk(`{"role":"assistant","content":""}`),
+		chunk(`{"reasoning_content":"Let me "}`),
+		chunk(`{"reasoning_content":"think."}`),
+		chunk(`{"thinking_blocks":[{"type":"thinking","thinking":"Let me think.","signature":"sig1"}]}`),
+		chunk(`{"thinking_blocks":[{"type":"redacted_thinking","data":"opaque"}]}`),
+		chunk(`{"reasoning_content":" Again."}`),
+		chunk(`{"thinking_blocks":[{"type":"thinking","signature":"sig2"}]}`),
+		chunk(`{"content":"42"}`),
+		`{"id":"c1","object":"chat.completion.chunk","created":5,"model":"m","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}`,
+	} {
+		a.Add([]byte(c))
+	}
+	got := a.Completion()
+	m := got.Choices[0].Message
+	want := []ThinkingBlock{
+		{Type: ThinkingTypeThinking, Thinking: "Let me think.", Signature: "sig1"},
+		{Type: ThinkingTypeRedacted, Data: "opaque"},
+		{Type: ThinkingTypeThinking, Thinking: " Again.", Signature: "sig2"},
+	}
+	if m.ReasoningContent != "Let me think. Again." || !reflect.DeepEqual(m.ThinkingBlocks, want) || *m.Content != "42" {
+		t.Fatalf("message %+v", m)
+	}
+
+	for _, orig := range []*ChatCompletion{got, {ID: "x", Object: "chat.completion", Model: "m", Choices: []Choice{
+		{Message: ResponseMessage{Role: "assistant", Content: Ptr("a"), ReasoningContent: "unsigned reasoning"}, FinishReason: "stop"},
+		{Index: 1, Message: ResponseMessage{Role: "assistant", Content: Ptr("b"), ReasoningContent: "text apart",
+			ThinkingBlocks: []ThinkingBlock{{Type: ThinkingTypeThinking, Thinking: "other", Signature: "s"}}}, FinishReason: "stop"},
+	}}} {
+		replay := NewAccumulator()
+		for _, c := range orig.Chunks(false) {
+			replay.Add(c)
+		}
+		g, _ := json.Marshal(replay.Completion())
+		w, _ := json.Marshal(orig)
+		if string(g) != string(w) {
+			t.Errorf("replay differs:\n got %s\nwant %s", g, w)
+		}
+	}
+}
