@@ -49,6 +49,8 @@ type record struct {
 	// endStream, when a stream writer set it, ends its stream after a panic
 	// in the stream's own protocol (streamend.go).
 	endStream func() []byte
+	// attrs are what the endpoint adds to its log line.
+	attrs []slog.Attr
 }
 
 // errorStyle is the protocol an endpoint writes its errors in.
@@ -271,6 +273,7 @@ func (g *Gateway) logRequest(r *http.Request, status int, d time.Duration, rec *
 			slog.Int("completion_tokens", rec.usage.CompletionTokens))
 	}
 	attrs = append(attrs, slog.Bool("stream", rec.stream), slog.Bool("cached", rec.cached))
+	attrs = append(attrs, rec.attrs...)
 	if rec.errMsg != "" {
 		attrs = append(attrs, slog.String("error", rec.errMsg))
 	}
