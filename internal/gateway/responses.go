@@ -465,11 +465,10 @@ func (g *Gateway) answerOnce(ctx context.Context, t *turn, tg *router.Target) (*
 	if err != nil {
 		return nil, err
 	}
-	var cc openai.ChatCompletion
-	if err := json.Unmarshal(resp.Body, &cc); err != nil {
+	out, err := responses.FromChatBody(t.req, resp.Body, responses.Meta{ID: t.id, Now: g.Now})
+	if err != nil {
 		return nil, provider.BadUpstreamBody(tg.Provider.Name(), err)
 	}
-	out := responses.FromChat(t.req, &cc, responses.Meta{ID: t.id, Now: g.Now})
 	return &answer{body: out.JSON(), output: out.Output, status: out.Status, usage: resp.Usage}, nil
 }
 

@@ -8,8 +8,9 @@ import (
 
 // Accumulator rebuilds a complete ChatCompletion from streamed chunks, so a
 // finished stream can be cached and replayed as JSON or as SSE. Reasoning is
-// kept: the reasoning_content text and the thinking blocks (with their
-// signatures, and redacted blocks whole) a provider streams beside it.
+// kept: the reasoning_content text (or "reasoning", see DeltaReasoning) and
+// the thinking blocks (with their signatures, and redacted blocks whole) a
+// provider streams beside it; a replay names the text reasoning_content.
 type Accumulator struct {
 	c       ChatCompletion
 	content map[int]*strings.Builder
@@ -44,7 +45,11 @@ func (a *Accumulator) Add(data []byte) {
 		u := *ch.Usage
 		a.c.Usage = &u
 	}
+	alias := DeltaReasoning(data)
 	for _, cc := range ch.Choices {
+		if cc.Delta.ReasoningContent == "" {
+			cc.Delta.ReasoningContent = alias[cc.Index]
+		}
 		choice, ok := a.choices[cc.Index]
 		if !ok {
 			choice = &Choice{Index: cc.Index, Message: ResponseMessage{Role: "assistant"}}

@@ -126,3 +126,26 @@ func TestAccumulatorKeepsReasoningAndThinkingBlocks(t *testing.T) {
 		}
 	}
 }
+
+// vLLM, OpenRouter and Ollama stream the reasoning as "reasoning": kept,
+// and replayed as reasoning_content.
+func TestAccumulatorKeepsReasoningNamedReasoning(t *testing.T) {
+	a := NewAccumulator()
+	for _, c := range []string{
+		`{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"role":"assistant","reasoning":"Hmm, "},"finish_reason":null}]}`,
+		`{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"reasoning":"four."},"finish_reason":null},{"index":1,"delta":{"reasoning_content":"other"},"finish_reason":null}]}`,
+		`{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"4"},"finish_reason":"stop"}]}`,
+	} {
+		a.Add([]byte(c))
+	}
+	c := a.Completion()
+	if c.Choices[0].Message.ReasoningContent != "Hmm, four." || c.Choices[1].Message.ReasoningContent != "other" {
+		t.Fatalf("%+v", c.Choices)
+	}
+	if got := MessageReasoning([]byte(`{"choices":[{"index":0,"message":{"content":"the \"reasoning\" word","reasoning":"r"}},{"index":1,"message":{"reasoning":null}}]}`)); len(got) != 1 || got[0] != "r" {
+		t.Errorf("MessageReasoning = %v", got)
+	}
+	if got := DeltaReasoning([]byte(`{"choices":[{"index":0,"delta":{"content":"reasoning"}}]}`)); got != nil {
+		t.Errorf("DeltaReasoning of a chunk without the field = %v", got)
+	}
+}

@@ -62,3 +62,17 @@ func TestANativeUpstreamNeverSeesTheTranslationsReasoningItems(t *testing.T) {
 		t.Errorf("history: %s", got)
 	}
 }
+
+func TestFromChatBodyReadsReasoningNamedReasoning(t *testing.T) {
+	body := []byte(`{"id":"c","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"4","reasoning":"2+2"},"finish_reason":"stop"}]}`)
+	out, err := FromChatBody(mustParse(t, []byte(`{"model":"m","input":"x"}`)), body, testMeta())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if text, _, ok := translatedReasoning(out.Output[0]); !ok || text != "2+2" || len(out.Output) != 2 {
+		t.Fatalf("output %s", out.JSON())
+	}
+	if _, err := FromChatBody(mustParse(t, []byte(`{"model":"m","input":"x"}`)), []byte(`{"choices":`), testMeta()); err == nil {
+		t.Error("a broken body was read")
+	}
+}

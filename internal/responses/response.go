@@ -291,6 +291,22 @@ func errorCode(e *openai.Error) string {
 	return "server_error"
 }
 
+// FromChatBody is FromChat of a chat completion's JSON, whose reasoning may
+// also be named "reasoning" (vLLM, OpenRouter, Ollama).
+func FromChatBody(req *Request, body []byte, meta Meta) (*Response, error) {
+	var c openai.ChatCompletion
+	if err := json.Unmarshal(body, &c); err != nil {
+		return nil, err
+	}
+	alias := openai.MessageReasoning(body)
+	for i := range c.Choices {
+		if m := &c.Choices[i].Message; m.ReasoningContent == "" {
+			m.ReasoningContent = alias[c.Choices[i].Index]
+		}
+	}
+	return FromChat(req, &c, meta), nil
+}
+
 // FromChat turns a chat completion answering req into the response object.
 // The first choice becomes the output: its reasoning a reasoning item (see
 // reasoning.go), its text (and refusal) one message item, each tool call a

@@ -94,6 +94,9 @@ func (s *Stream) Chunk(data []byte) ([]byte, error) {
 		if c.Index != 0 {
 			continue
 		}
+		if c.Delta.ReasoningContent == "" {
+			c.Delta.ReasoningContent = openai.DeltaReasoning(data)[0]
+		}
 		if c.Delta.ReasoningContent != "" {
 			s.reasoning(c.Delta.ReasoningContent)
 		}
