@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
@@ -59,6 +60,28 @@ func nativeOf(t *router.Target) (nativeMessages, bool) {
 // TokenCountHeader marks a count_tokens answer that is the gateway's
 // estimate (its value is "estimate"), not the provider's own count.
 const TokenCountHeader = "X-Gateway-Token-Count"
+
+// DroppedHeader names, on an answer a translated target made, the request's
+// fields the translation to chat could not carry (messages.Dropped),
+// comma-separated: "top_k,cache_control".
+const DroppedHeader = "X-Gateway-Dropped"
+
+// reportDropped tells the client (DroppedHeader) and the log line
+// ("dropped") what the translation for t left out of the request; a native
+// target got all of it.
+func (mc *messagesCall) reportDropped(w http.ResponseWriter, rec *record, t *router.Target) {
+	if t == nil {
+		return
+	}
+	if _, native := nativeOf(t); native {
+		return
+	}
+	if d := messages.Dropped(mc.req); len(d) > 0 {
+		v := strings.Join(d, ",")
+		w.Header().Set(DroppedHeader, v)
+		rec.attrs = append(rec.attrs, slog.String("dropped", v))
+	}
+}
 
 // messagesCall is a decoded Messages request and what its targets need.
 type messagesCall struct {
@@ -206,6 +229,7 @@ func (g *Gateway) messages(w http.ResponseWriter, r *http.Request, rec *record) 
 	if err != nil {
 		return err
 	}
+	mc.reportDropped(w, rec, res.Target)
 	res.Done(nil)
 	cacheType := ""
 	if _, ok := messages.ParseMessage(resp.Body); ok && ad.ticket.CacheMode() == admission.CacheMiss {
@@ -305,6 +329,7 @@ func (g *Gateway) streamMessages(w http.ResponseWriter, r *http.Request, rec *re
 		return err
 	}
 	defer st.close()
+	mc.reportDropped(w, rec, res.Target)
 	startStream(w, res)
 	var streamErr error
 	complete := false

@@ -46,6 +46,11 @@ type record struct {
 	cut bool
 	// style is the protocol the endpoint writes its errors in.
 	style errorStyle
+	// endStream, when a stream writer set it, ends its stream after a panic
+	// in the stream's own protocol (streamend.go).
+	endStream func() []byte
+	// attrs are what the endpoint adds to its log line.
+	attrs []slog.Attr
 }
 
 // errorStyle is the protocol an endpoint writes its errors in.
@@ -201,7 +206,9 @@ func (g *Gateway) onPanic(r *http.Request, p any) {
 // understands: before anything was written a 500 in OpenAI's error shape;
 // inside an SSE stream an error event and `data: [DONE]`, so SDKs end the
 // stream with an error instead of hanging. On the Messages API (the
-// request's record says so) both are in Anthropic's shape. http.ErrAbortHandler is re-raised
+// request's record says so) both are in Anthropic's shape; a stream whose
+// writer left its own ending on the record (the Responses API's error and
+// response.failed) ends with that. http.ErrAbortHandler is re-raised
 // (the server cuts the connection) unless recoverAborts is set. onPanic (nil:
 // a log line on the default logger) hears of every other panic.
 func Recover(next http.Handler, recoverAborts bool, onPanic func(*http.Request, any)) http.Handler {
@@ -227,6 +234,9 @@ func Recover(next http.Handler, recoverAborts bool, onPanic func(*http.Request, 
 			style, id := openAIErrors, ""
 			if rec, ok := r.Context().Value(recordKey{}).(*record); ok {
 				style, id = rec.style, rec.id
+				if rec.endAfterPanic(tw) {
+					return
+				}
 			}
 			style.internalError(tw, id)
 		}()
@@ -263,6 +273,7 @@ func (g *Gateway) logRequest(r *http.Request, status int, d time.Duration, rec *
 			slog.Int("completion_tokens", rec.usage.CompletionTokens))
 	}
 	attrs = append(attrs, slog.Bool("stream", rec.stream), slog.Bool("cached", rec.cached))
+	attrs = append(attrs, rec.attrs...)
 	if rec.errMsg != "" {
 		attrs = append(attrs, slog.String("error", rec.errMsg))
 	}

@@ -465,11 +465,10 @@ func (g *Gateway) answerOnce(ctx context.Context, t *turn, tg *router.Target) (*
 	if err != nil {
 		return nil, err
 	}
-	var cc openai.ChatCompletion
-	if err := json.Unmarshal(resp.Body, &cc); err != nil {
+	out, err := responses.FromChatBody(t.req, resp.Body, responses.Meta{ID: t.id, Now: g.Now})
+	if err != nil {
 		return nil, provider.BadUpstreamBody(tg.Provider.Name(), err)
 	}
-	out := responses.FromChat(t.req, &cc, responses.Meta{ID: t.id, Now: g.Now})
 	return &answer{body: out.JSON(), output: out.Output, status: out.Status, usage: resp.Usage}, nil
 }
 
@@ -698,6 +697,13 @@ func (g *Gateway) streamResponse(w http.ResponseWriter, r *http.Request, rec *re
 	}
 	defer stream.Close()
 	startStream(w, res)
+	var tail []byte // the stream's last frames, once made
+	streamEnded := rec.endsWith(func(err error) []byte {
+		if tail != nil {
+			return tail // made, not yet sent
+		}
+		return rel.fail(err)
+	})
 	var streamErr error
 	gone := false
 	complete := false
@@ -725,7 +731,6 @@ func (g *Gateway) streamResponse(w http.ResponseWriter, r *http.Request, rec *re
 			break
 		}
 	}
-	var tail []byte
 	var final *answer
 	if complete {
 		if tail, final, streamErr = rel.finish(); streamErr != nil {
@@ -747,6 +752,7 @@ func (g *Gateway) streamResponse(w http.ResponseWriter, r *http.Request, rec *re
 	default:
 		_ = writeFrames(w, tail)
 	}
+	streamEnded()
 	var entry *state.CacheEntry
 	if final != nil && final.cacheable() && ad.ticket.CacheMode() == admission.CacheMiss {
 		entry = g.cacheEntry(final.body, "application/json", res.Target.Provider.Name(), res.Target.Model)
@@ -850,13 +856,85 @@ func (g *Gateway) deleteResponse(w http.ResponseWriter, r *http.Request, rec *re
 	}{id, "response", true})
 }
 
-// handleResponseByID registers GET and DELETE on path; other methods get a
-// 405 in OpenAI's error shape naming both.
+// listInputItems is GET /v1/responses/{id}/input_items: a page (limit,
+// order, after) of the items the stored response was made from, the turns
+// it continued included, as OpenAI lists them. Another key's id is a 404.
+func (g *Gateway) listInputItems(w http.ResponseWriter, r *http.Request, rec *record) error {
+	owner, err := g.responseOwner(r, rec)
+	if err != nil {
+		return err
+	}
+	page, err := responses.ParsePage(r.URL.Query())
+	if err != nil {
+		return err
+	}
+	id := r.PathValue("id")
+	s, err := g.loadResponse(r.Context(), owner, id)
+	switch {
+	case errors.Is(err, state.ErrNotFound):
+		return notFoundResponse(id, "response_id")
+	case err != nil:
+		return g.storeError(rec, err)
+	}
+	// The history ends with the response's own output.
+	input := s.History[:max(0, len(s.History)-int(gjson.GetBytes(s.Response, "output.#").Int()))]
+	list, err := responses.InputItems(id, input, page)
+	if err != nil {
+		return err
+	}
+	b, err := list.JSON()
+	if err != nil {
+		return g.storeError(rec, err)
+	}
+	writeBody(w, b, "application/json")
+	return nil
+}
+
+// errCancelSynchronous is OpenAI's answer to cancelling a response that was
+// not created in background mode: every response this gateway makes.
+var errCancelSynchronous = &openai.Error{Code: openai.CodeInvalidRequest, Message: "Cannot cancel a synchronous response."}
+
+// cancelResponse is POST /v1/responses/{id}/cancel. Only background
+// responses can be cancelled, and the gateway makes none: a stored response
+// of the caller's is a 400 as OpenAI answers it; another key's or an unknown
+// id is a 404.
+func (g *Gateway) cancelResponse(w http.ResponseWriter, r *http.Request, rec *record) error {
+	owner, err := g.responseOwner(r, rec)
+	if err != nil {
+		return err
+	}
+	id := r.PathValue("id")
+	switch _, err := g.loadResponse(r.Context(), owner, id); {
+	case errors.Is(err, state.ErrNotFound):
+		return notFoundResponse(id, "response_id")
+	case err != nil:
+		return g.storeError(rec, err)
+	}
+	return errCancelSynchronous
+}
+
+// handleResponseByID registers GET and DELETE on path, GET on its
+// input_items and POST on its cancel; other methods get a 405 in OpenAI's
+// error shape naming the allowed ones.
 func (g *Gateway) handleResponseByID(path string) {
-	g.mux.Handle(http.MethodGet+" "+path, g.endpoint(g.getResponse))
-	g.mux.Handle(http.MethodDelete+" "+path, g.endpoint(g.deleteResponse))
-	g.mux.Handle(path, g.endpoint(func(w http.ResponseWriter, r *http.Request, _ *record) error {
-		w.Header().Set("Allow", "GET, DELETE")
-		return openai.Errorf(openai.CodeMethodNotAllowed, "method %s is not allowed on %s; use GET or DELETE", r.Method, path)
-	}))
+	routes := []struct {
+		path    string
+		methods []string
+		h       []handlerFunc
+	}{
+		{path, []string{http.MethodGet, http.MethodDelete}, []handlerFunc{g.getResponse, g.deleteResponse}},
+		{path + "/input_items", []string{http.MethodGet}, []handlerFunc{g.listInputItems}},
+		{path + "/cancel", []string{http.MethodPost}, []handlerFunc{g.cancelResponse}},
+	}
+	for _, rt := range routes {
+		for i, m := range rt.methods {
+			g.mux.Handle(m+" "+rt.path, g.endpoint(rt.h[i]))
+		}
+		allow, p := strings.Join(rt.methods, ", "), rt.path
+		g.mux.Handle(p, g.endpoint(func(w http.ResponseWriter, r *http.Request, _ *record) error {
+			w.Header().Set("Allow", allow)
+			return openai.Errorf(openai.CodeMethodNotAllowed, "method %s is not allowed on %s; use %s", r.Method, p,
+				strings.Join(rt.methods, " or "))
+		}))
+	}
 }

@@ -47,3 +47,50 @@ func startStream(w http.ResponseWriter, res *router.Result) {
 	w.Header().Set("Trailer", "X-Gateway-Cost-Usd")
 	w.WriteHeader(http.StatusOK)
 }
+
+// errPanicked is the error a stream that ends after a panic reports.
+var errPanicked = openai.Errorf(openai.CodeInternal, "internal error")
+
+// endsWith leaves on rec how the stream under way ends if its handler
+// panics: with fail's frames (the protocol's failure events, numbered on
+// from the stream's last one), or with nothing once the stream has ended.
+// Call the returned func when the stream's last frame is written.
+func (rec *record) endsWith(fail func(error) []byte) (ended func()) {
+	done := false
+	rec.endStream = func() []byte {
+		if done {
+			return nil
+		}
+		done = true
+		return fail(errPanicked)
+	}
+	return func() { done = true }
+}
+
+// endAfterPanic ends a stream whose handler panicked with the ending its
+// writer left (endsWith); it reports whether there was one. An ending that
+// panics itself (the writer's state broke mid-event) ends the stream with
+// nothing more: a second panic must not escape the recovery, and a
+// half-written frame cannot be mended.
+func (rec *record) endAfterPanic(tw *trackingWriter) bool {
+	end := rec.endStream
+	if end == nil || !tw.wroteHeader || !tw.isSSE() {
+		return false
+	}
+	if tw.failed != nil {
+		return true // the client is gone
+	}
+	frames := func() (b []byte) {
+		defer func() {
+			if recover() != nil {
+				b = nil
+			}
+		}()
+		return end()
+	}()
+	if len(frames) > 0 {
+		_, _ = tw.Write(frames)
+		tw.Flush()
+	}
+	return true
+}

@@ -280,8 +280,9 @@ func systemMessage(blocks []Block, path string) ([]openai.Message, *Error) {
 }
 
 // Dropped lists the parameters of r that ToChat cannot carry to a chat
-// provider and leaves out: "top_k", "cache_control", "thinking blocks".
-// The gateway may report them (a warning header, the log line).
+// provider and leaves out: "top_k", "cache_control", "thinking_blocks"
+// (thinking and redacted_thinking blocks in the turns). The gateway reports
+// them in a response header and the log line, so the names are tokens.
 func Dropped(r *Request) []string {
 	var out []string
 	if r.TopK != nil {
@@ -309,7 +310,7 @@ func Dropped(r *Request) []string {
 		out = append(out, "cache_control")
 	}
 	if thinking {
-		out = append(out, "thinking blocks")
+		out = append(out, "thinking_blocks")
 	}
 	return out
 }

@@ -185,7 +185,7 @@ func TestDroppedNamesWhatChatLoses(t *testing.T) {
 		{"top_k", string(body(`"top_k":3`)), []string{"top_k"}},
 		{"cache_control on a tool", string(body(`"tools":[{"name":"f","input_schema":{"type":"object"},"cache_control":{"type":"ephemeral"}}]`)), []string{"cache_control"}},
 		{"cache_control inside a tool result and thinking", `{"model":"m","max_tokens":5,"messages":[{"role":"assistant","content":[{"type":"thinking","thinking":"t","signature":"s"}]},{"role":"user","content":[{"type":"tool_result","tool_use_id":"t","content":[{"type":"text","text":"x","cache_control":{"type":"ephemeral"}}]}]}]}`,
-			[]string{"cache_control", "thinking blocks"}},
+			[]string{"cache_control", "thinking_blocks"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

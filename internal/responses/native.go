@@ -16,14 +16,23 @@ import (
 // previous_response_id is removed, since the upstream never saw the
 // gateway's response ids. The ids of modeled history items are dropped (the
 // upstream would look them up in its own store); other items, such as
-// reasoning items an OpenAI turn returned, go back as they came.
+// reasoning items an OpenAI turn returned, go back as they came. Reasoning
+// items the gateway's translation made (another provider's thinking) are
+// left out, from the history and from the client's own input: the upstream
+// would look up their ids and refuse the request.
 func (r *Request) NativeBody(model string, history []Item) ([]byte, error) {
 	bad := &openai.Error{Code: openai.CodeInvalidJSON, Message: "request body is not valid JSON"}
 	body, err := sjson.SetBytes(r.Raw, "model", model)
 	if err != nil {
 		return nil, bad
 	}
-	if len(history) == 0 {
+	foreign := false
+	for _, it := range r.Input.Items {
+		if _, _, ok := translatedReasoning(it); ok {
+			foreign = true
+		}
+	}
+	if len(history) == 0 && !foreign {
 		return body, nil
 	}
 	items := make([]Item, 0, len(history)+len(r.Input.Items)+1)
@@ -32,9 +41,15 @@ func (r *Request) NativeBody(model string, history []Item) ([]byte, error) {
 		case TypeMessage, TypeFunctionCall, TypeFunctionCallOutput:
 			it.ID = ""
 		}
-		items = append(items, it)
+		if _, _, ok := translatedReasoning(it); !ok {
+			items = append(items, it)
+		}
 	}
-	items = append(items, r.Items()...)
+	for _, it := range r.Items() {
+		if _, _, ok := translatedReasoning(it); !ok {
+			items = append(items, it)
+		}
+	}
 	input, err := marshal(items)
 	if err != nil {
 		return nil, bad

@@ -46,7 +46,14 @@ func TestTheNodeSDKReadsTheStream(t *testing.T) {
 			OutputText string         `json:"output_text"`
 			Usage      map[string]any `json:"usage"`
 		} `json:"plain"`
-		Tools, Text, Length, Refusal, Cut struct {
+		ReasoningItem struct {
+			Type    string `json:"type"`
+			Content []struct {
+				Type string `json:"type"`
+				Text string `json:"text"`
+			} `json:"content"`
+		} `json:"reasoningItem"`
+		Tools, Text, Length, Refusal, Cut, Reasoning struct {
 			Types      []string          `json:"types"`
 			Status     string            `json:"status"`
 			OutputText string            `json:"output_text"`
@@ -82,6 +89,10 @@ func TestTheNodeSDKReadsTheStream(t *testing.T) {
 	if !strings.Contains(got.Cut.Error, "stream was cut") || !strings.Contains(got.CutRaw.Error, "stream was cut") ||
 		got.CutRaw.Types[len(got.CutRaw.Types)-1] != "response.output_text.delta" {
 		t.Errorf("cut = %+v, raw = %+v", got.Cut, got.CutRaw)
+	}
+	if got.Reasoning.Error != "" || got.Reasoning.OutputText != "2 + 2 = 4." || fmt.Sprint(got.Reasoning.Output) != "[reasoning message]" ||
+		got.ReasoningItem.Type != "reasoning" || len(got.ReasoningItem.Content) != 1 || got.ReasoningItem.Content[0].Text != "The user asks 2+2. That is 4." {
+		t.Errorf("reasoning = %+v, item = %+v", got.Reasoning, got.ReasoningItem)
 	}
 	t.Logf("node SDK read: %s", raw)
 }

@@ -291,9 +291,26 @@ func errorCode(e *openai.Error) string {
 	return "server_error"
 }
 
+// FromChatBody is FromChat of a chat completion's JSON, whose reasoning may
+// also be named "reasoning" (vLLM, OpenRouter, Ollama).
+func FromChatBody(req *Request, body []byte, meta Meta) (*Response, error) {
+	var c openai.ChatCompletion
+	if err := json.Unmarshal(body, &c); err != nil {
+		return nil, err
+	}
+	alias := openai.MessageReasoning(body)
+	for i := range c.Choices {
+		if m := &c.Choices[i].Message; m.ReasoningContent == "" {
+			m.ReasoningContent = alias[c.Choices[i].Index]
+		}
+	}
+	return FromChat(req, &c, meta), nil
+}
+
 // FromChat turns a chat completion answering req into the response object.
-// The first choice becomes the output: its text (and refusal) one message
-// item, each tool call a function_call item. finish_reason "length" makes the
+// The first choice becomes the output: its reasoning a reasoning item (see
+// reasoning.go), its text (and refusal) one message item, each tool call a
+// function_call item. finish_reason "length" makes the
 // response incomplete for max_output_tokens, "content_filter" for
 // content_filter; the last output item is then incomplete too.
 func FromChat(req *Request, c *openai.ChatCompletion, meta Meta) *Response {
@@ -309,6 +326,9 @@ func FromChat(req *Request, c *openai.ChatCompletion, meta Meta) *Response {
 		}
 		reason = ch.FinishReason
 		msg := ch.Message
+		if rtext, blocks := reasoningOf(msg); rtext != "" || len(blocks) > 0 {
+			r.Output = append(r.Output, newReasoningItem(meta.newID("rs"), StatusCompleted, rtext, blocks))
+		}
 		text := ""
 		if msg.Content != nil {
 			text = *msg.Content
@@ -335,7 +355,12 @@ func FromChat(req *Request, c *openai.ChatCompletion, meta Meta) *Response {
 	}
 	settle(r, reason, c.Usage, meta.now())
 	if r.Status == StatusIncomplete && len(r.Output) > 0 {
-		r.Output[len(r.Output)-1].Status = StatusIncomplete
+		it := &r.Output[len(r.Output)-1]
+		if it.Type == TypeReasoning {
+			text, blocks, _ := translatedReasoning(*it)
+			*it = newReasoningItem(it.ID, StatusIncomplete, text, blocks)
+		}
+		it.Status = StatusIncomplete
 	}
 	return r
 }

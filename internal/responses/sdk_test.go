@@ -216,3 +216,54 @@ func TestTheGoSDKGetsA400NamingTheParameter(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// A chat answer's reasoning reaches the Go SDK as a reasoning item before
+// the message: streamed as response.reasoning_text.* events, and whole in
+// the JSON answer, with the thinking blocks in encrypted_content.
+func TestTheGoSDKReadsReasoning(t *testing.T) {
+	client := sdkClient(fakeGateway(t))
+	input := responses.ResponseNewParamsInputUnion{OfString: param.NewOpt("What is 2+2?")}
+	stream := client.Responses.NewStreaming(context.Background(), responses.ResponseNewParams{Model: "reasoning", Input: input})
+	var deltas strings.Builder
+	var done string
+	var final *responses.Response
+	for stream.Next() {
+		switch e := stream.Current().AsAny().(type) {
+		case responses.ResponseReasoningTextDeltaEvent:
+			deltas.WriteString(e.Delta)
+		case responses.ResponseReasoningTextDoneEvent:
+			done = e.Text
+		case responses.ResponseCompletedEvent:
+			final = &e.Response
+		}
+	}
+	if err := stream.Err(); err != nil {
+		t.Fatal(err)
+	}
+	const thought = "The user asks 2+2. That is 4."
+	if deltas.String() != thought || done != thought || final == nil {
+		t.Fatalf("reasoning deltas %q, done %q, final %v", deltas.String(), done, final)
+	}
+	resp, err := client.Responses.New(context.Background(), responses.ResponseNewParams{Model: "reasoning", Input: input})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []*responses.Response{final, resp} {
+		if len(r.Output) != 2 || r.Output[0].Type != "reasoning" || r.OutputText() != "2 + 2 = 4." {
+			t.Fatalf("output = %s", r.RawJSON())
+		}
+		rs := r.Output[0].AsReasoning()
+		if len(rs.Content) != 1 || rs.Content[0].Text != thought || rs.Content[0].Type != "reasoning_text" || rs.EncryptedContent == "" {
+			t.Fatalf("reasoning item = %s", rs.RawJSON())
+		}
+		// The next turn gives Anthropic its signed thinking back.
+		var item Item
+		if err := item.UnmarshalJSON([]byte(r.Output[0].RawJSON())); err != nil {
+			t.Fatal(err)
+		}
+		_, blocks, ok := translatedReasoning(item)
+		if !ok || len(blocks) != 2 || blocks[0].Signature != "EqQBCkYIBRgCIkB" || blocks[0].Thinking != thought || blocks[1].Data != "EmwKAhgBEgy3va3pzix" {
+			t.Fatalf("blocks %+v from %s", blocks, rs.RawJSON())
+		}
+	}
+}

@@ -3,6 +3,7 @@ package responses
 import (
 	"encoding/json"
 	"strconv"
+	"strings"
 
 	"github.com/aigateway/gateway/internal/openai"
 )
@@ -14,7 +15,9 @@ import (
 // "event: <type>\ndata: <json>\n\n", with sequence_number counting up from 0:
 //
 //	response.created, response.in_progress,
-//	per output item: response.output_item.added, then for a message
+//	per output item: response.output_item.added, then for the reasoning
+//	(reasoning_content) response.content_part.added, response.reasoning_text.delta…,
+//	response.reasoning_text.done, response.content_part.done; for a message
 //	response.content_part.added, response.output_text.delta…,
 //	response.output_text.done, response.content_part.done (refusals likewise
 //	with response.refusal.*), for a function call
@@ -41,6 +44,10 @@ type Stream struct {
 	finish string
 	usage  *openai.Usage
 	buf    []byte
+	// The open reasoning item's text, thinking blocks, and the text no
+	// block has taken yet (a signature may come alone, after its text).
+	rtext, unsigned strings.Builder
+	rblocks         []openai.ThinkingBlock
 }
 
 // NewStream starts the translation of the stream answering req.
@@ -86,6 +93,15 @@ func (s *Stream) Chunk(data []byte) ([]byte, error) {
 	for _, c := range ch.Choices {
 		if c.Index != 0 {
 			continue
+		}
+		if c.Delta.ReasoningContent == "" {
+			c.Delta.ReasoningContent = openai.DeltaReasoning(data)[0]
+		}
+		if c.Delta.ReasoningContent != "" {
+			s.reasoning(c.Delta.ReasoningContent)
+		}
+		for _, tb := range c.Delta.ThinkingBlocks {
+			s.thinkingBlock(tb)
 		}
 		if c.Delta.Content != nil && *c.Delta.Content != "" {
 			s.text(PartOutputText, *c.Delta.Content)
@@ -141,7 +157,11 @@ func (s *Stream) Fail(err error) []byte {
 	s.start("")
 	s.ended = true
 	if s.open >= 0 {
-		s.resp.Output[s.open].Status = StatusIncomplete
+		if it := &s.resp.Output[s.open]; it.Type == TypeReasoning {
+			*it = newReasoningItem(it.ID, StatusIncomplete, s.rtext.String(), s.rblocks)
+		} else {
+			it.Status = StatusIncomplete
+		}
 		s.open, s.part = -1, -1
 	}
 	s.resp.Usage = UsageFromChat(s.usage)
@@ -235,6 +255,65 @@ func (s *Stream) toolCall(td openai.ToolCallDelta) {
 	// calls) cannot be streamed any more; it still reaches the final response.
 }
 
+// reasoning appends reasoning text to the open reasoning item, opening the
+// item and its reasoning_text part as needed.
+func (s *Stream) reasoning(delta string) {
+	s.openReasoning()
+	it := &s.resp.Output[s.open]
+	if s.part < 0 {
+		s.part = 0
+		s.emit("response.content_part.added", &partEvent{ItemID: it.ID, OutputIndex: s.open, ContentIndex: 0,
+			Part: reasoningPart("")})
+	}
+	s.rtext.WriteString(delta)
+	s.unsigned.WriteString(delta)
+	s.emit("response.reasoning_text.delta", &deltaEvent{ItemID: it.ID, OutputIndex: s.open, ContentIndex: 0, Delta: delta})
+}
+
+// thinkingBlock adds a signed (or redacted) thinking block to the open
+// reasoning item; a signature that came alone signs the text before it.
+func (s *Stream) thinkingBlock(tb openai.ThinkingBlock) {
+	s.openReasoning()
+	if tb.Type == openai.ThinkingTypeThinking {
+		if tb.Thinking == "" {
+			tb.Thinking = s.unsigned.String()
+		}
+		s.unsigned.Reset()
+	}
+	s.rblocks = append(s.rblocks, tb)
+}
+
+// openReasoning makes the open item a reasoning item, closing another one.
+func (s *Stream) openReasoning() {
+	if s.open >= 0 && s.resp.Output[s.open].Type == TypeReasoning {
+		return
+	}
+	s.closeOpen(StatusCompleted)
+	s.rtext.Reset()
+	s.unsigned.Reset()
+	s.rblocks = nil
+	s.resp.Output = append(s.resp.Output, newReasoningItem(s.meta.newID("rs"), StatusInProgress, "", nil))
+	s.open, s.part = len(s.resp.Output)-1, -1
+	s.emit("response.output_item.added", &itemEvent{OutputIndex: s.open, Item: s.resp.Output[s.open]})
+}
+
+// closeReasoning sends the done events of the open reasoning item.
+func (s *Stream) closeReasoning(status string) {
+	it := &s.resp.Output[s.open]
+	text := s.rtext.String()
+	if s.part >= 0 {
+		s.emit("response.reasoning_text.done", &reasoningDoneEvent{ItemID: it.ID, OutputIndex: s.open, ContentIndex: 0, Text: text})
+		s.emit("response.content_part.done", &partEvent{ItemID: it.ID, OutputIndex: s.open, ContentIndex: 0, Part: reasoningPart(text)})
+	}
+	*it = newReasoningItem(it.ID, status, text, s.rblocks)
+}
+
+// reasoningPart is a reasoning_text content part.
+func reasoningPart(text string) Part {
+	raw, _ := marshal(reasoningText{Type: PartReasoningText, Text: text})
+	return Part{Type: PartReasoningText, Text: text, Raw: raw}
+}
+
 // closePart sends the done events of the open content part.
 func (s *Stream) closePart() {
 	if s.open < 0 || s.part < 0 {
@@ -263,6 +342,8 @@ func (s *Stream) closeOpen(status string) {
 		s.closePart()
 	case TypeFunctionCall:
 		s.emit("response.function_call_arguments.done", &argsDoneEvent{ItemID: it.ID, OutputIndex: s.open, Name: it.Name, Arguments: it.Arguments})
+	case TypeReasoning:
+		s.closeReasoning(status)
 	}
 	it.Status = status
 	s.emit("response.output_item.done", &itemEvent{OutputIndex: s.open, Item: *it})
@@ -350,6 +431,14 @@ type textDoneEvent struct {
 	ContentIndex int               `json:"content_index"`
 	Text         string            `json:"text"`
 	Logprobs     []json.RawMessage `json:"logprobs"`
+}
+
+type reasoningDoneEvent struct {
+	head
+	ItemID       string `json:"item_id"`
+	OutputIndex  int    `json:"output_index"`
+	ContentIndex int    `json:"content_index"`
+	Text         string `json:"text"`
 }
 
 type refusalDoneEvent struct {

@@ -19,7 +19,11 @@ func unsupported(param, what string) *openai.Error {
 // request's own input. Instructions become the first (system) message;
 // function_call items become assistant tool_calls (consecutive calls share one
 // assistant message), function_call_output items tool messages, input_image
-// parts image_url parts; reasoning items are dropped. Its error is an
+// parts image_url parts. A reasoning item the translation made gives the
+// next assistant message its signed thinking blocks, which Anthropic and
+// Bedrock need to continue a thinking turn (its text alone is not sent:
+// providers such as DeepSeek refuse reasoning_content in the history); other
+// reasoning items (OpenAI's, opaque) are dropped. Its error is an
 // *openai.Error (400) for what chat cannot carry: built-in tools, file
 // inputs, item references, background, conversation and prompt.
 func ToChat(req *Request, history []Item) (*openai.ChatRequest, error) {
@@ -81,6 +85,16 @@ type messageBuilder struct {
 	// callsOpen marks that the last message is an assistant message that
 	// function_call items may join.
 	callsOpen bool
+	// thinking holds the thinking blocks of translated reasoning items, for
+	// the next assistant message.
+	thinking []openai.ThinkingBlock
+}
+
+// assistant gives the assistant message m the reasoning that came before it.
+func (b *messageBuilder) assistant(m *openai.Message) {
+	if len(b.thinking) > 0 {
+		m.ThinkingBlocks, b.thinking = b.thinking, nil
+	}
 }
 
 // add folds one item in; param names it in errors, what in messages.
@@ -90,6 +104,9 @@ func (b *messageBuilder) add(it Item, param, what string) *openai.Error {
 		m, err := chatMessage(it, param)
 		if err != nil {
 			return err
+		}
+		if m.Role == "assistant" {
+			b.assistant(&m)
 		}
 		b.msgs = append(b.msgs, m)
 		b.callsOpen = m.Role == "assistant"
@@ -101,8 +118,9 @@ func (b *messageBuilder) add(it Item, param, what string) *openai.Error {
 			last.ToolCalls = append(last.ToolCalls, call)
 			return nil
 		}
-		b.msgs = append(b.msgs, openai.Message{Role: "assistant", Content: openai.Content{IsNull: true},
-			ToolCalls: []openai.ToolCall{call}})
+		m := openai.Message{Role: "assistant", Content: openai.Content{IsNull: true}, ToolCalls: []openai.ToolCall{call}}
+		b.assistant(&m)
+		b.msgs = append(b.msgs, m)
 		b.callsOpen = true
 	case TypeFunctionCallOutput:
 		content, err := toolOutput(it.Output, param+".output")
@@ -112,7 +130,12 @@ func (b *messageBuilder) add(it Item, param, what string) *openai.Error {
 		b.msgs = append(b.msgs, openai.Message{Role: "tool", ToolCallID: it.CallID, Content: content})
 		b.callsOpen = false
 	case TypeReasoning:
-		// Chat has no place for reasoning items; the model reasons afresh.
+		// OpenAI's reasoning items mean nothing to another provider: the
+		// model reasons afresh. The translation's own carry the thinking.
+		if _, blocks, ok := translatedReasoning(it); ok && len(blocks) > 0 {
+			b.thinking = append(b.thinking, blocks...)
+			b.callsOpen = false
+		}
 	case TypeItemReference:
 		return unsupported(param, fmt.Sprintf("%s is an item_reference, which", what))
 	default:

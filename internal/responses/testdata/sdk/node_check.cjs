@@ -33,6 +33,13 @@ async function main() {
   out.length = await streamed(client, "length", { max_output_tokens: 16 });
   out.refusal = await streamed(client, "refusal", {});
   out.cut = await streamed(client, "cut", {});
+  out.reasoning = await streamed(client, "reasoning", {});
+  {
+    // What the SDK's stream accumulated into the reasoning item.
+    const stream = client.responses.stream({ model: "reasoning", input: "hello" });
+    const final = await stream.finalResponse();
+    out.reasoningItem = final.output[0];
+  }
   // The raw event iterator, as most code uses it.
   const raw = { types: [] };
   try {
