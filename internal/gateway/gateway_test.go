@@ -507,6 +507,14 @@ func TestCORSPreflight(t *testing.T) {
 	if rec.Header().Get("Access-Control-Allow-Origin") != "" {
 		t.Error("an unlisted origin was allowed")
 	}
+	// A browser may read what the gateway tells it: the cache, the cost, the limits.
+	rec = do(t, g, "POST", "/v1/chat/completions", hello, "Origin", "https://app.example")
+	exposed := rec.Header().Get("Access-Control-Expose-Headers")
+	for _, h := range []string{"X-Gateway-Cache", "X-Gateway-Cost-Usd", "X-Gateway-Dropped", "X-Ratelimit-Remaining-Requests", "Retry-After"} {
+		if !strings.Contains(exposed, h) {
+			t.Errorf("%s is not exposed to browsers: %q", h, exposed)
+		}
+	}
 }
 
 func TestMockServesMockEchoWithoutAnyCredentials(t *testing.T) {

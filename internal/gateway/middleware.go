@@ -321,7 +321,7 @@ func (g *Gateway) cors(w http.ResponseWriter, r *http.Request) bool {
 	h := w.Header()
 	h.Set("Access-Control-Allow-Origin", allowed)
 	h.Add("Vary", "Origin")
-	h.Set("Access-Control-Expose-Headers", "X-Request-Id, X-Gateway-Provider, X-Gateway-Model, Retry-After")
+	h.Set("Access-Control-Expose-Headers", exposedHeaders)
 	if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
 		h.Set("Access-Control-Allow-Methods", "GET, POST, DELETE, OPTIONS")
 		h.Set("Access-Control-Allow-Headers", strings.Join(g.Config.Server.CORS.AllowedHeaders, ", "))
@@ -410,3 +410,9 @@ func isOps(path string) bool {
 	}
 	return strings.HasPrefix(path, "/admin/")
 }
+
+// exposedHeaders are the response headers a browser client may read: the
+// gateway's own and OpenAI's rate-limit headers.
+const exposedHeaders = "X-Request-Id, X-Gateway-Provider, X-Gateway-Model, X-Gateway-Cache, X-Gateway-Cost-Usd, " +
+	"X-Gateway-Dropped, Retry-After, X-Ratelimit-Limit-Requests, X-Ratelimit-Remaining-Requests, " +
+	"X-Ratelimit-Reset-Requests, X-Ratelimit-Limit-Tokens, X-Ratelimit-Remaining-Tokens, X-Ratelimit-Reset-Tokens"
