@@ -145,13 +145,15 @@ func (r *Router) tryTarget(ctx context.Context, policy RetryPolicy, t *Target, f
 			t.Breaker.Release()
 			return false, err
 		case ctx.Err() != nil && !timedOut:
-			// The client went away: no fault of the target's.
-			t.Breaker.Record(true)
+			// The client went away: no fault of the target's, and no sign of
+			// its health either, so a half-open breaker's probe slot goes to
+			// the next call and a closed breaker keeps its failure count.
+			t.Breaker.Release()
 			return false, err
 		case !isRetryable(err):
 			// A client error is no fault of the target's, and another target
 			// would refuse it too.
-			t.Breaker.Record(true)
+			settle(t.Breaker, err)
 			return true, err
 		}
 		t.c.failures.Add(1)
@@ -217,21 +219,43 @@ func (at *attemptTimer) elapsed() time.Duration { return time.Since(at.start) }
 
 // doneFunc is Result.Done for an attempt on t that answered: the first call
 // frees the target's in-flight slot, records the outcome on its breaker (a
-// retryable error counts as a failure of the target) and cancels the
-// attempt's context; later calls do nothing.
+// retryable error counts as a failure of the target, a client that went away
+// as no outcome) and cancels the attempt's context; later calls do nothing.
 func doneFunc(t *Target, cancel context.CancelFunc) func(err error) {
 	var once sync.Once
 	return func(err error) {
 		once.Do(func() {
 			t.c.inflight.Add(-1)
-			ok := err == nil || !isRetryable(err)
-			if !ok {
+			if err != nil && isRetryable(err) {
 				t.c.failures.Add(1)
 			}
-			t.Breaker.Record(ok)
+			settle(t.Breaker, err)
 			cancel()
 		})
 	}
+}
+
+// settle records on b the outcome of a call that ended with err (nil: it
+// answered). A retryable error is the target's failure; the client-closed
+// status says nothing about the target, so it records no outcome (a
+// half-open breaker's probe slot is freed for the next call); any other
+// error is the client's and shows the target answering.
+func settle(b *Breaker, err error) {
+	switch {
+	case err == nil:
+		b.Record(true)
+	case clientClosed(err):
+		b.Release()
+	default:
+		b.Record(!isRetryable(err))
+	}
+}
+
+// clientClosed reports whether err is an *openai.Error (wrapped or not) with
+// the status of a call the client gave up on.
+func clientClosed(err error) bool {
+	var e *openai.Error
+	return errors.As(err, &e) && e.Status == statusClientClosed
 }
 
 // breakerOpenError reports that t's circuit breaker refused the call.

@@ -595,3 +595,68 @@ func TestASkippedTargetMovesOnWithoutRetryOrBreakerFailure(t *testing.T) {
 		t.Fatalf("skipped target stats %+v", ta.Stats())
 	}
 }
+
+// TestAProbeWhoseClientLeftNeitherClosesNorReopensTheBreaker pins that a
+// half-open breaker's trial call says nothing about the target when the
+// client went away: the breaker stays half-open and the next call probes.
+func TestAProbeWhoseClientLeftNeitherClosesNorReopensTheBreaker(t *testing.T) {
+	halfOpen := func(t *testing.T, r *Router) *Target {
+		t.Helper()
+		tg := target(t, r, "a/x")
+		c := newClock()
+		tg.Breaker = NewBreaker(BreakerConfig{FailureThreshold: 1, RecoveryTimeout: time.Hour}, c.now)
+		tg.Breaker.Record(false)
+		c.advance(time.Hour)
+		if st := tg.Breaker.State(); st != HalfOpen {
+			t.Fatalf("breaker is %s, want half_open", st)
+		}
+		return tg
+	}
+	check := func(t *testing.T, tg *Target) {
+		t.Helper()
+		if st := tg.Breaker.State(); st != HalfOpen {
+			t.Errorf("breaker is %s after a probe whose client left, want half_open", st)
+		}
+		if !tg.Breaker.Allow() {
+			t.Error("the probe's slot was not given back: the next call cannot probe")
+		}
+	}
+	t.Run("the client cancels during the probe", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		a := newFake("a")
+		a.hook = func(actx context.Context) error { cancel(); return slow("a")(actx) }
+		r, _ := newTestRouter(a)
+		tg := halfOpen(t, r)
+		if _, err := r.Run(ctx, plan(t, r, RetryPolicy{}, "a/x"), chat); err == nil {
+			t.Fatal("a cancelled run succeeded")
+		}
+		check(t, tg)
+	})
+	t.Run("the probe answers but the delivery ends with the client closed status", func(t *testing.T) {
+		r, _ := newTestRouter(newFake("a"))
+		tg := halfOpen(t, r)
+		res, err := r.Run(context.Background(), plan(t, r, RetryPolicy{}, "a/x"), chat)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Done(&openai.Error{Code: openai.CodeUpstreamError, Status: statusClientClosed, Message: "request cancelled"})
+		check(t, tg)
+	})
+	t.Run("in a closed breaker a client that leaves does not reset the failure count", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		a := newFake("a", statusErr("a", 500, nil), statusErr("a", 500, nil), nil, statusErr("a", 500, nil))
+		r, _ := newTestRouter(a)
+		tg := target(t, r, "a/x")
+		tg.Breaker = NewBreaker(BreakerConfig{FailureThreshold: 3, RecoveryTimeout: time.Hour}, newClock().now)
+		p := plan(t, r, RetryPolicy{}, "a/x")
+		r.Run(context.Background(), p, chat)
+		r.Run(context.Background(), p, chat)
+		a.hook = func(actx context.Context) error { cancel(); return slow("a")(actx) }
+		r.Run(ctx, p, chat)
+		a.hook = nil
+		r.Run(context.Background(), p, chat)
+		if st := tg.Breaker.State(); st != Open {
+			t.Errorf("breaker is %s after three failures with a client cancel between, want open", st)
+		}
+	})
+}
