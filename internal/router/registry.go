@@ -107,7 +107,9 @@ type Route struct {
 	Strategy   string
 	Targets    []WeightedTarget
 	Conditions []Condition
-	Retry      RetryPolicy
+	// Retry is the route's retry policy; nil takes the router's. A policy
+	// that is all zero means no retries, not "unset".
+	Retry *RetryPolicy
 	// NoFailover stops after the first chosen target (default: remaining
 	// targets follow as fallbacks).
 	NoFailover bool
@@ -195,11 +197,16 @@ func (r *Router) AddRoute(rt *Route) error {
 	if rt.Strategy == "" {
 		rt.Strategy = StrategyFallback
 	}
-	if rt.Retry == (RetryPolicy{}) {
-		rt.Retry = r.retry
-	}
 	r.routes[rt.Name] = rt
 	return nil
+}
+
+// retryFor is rt's retry policy: its own, or the router's when it has none.
+func (r *Router) retryFor(rt *Route) RetryPolicy {
+	if rt.Retry != nil {
+		return *rt.Retry
+	}
+	return r.retry
 }
 
 // AddAlias makes alias resolve to the route named target.

@@ -78,7 +78,7 @@ func (r *Router) Resolve(req *Request, pin string) (*Plan, error) {
 		return r.resolvePinned(pin, model)
 	}
 	if rt, ok := r.Route(model); ok {
-		return &Plan{Route: rt.Name, Targets: r.orderTargets(rt, req), Retry: rt.Retry}, nil
+		return &Plan{Route: rt.Name, Targets: r.orderTargets(rt, req), Retry: r.retryFor(rt)}, nil
 	}
 	if pattern, ts := r.byWildcard(model); len(ts) > 0 {
 		return &Plan{Route: pattern, Targets: ts, Retry: r.retry}, nil
@@ -98,7 +98,7 @@ func (r *Router) resolvePinned(pin, model string) (*Plan, error) {
 	}
 	plan := &Plan{Retry: r.retry, Pinned: true}
 	if rt, ok := r.Route(model); ok {
-		plan.Route, plan.Retry = rt.Name, rt.Retry
+		plan.Route, plan.Retry = rt.Name, r.retryFor(rt)
 		for _, wt := range rt.allTargets() {
 			if wt.Provider.Name() == p.Name() {
 				plan.Targets = []*Target{wt.Target}

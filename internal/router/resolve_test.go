@@ -17,7 +17,7 @@ func resolveRouter(t *testing.T) *Router {
 	r, _ := newTestRouter(newFake("a"), newFake("b"), newFake("c"))
 	r.retry = RetryPolicy{MaxRetries: 7}
 	rt := addRoute(t, r, "chat", StrategyFallback, "a/gpt-small", "b/claude-small")
-	rt.Retry = RetryPolicy{MaxRetries: 2, BaseBackoff: time.Second}
+	rt.Retry = &RetryPolicy{MaxRetries: 2, BaseBackoff: time.Second}
 	addRoute(t, r, "b/special", StrategyFallback, "c/special-upstream")
 	if err := r.AddAlias("default", "chat"); err != nil {
 		t.Fatal(err)

@@ -487,7 +487,7 @@ func TestRunSkipsOpenBreakers(t *testing.T) {
 func TestConcurrentRunsKeepCountsBalanced(t *testing.T) {
 	r, _ := newTestRouter(newFake("a", statusErr("a", 500, nil), nil), newFake("b"))
 	rt := addRoute(t, r, "m", StrategyLeastBusy, "a/x", "b/x")
-	rt.Retry = RetryPolicy{MaxRetries: 1}
+	rt.Retry = &RetryPolicy{MaxRetries: 1}
 	var wg sync.WaitGroup
 	for range 64 {
 		wg.Go(func() {
@@ -659,4 +659,40 @@ func TestAProbeWhoseClientLeftNeitherClosesNorReopensTheBreaker(t *testing.T) {
 			t.Errorf("breaker is %s after three failures with a client cancel between, want open", st)
 		}
 	})
+}
+
+// TestARouteCanAskForNoRetries pins that a route's explicit policy of no
+// retries (and no backoff) is kept, not taken for "unset" and replaced by the
+// router's default; a route without a policy still gets the default.
+func TestARouteCanAskForNoRetries(t *testing.T) {
+	a, b := newFake("a", statusErr("a", 503, nil)), newFake("b")
+	r := New([]provider.Provider{a, b}, Options{Retry: RetryPolicy{MaxRetries: 3}})
+	r.sleep = (&sleepLog{}).sleep
+	none := &Route{Name: "none", Retry: &RetryPolicy{}, Targets: []WeightedTarget{wt(t, r, "a/x", 1), wt(t, r, "b/x", 1)}}
+	if err := r.AddRoute(none); err != nil {
+		t.Fatal(err)
+	}
+	p, err := r.Resolve(&Request{Model: "none"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Retry.MaxRetries != 0 {
+		t.Errorf("plan retries = %d, want the route's 0", p.Retry.MaxRetries)
+	}
+	res, err := r.Run(context.Background(), p, chat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Done(nil)
+	if a.Calls() != 1 {
+		t.Errorf("a was called %d times, want once: the route asked for no retries", a.Calls())
+	}
+	addRoute(t, r, "unset", StrategyFallback, "a/x")
+	p, err = r.Resolve(&Request{Model: "unset"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Retry.MaxRetries != 3 {
+		t.Errorf("a route without a policy plans %d retries, want the router's 3", p.Retry.MaxRetries)
+	}
 }
