@@ -17,7 +17,8 @@ type RetryPolicy struct {
 	// BaseBackoff is the first backoff; each retry doubles it, with full jitter.
 	BaseBackoff time.Duration
 	// MaxBackoff caps one wait, Retry-After included: a longer Retry-After
-	// moves on to the next target instead of waiting.
+	// moves on to the next target instead of waiting. Unset (zero), backoffs
+	// are capped at DefaultRetry's, or at BaseBackoff when that is longer.
 	MaxBackoff time.Duration
 }
 
@@ -320,16 +321,28 @@ func retryAfter(err error) time.Duration {
 	return 0
 }
 
-// backoff is exponential with full jitter: uniform in [0, base·2^attempt], capped.
+// backoff is exponential with full jitter: uniform in [0, base·2^attempt],
+// capped at the policy's longest wait. The doubling is compared with the cap
+// before it is made, so it cannot overflow.
 func backoff(p RetryPolicy, attempt int, u float64) time.Duration {
 	if p.BaseBackoff <= 0 {
 		return 0
 	}
-	d := p.BaseBackoff << attempt
-	if p.MaxBackoff > 0 && (d > p.MaxBackoff || d <= 0) {
-		d = p.MaxBackoff
+	d := p.maxWait()
+	if attempt < 63 && p.BaseBackoff <= d>>attempt {
+		d = p.BaseBackoff << attempt
 	}
 	return time.Duration(u * float64(d))
+}
+
+// maxWait is the longest backoff: MaxBackoff, or when it is unset the
+// default's (the base backoff when that is longer), so that no number of
+// retries makes an unbounded wait.
+func (p RetryPolicy) maxWait() time.Duration {
+	if p.MaxBackoff > 0 {
+		return p.MaxBackoff
+	}
+	return max(DefaultRetry.MaxBackoff, p.BaseBackoff)
 }
 
 // sleepCtx waits d, or until ctx ends (then it returns ctx's error).

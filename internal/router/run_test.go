@@ -157,6 +157,24 @@ func TestBackoffNeverOverflows(t *testing.T) {
 	}
 }
 
+// TestBackoffWithoutMaxBackoffNeverOverflows pins that an unset MaxBackoff
+// caps the doubling at the default's (or the base, when larger) instead of
+// letting base·2^attempt overflow into negative or centuries-long waits.
+func TestBackoffWithoutMaxBackoffNeverOverflows(t *testing.T) {
+	for _, base := range []time.Duration{time.Nanosecond, 100 * time.Millisecond, time.Second, time.Minute} {
+		p := RetryPolicy{BaseBackoff: base}
+		limit := max(DefaultRetry.MaxBackoff, base)
+		prev := time.Duration(0)
+		for attempt := range 70 {
+			d := backoff(p, attempt, 0.999)
+			if d < prev || d > limit {
+				t.Fatalf("base %v, attempt %d: backoff %v, want in [%v, %v]", base, attempt, d, prev, limit)
+			}
+			prev = d
+		}
+	}
+}
+
 func TestRunHonoursRetryAfter(t *testing.T) {
 	retry := RetryPolicy{MaxRetries: 2, BaseBackoff: 100 * time.Millisecond, MaxBackoff: 5 * time.Second}
 	tests := []struct {
