@@ -17,8 +17,8 @@ type RetryPolicy struct {
 	// BaseBackoff is the first backoff; each retry doubles it, with full jitter.
 	BaseBackoff time.Duration
 	// MaxBackoff caps one wait, Retry-After included: a longer Retry-After
-	// moves on to the next target instead of waiting. Unset (zero), backoffs
-	// are capped at DefaultRetry's, or at BaseBackoff when that is longer.
+	// moves on to the next target instead of waiting. Unset (zero), the cap
+	// is DefaultRetry's, or BaseBackoff when that is longer.
 	MaxBackoff time.Duration
 }
 
@@ -275,10 +275,10 @@ func timeoutError(t *Target) error {
 // retryWait is how long to wait before retrying after err: the upstream's
 // Retry-After when it sent one, else the policy's backoff for this attempt
 // (u is the jitter draw). ok is false when Retry-After asks for longer than
-// the policy's MaxBackoff: the next target is tried instead of waiting.
+// the policy's longest wait: the next target is tried instead of waiting.
 func retryWait(p RetryPolicy, attempt int, err error, u float64) (wait time.Duration, ok bool) {
 	if ra := retryAfter(err); ra > 0 {
-		if p.MaxBackoff > 0 && ra > p.MaxBackoff {
+		if ra > p.maxWait() {
 			return 0, false
 		}
 		return ra, true
@@ -335,9 +335,9 @@ func backoff(p RetryPolicy, attempt int, u float64) time.Duration {
 	return time.Duration(u * float64(d))
 }
 
-// maxWait is the longest backoff: MaxBackoff, or when it is unset the
-// default's (the base backoff when that is longer), so that no number of
-// retries makes an unbounded wait.
+// maxWait is the longest wait, backoff or Retry-After: MaxBackoff, or when
+// it is unset the default's (the base backoff when that is longer), so that
+// no wait is unbounded.
 func (p RetryPolicy) maxWait() time.Duration {
 	if p.MaxBackoff > 0 {
 		return p.MaxBackoff

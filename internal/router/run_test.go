@@ -714,3 +714,19 @@ func TestARouteCanAskForNoRetries(t *testing.T) {
 		t.Errorf("a route without a policy plans %d retries, want the router's 3", p.Retry.MaxRetries)
 	}
 }
+
+// TestAnUnsetMaxBackoffStillBoundsRetryAfter pins that a Retry-After longer
+// than the longest wait moves on to the next target when MaxBackoff is
+// unset too, instead of waiting whatever the upstream asks.
+func TestAnUnsetMaxBackoffStillBoundsRetryAfter(t *testing.T) {
+	a, b := newFake("a", retryAfter429("a", "3600"), nil), newFake("b")
+	r, sl := newTestRouter(a, b)
+	res, err := r.Run(context.Background(), plan(t, r, RetryPolicy{MaxRetries: 1, BaseBackoff: 100 * time.Millisecond}, "a/x", "b/x"), chat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Done(nil)
+	if waits := sl.Waits(); len(waits) != 0 || res.Target.Key() != "b/x" {
+		t.Errorf("waits %v, answered by %s; want no wait and b/x", waits, res.Target.Key())
+	}
+}
