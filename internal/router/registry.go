@@ -221,14 +221,16 @@ func (r *Router) AddAlias(alias, target string) error {
 	return nil
 }
 
-// Provider returns a provider by name (case-insensitive).
+// Provider returns a provider by name: the one of exactly that name, else
+// the first, in the order given to New, whose name matches ignoring case (so
+// names that differ only by case resolve the same way on every call).
 func (r *Router) Provider(name string) (provider.Provider, bool) {
 	if p, ok := r.providers[name]; ok {
 		return p, true
 	}
-	for n, p := range r.providers {
+	for _, n := range r.names {
 		if strings.EqualFold(n, name) {
-			return p, true
+			return r.providers[n], true
 		}
 	}
 	return nil, false
