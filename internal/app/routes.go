@@ -71,7 +71,8 @@ func buildRouter(ctx context.Context, c *config.Config, deps provider.Deps, onOp
 	}
 	defined := map[string]bool{}
 	for _, rc := range c.Routes {
-		rt := &router.Route{Name: rc.Model, Strategy: rc.Strategy, Retry: c.RetryPolicy(rc.Retry), NoFailover: rc.NoFailover}
+		retry := c.RetryPolicy(rc.Retry)
+		rt := &router.Route{Name: rc.Model, Strategy: rc.Strategy, Retry: &retry, NoFailover: rc.NoFailover}
 		var err error
 		if rt.Targets, err = targets(rc.Targets); err != nil {
 			return nil, err

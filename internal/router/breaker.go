@@ -117,8 +117,10 @@ func (b *Breaker) Record(success bool) {
 	}
 }
 
-// Release gives back an allowed call that never reached the target (it was
-// skipped), recording no outcome.
+// Release gives back an allowed call whose outcome says nothing about the
+// target (it was skipped, or the client went away), recording no outcome: a
+// half-open breaker's trial slot goes to the next call, and a closed
+// breaker's consecutive failures stay as they were.
 func (b *Breaker) Release() {
 	b.mu.Lock()
 	defer b.mu.Unlock()

@@ -107,7 +107,9 @@ type Route struct {
 	Strategy   string
 	Targets    []WeightedTarget
 	Conditions []Condition
-	Retry      RetryPolicy
+	// Retry is the route's retry policy; nil takes the router's. A policy
+	// that is all zero means no retries, not "unset".
+	Retry *RetryPolicy
 	// NoFailover stops after the first chosen target (default: remaining
 	// targets follow as fallbacks).
 	NoFailover bool
@@ -195,11 +197,16 @@ func (r *Router) AddRoute(rt *Route) error {
 	if rt.Strategy == "" {
 		rt.Strategy = StrategyFallback
 	}
-	if rt.Retry == (RetryPolicy{}) {
-		rt.Retry = r.retry
-	}
 	r.routes[rt.Name] = rt
 	return nil
+}
+
+// retryFor is rt's retry policy: its own, or the router's when it has none.
+func (r *Router) retryFor(rt *Route) RetryPolicy {
+	if rt.Retry != nil {
+		return *rt.Retry
+	}
+	return r.retry
 }
 
 // AddAlias makes alias resolve to the route named target.
@@ -214,14 +221,16 @@ func (r *Router) AddAlias(alias, target string) error {
 	return nil
 }
 
-// Provider returns a provider by name (case-insensitive).
+// Provider returns a provider by name: the one of exactly that name, else
+// the first, in the order given to New, whose name matches ignoring case (so
+// names that differ only by case resolve the same way on every call).
 func (r *Router) Provider(name string) (provider.Provider, bool) {
 	if p, ok := r.providers[name]; ok {
 		return p, true
 	}
-	for n, p := range r.providers {
+	for _, n := range r.names {
 		if strings.EqualFold(n, name) {
-			return p, true
+			return r.providers[n], true
 		}
 	}
 	return nil, false

@@ -62,3 +62,19 @@ func TestProvidersKeepConfiguredOrder(t *testing.T) {
 		t.Errorf("Provider(%q) = %v, %v; want gemini (case-insensitive)", "Gemini", p, ok)
 	}
 }
+
+// TestAProviderNameThatMatchesSeveralByCaseIsResolvedInConfiguredOrder pins
+// that Provider is deterministic when names differ only by case: an exact
+// match wins, else the first provider in configured order.
+func TestAProviderNameThatMatchesSeveralByCaseIsResolvedInConfiguredOrder(t *testing.T) {
+	r, _ := newTestRouter(newFake("OpenAI"), newFake("openai"), newFake("OPENAI-eu"))
+	for _, tt := range []struct{ name, want string }{
+		{"openai", "openai"}, {"OpenAI", "OpenAI"}, {"OPENAI", "OpenAI"}, {"oPeNaI", "OpenAI"}, {"openai-EU", "OPENAI-eu"},
+	} {
+		for range 100 { // map iteration order changes from call to call
+			if p, ok := r.Provider(tt.name); !ok || p.Name() != tt.want {
+				t.Fatalf("Provider(%q) = %v, %v; want %s", tt.name, p, ok, tt.want)
+			}
+		}
+	}
+}

@@ -3,6 +3,7 @@ package router
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -75,10 +76,10 @@ func (r *Router) Resolve(req *Request, pin string) (*Plan, error) {
 		}
 	}
 	if pin != "" {
-		return r.resolvePinned(pin, model)
+		return r.resolvePinned(req, pin, model)
 	}
 	if rt, ok := r.Route(model); ok {
-		return &Plan{Route: rt.Name, Targets: r.orderTargets(rt, req), Retry: rt.Retry}, nil
+		return &Plan{Route: rt.Name, Targets: r.orderTargets(rt, req), Retry: r.retryFor(rt)}, nil
 	}
 	if pattern, ts := r.byWildcard(model); len(ts) > 0 {
 		return &Plan{Route: pattern, Targets: ts, Retry: r.retry}, nil
@@ -89,8 +90,11 @@ func (r *Router) Resolve(req *Request, pin string) (*Plan, error) {
 			"or pin a provider that serves it (`provider/%s`)", model, model)}
 }
 
-// resolvePinned plans model on the provider the client pinned.
-func (r *Router) resolvePinned(pin, model string) (*Plan, error) {
+// resolvePinned plans model (req's model without a provider prefix) on the
+// provider the client pinned. On a route the pinned provider serves in
+// several places, the upstream model is the one the unpinned request would
+// try first: a conditional route's matched rule before its own targets.
+func (r *Router) resolvePinned(req *Request, pin, model string) (*Plan, error) {
 	p, ok := r.Provider(pin)
 	if !ok {
 		return nil, &openai.Error{Code: openai.CodeInvalidRequest, Param: "provider",
@@ -98,8 +102,11 @@ func (r *Router) resolvePinned(pin, model string) (*Plan, error) {
 	}
 	plan := &Plan{Retry: r.retry, Pinned: true}
 	if rt, ok := r.Route(model); ok {
-		plan.Route, plan.Retry = rt.Name, rt.Retry
-		for _, wt := range rt.allTargets() {
+		plan.Route, plan.Retry = rt.Name, r.retryFor(rt)
+		rq := *req
+		rq.Model = model // a rule on the model name matches it without the prefix
+		cands, fallbacks := rt.candidates(&rq)
+		for _, wt := range slices.Concat(cands, fallbacks, rt.allTargets()) {
 			if wt.Provider.Name() == p.Name() {
 				plan.Targets = []*Target{wt.Target}
 				return plan, nil

@@ -17,7 +17,7 @@ func resolveRouter(t *testing.T) *Router {
 	r, _ := newTestRouter(newFake("a"), newFake("b"), newFake("c"))
 	r.retry = RetryPolicy{MaxRetries: 7}
 	rt := addRoute(t, r, "chat", StrategyFallback, "a/gpt-small", "b/claude-small")
-	rt.Retry = RetryPolicy{MaxRetries: 2, BaseBackoff: time.Second}
+	rt.Retry = &RetryPolicy{MaxRetries: 2, BaseBackoff: time.Second}
 	addRoute(t, r, "b/special", StrategyFallback, "c/special-upstream")
 	if err := r.AddAlias("default", "chat"); err != nil {
 		t.Fatal(err)
@@ -135,5 +135,41 @@ func TestPinFindsTheUpstreamModelInConditionTargets(t *testing.T) {
 	}
 	if got := keys(plan.Targets); !slices.Equal(got, []string{"b/premium"}) {
 		t.Errorf("targets = %v, want [b/premium]", got)
+	}
+}
+
+// TestAPinOnAConditionalRouteTakesTheMatchedRulesModel pins that a pinned
+// provider serving a conditional route in several places gets the upstream
+// model of the rule the request matches, not the first listed anywhere.
+func TestAPinOnAConditionalRouteTakesTheMatchedRulesModel(t *testing.T) {
+	r, _ := newTestRouter(newFake("a"), newFake("b"))
+	rt := &Route{Name: "smart", Strategy: StrategyConditional,
+		Targets: []WeightedTarget{wt(t, r, "a/default", 1), wt(t, r, "b/cheap", 1)},
+		Conditions: []Condition{
+			{Headers: map[string]string{"X-Tier": "premium"}, Targets: []WeightedTarget{wt(t, r, "b/premium", 1)}},
+			{Model: "smart", Headers: map[string]string{"X-Tier": "gold"}, Targets: []WeightedTarget{wt(t, r, "b/gold", 1)}},
+		}}
+	if err := r.AddRoute(rt); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, model, pin, tier, want string
+	}{
+		{name: "the pin argument takes the matched rule's model", model: "smart", pin: "b", tier: "premium", want: "b/premium"},
+		{name: "a provider prefix takes the matched rule's model", model: "b/smart", tier: "premium", want: "b/premium"},
+		{name: "a rule on the model name matches the name without its provider prefix", model: "b/smart", tier: "gold", want: "b/gold"},
+		{name: "without a matching rule the route's own target is taken", model: "smart", pin: "b", want: "b/cheap"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := &Request{Model: tt.model, Header: header("X-Tier", tt.tier)}
+			plan, err := r.Resolve(req, tt.pin)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := keys(plan.Targets); !slices.Equal(got, []string{tt.want}) {
+				t.Errorf("targets = %v, want [%s]", got, tt.want)
+			}
+		})
 	}
 }

@@ -17,7 +17,8 @@ type RetryPolicy struct {
 	// BaseBackoff is the first backoff; each retry doubles it, with full jitter.
 	BaseBackoff time.Duration
 	// MaxBackoff caps one wait, Retry-After included: a longer Retry-After
-	// moves on to the next target instead of waiting.
+	// moves on to the next target instead of waiting. Unset (zero), the cap
+	// is DefaultRetry's, or BaseBackoff when that is longer.
 	MaxBackoff time.Duration
 }
 
@@ -145,13 +146,15 @@ func (r *Router) tryTarget(ctx context.Context, policy RetryPolicy, t *Target, f
 			t.Breaker.Release()
 			return false, err
 		case ctx.Err() != nil && !timedOut:
-			// The client went away: no fault of the target's.
-			t.Breaker.Record(true)
+			// The client went away: no fault of the target's, and no sign of
+			// its health either, so a half-open breaker's probe slot goes to
+			// the next call and a closed breaker keeps its failure count.
+			t.Breaker.Release()
 			return false, err
 		case !isRetryable(err):
 			// A client error is no fault of the target's, and another target
 			// would refuse it too.
-			t.Breaker.Record(true)
+			settle(t.Breaker, err)
 			return true, err
 		}
 		t.c.failures.Add(1)
@@ -217,21 +220,43 @@ func (at *attemptTimer) elapsed() time.Duration { return time.Since(at.start) }
 
 // doneFunc is Result.Done for an attempt on t that answered: the first call
 // frees the target's in-flight slot, records the outcome on its breaker (a
-// retryable error counts as a failure of the target) and cancels the
-// attempt's context; later calls do nothing.
+// retryable error counts as a failure of the target, a client that went away
+// as no outcome) and cancels the attempt's context; later calls do nothing.
 func doneFunc(t *Target, cancel context.CancelFunc) func(err error) {
 	var once sync.Once
 	return func(err error) {
 		once.Do(func() {
 			t.c.inflight.Add(-1)
-			ok := err == nil || !isRetryable(err)
-			if !ok {
+			if err != nil && isRetryable(err) {
 				t.c.failures.Add(1)
 			}
-			t.Breaker.Record(ok)
+			settle(t.Breaker, err)
 			cancel()
 		})
 	}
+}
+
+// settle records on b the outcome of a call that ended with err (nil: it
+// answered). A retryable error is the target's failure; the client-closed
+// status says nothing about the target, so it records no outcome (a
+// half-open breaker's probe slot is freed for the next call); any other
+// error is the client's and shows the target answering.
+func settle(b *Breaker, err error) {
+	switch {
+	case err == nil:
+		b.Record(true)
+	case clientClosed(err):
+		b.Release()
+	default:
+		b.Record(!isRetryable(err))
+	}
+}
+
+// clientClosed reports whether err is an *openai.Error (wrapped or not) with
+// the status of a call the client gave up on.
+func clientClosed(err error) bool {
+	var e *openai.Error
+	return errors.As(err, &e) && e.Status == statusClientClosed
 }
 
 // breakerOpenError reports that t's circuit breaker refused the call.
@@ -250,10 +275,10 @@ func timeoutError(t *Target) error {
 // retryWait is how long to wait before retrying after err: the upstream's
 // Retry-After when it sent one, else the policy's backoff for this attempt
 // (u is the jitter draw). ok is false when Retry-After asks for longer than
-// the policy's MaxBackoff: the next target is tried instead of waiting.
+// the policy's longest wait: the next target is tried instead of waiting.
 func retryWait(p RetryPolicy, attempt int, err error, u float64) (wait time.Duration, ok bool) {
 	if ra := retryAfter(err); ra > 0 {
-		if p.MaxBackoff > 0 && ra > p.MaxBackoff {
+		if ra > p.maxWait() {
 			return 0, false
 		}
 		return ra, true
@@ -296,16 +321,28 @@ func retryAfter(err error) time.Duration {
 	return 0
 }
 
-// backoff is exponential with full jitter: uniform in [0, base·2^attempt], capped.
+// backoff is exponential with full jitter: uniform in [0, base·2^attempt],
+// capped at the policy's longest wait. The doubling is compared with the cap
+// before it is made, so it cannot overflow.
 func backoff(p RetryPolicy, attempt int, u float64) time.Duration {
 	if p.BaseBackoff <= 0 {
 		return 0
 	}
-	d := p.BaseBackoff << attempt
-	if p.MaxBackoff > 0 && (d > p.MaxBackoff || d <= 0) {
-		d = p.MaxBackoff
+	d := p.maxWait()
+	if attempt < 63 && p.BaseBackoff <= d>>attempt {
+		d = p.BaseBackoff << attempt
 	}
 	return time.Duration(u * float64(d))
+}
+
+// maxWait is the longest wait, backoff or Retry-After: MaxBackoff, or when
+// it is unset the default's (the base backoff when that is longer), so that
+// no wait is unbounded.
+func (p RetryPolicy) maxWait() time.Duration {
+	if p.MaxBackoff > 0 {
+		return p.MaxBackoff
+	}
+	return max(DefaultRetry.MaxBackoff, p.BaseBackoff)
 }
 
 // sleepCtx waits d, or until ctx ends (then it returns ctx's error).

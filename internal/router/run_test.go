@@ -157,6 +157,24 @@ func TestBackoffNeverOverflows(t *testing.T) {
 	}
 }
 
+// TestBackoffWithoutMaxBackoffNeverOverflows pins that an unset MaxBackoff
+// caps the doubling at the default's (or the base, when larger) instead of
+// letting base·2^attempt overflow into negative or centuries-long waits.
+func TestBackoffWithoutMaxBackoffNeverOverflows(t *testing.T) {
+	for _, base := range []time.Duration{time.Nanosecond, 100 * time.Millisecond, time.Second, time.Minute} {
+		p := RetryPolicy{BaseBackoff: base}
+		limit := max(DefaultRetry.MaxBackoff, base)
+		prev := time.Duration(0)
+		for attempt := range 70 {
+			d := backoff(p, attempt, 0.999)
+			if d < prev || d > limit {
+				t.Fatalf("base %v, attempt %d: backoff %v, want in [%v, %v]", base, attempt, d, prev, limit)
+			}
+			prev = d
+		}
+	}
+}
+
 func TestRunHonoursRetryAfter(t *testing.T) {
 	retry := RetryPolicy{MaxRetries: 2, BaseBackoff: 100 * time.Millisecond, MaxBackoff: 5 * time.Second}
 	tests := []struct {
@@ -487,7 +505,7 @@ func TestRunSkipsOpenBreakers(t *testing.T) {
 func TestConcurrentRunsKeepCountsBalanced(t *testing.T) {
 	r, _ := newTestRouter(newFake("a", statusErr("a", 500, nil), nil), newFake("b"))
 	rt := addRoute(t, r, "m", StrategyLeastBusy, "a/x", "b/x")
-	rt.Retry = RetryPolicy{MaxRetries: 1}
+	rt.Retry = &RetryPolicy{MaxRetries: 1}
 	var wg sync.WaitGroup
 	for range 64 {
 		wg.Go(func() {
@@ -593,5 +611,122 @@ func TestASkippedTargetMovesOnWithoutRetryOrBreakerFailure(t *testing.T) {
 	ta, _ := r.Target("a", "m", 0)
 	if ta.Breaker.State() != Closed || ta.Stats().Failures != 0 || ta.Stats().Requests != 0 {
 		t.Fatalf("skipped target stats %+v", ta.Stats())
+	}
+}
+
+// TestAProbeWhoseClientLeftNeitherClosesNorReopensTheBreaker pins that a
+// half-open breaker's trial call says nothing about the target when the
+// client went away: the breaker stays half-open and the next call probes.
+func TestAProbeWhoseClientLeftNeitherClosesNorReopensTheBreaker(t *testing.T) {
+	halfOpen := func(t *testing.T, r *Router) *Target {
+		t.Helper()
+		tg := target(t, r, "a/x")
+		c := newClock()
+		tg.Breaker = NewBreaker(BreakerConfig{FailureThreshold: 1, RecoveryTimeout: time.Hour}, c.now)
+		tg.Breaker.Record(false)
+		c.advance(time.Hour)
+		if st := tg.Breaker.State(); st != HalfOpen {
+			t.Fatalf("breaker is %s, want half_open", st)
+		}
+		return tg
+	}
+	check := func(t *testing.T, tg *Target) {
+		t.Helper()
+		if st := tg.Breaker.State(); st != HalfOpen {
+			t.Errorf("breaker is %s after a probe whose client left, want half_open", st)
+		}
+		if !tg.Breaker.Allow() {
+			t.Error("the probe's slot was not given back: the next call cannot probe")
+		}
+	}
+	t.Run("the client cancels during the probe", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		a := newFake("a")
+		a.hook = func(actx context.Context) error { cancel(); return slow("a")(actx) }
+		r, _ := newTestRouter(a)
+		tg := halfOpen(t, r)
+		if _, err := r.Run(ctx, plan(t, r, RetryPolicy{}, "a/x"), chat); err == nil {
+			t.Fatal("a cancelled run succeeded")
+		}
+		check(t, tg)
+	})
+	t.Run("the probe answers but the delivery ends with the client closed status", func(t *testing.T) {
+		r, _ := newTestRouter(newFake("a"))
+		tg := halfOpen(t, r)
+		res, err := r.Run(context.Background(), plan(t, r, RetryPolicy{}, "a/x"), chat)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Done(&openai.Error{Code: openai.CodeUpstreamError, Status: statusClientClosed, Message: "request cancelled"})
+		check(t, tg)
+	})
+	t.Run("in a closed breaker a client that leaves does not reset the failure count", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		a := newFake("a", statusErr("a", 500, nil), statusErr("a", 500, nil), nil, statusErr("a", 500, nil))
+		r, _ := newTestRouter(a)
+		tg := target(t, r, "a/x")
+		tg.Breaker = NewBreaker(BreakerConfig{FailureThreshold: 3, RecoveryTimeout: time.Hour}, newClock().now)
+		p := plan(t, r, RetryPolicy{}, "a/x")
+		r.Run(context.Background(), p, chat)
+		r.Run(context.Background(), p, chat)
+		a.hook = func(actx context.Context) error { cancel(); return slow("a")(actx) }
+		r.Run(ctx, p, chat)
+		a.hook = nil
+		r.Run(context.Background(), p, chat)
+		if st := tg.Breaker.State(); st != Open {
+			t.Errorf("breaker is %s after three failures with a client cancel between, want open", st)
+		}
+	})
+}
+
+// TestARouteCanAskForNoRetries pins that a route's explicit policy of no
+// retries (and no backoff) is kept, not taken for "unset" and replaced by the
+// router's default; a route without a policy still gets the default.
+func TestARouteCanAskForNoRetries(t *testing.T) {
+	a, b := newFake("a", statusErr("a", 503, nil)), newFake("b")
+	r := New([]provider.Provider{a, b}, Options{Retry: RetryPolicy{MaxRetries: 3}})
+	r.sleep = (&sleepLog{}).sleep
+	none := &Route{Name: "none", Retry: &RetryPolicy{}, Targets: []WeightedTarget{wt(t, r, "a/x", 1), wt(t, r, "b/x", 1)}}
+	if err := r.AddRoute(none); err != nil {
+		t.Fatal(err)
+	}
+	p, err := r.Resolve(&Request{Model: "none"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Retry.MaxRetries != 0 {
+		t.Errorf("plan retries = %d, want the route's 0", p.Retry.MaxRetries)
+	}
+	res, err := r.Run(context.Background(), p, chat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Done(nil)
+	if a.Calls() != 1 {
+		t.Errorf("a was called %d times, want once: the route asked for no retries", a.Calls())
+	}
+	addRoute(t, r, "unset", StrategyFallback, "a/x")
+	p, err = r.Resolve(&Request{Model: "unset"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Retry.MaxRetries != 3 {
+		t.Errorf("a route without a policy plans %d retries, want the router's 3", p.Retry.MaxRetries)
+	}
+}
+
+// TestAnUnsetMaxBackoffStillBoundsRetryAfter pins that a Retry-After longer
+// than the longest wait moves on to the next target when MaxBackoff is
+// unset too, instead of waiting whatever the upstream asks.
+func TestAnUnsetMaxBackoffStillBoundsRetryAfter(t *testing.T) {
+	a, b := newFake("a", retryAfter429("a", "3600"), nil), newFake("b")
+	r, sl := newTestRouter(a, b)
+	res, err := r.Run(context.Background(), plan(t, r, RetryPolicy{MaxRetries: 1, BaseBackoff: 100 * time.Millisecond}, "a/x", "b/x"), chat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Done(nil)
+	if waits := sl.Waits(); len(waits) != 0 || res.Target.Key() != "b/x" {
+		t.Errorf("waits %v, answered by %s; want no wait and b/x", waits, res.Target.Key())
 	}
 }

@@ -3,6 +3,7 @@ package router
 import (
 	"hash/fnv"
 	"math"
+	"slices"
 	"time"
 )
 
@@ -24,9 +25,14 @@ var Strategies = []string{StrategyFallback, StrategyWeighted, StrategyRoundRobin
 
 // orderTargets lists a route's targets in the order a request tries them:
 // the target the route's strategy picks first, then, unless the route turns
-// failover off, the other candidates in configured order.
+// failover off, the other candidates in configured order, then the
+// fallbacks (for a conditional route whose rule matched, the route's own
+// targets) that are not already listed.
 func (r *Router) orderTargets(rt *Route, req *Request) []*Target {
-	cands := rt.candidates(req)
+	cands, fallbacks := rt.candidates(req)
+	if len(cands) == 0 {
+		cands, fallbacks = fallbacks, nil
+	}
 	if len(cands) == 0 {
 		return nil
 	}
@@ -40,21 +46,32 @@ func (r *Router) orderTargets(rt *Route, req *Request) []*Target {
 			out = append(out, c.Target)
 		}
 	}
+	for _, c := range fallbacks {
+		if !slices.Contains(out, c.Target) {
+			out = append(out, c.Target)
+		}
+	}
 	return out
 }
 
-// candidates are the targets a request may use. A conditional route offers
-// the targets of its first rule that matches the request, or its own targets
-// when none does; every other route offers its own targets.
-func (rt *Route) candidates(req *Request) []WeightedTarget {
+// candidates are the targets a request may use, and the fallbacks tried
+// after them. A conditional route offers the targets of its first rule that
+// matches the request, falling back to its own targets (its default) when
+// every one of the rule's fails: a rule says where a request should go
+// first, and a user who gave the route a default expects it to answer rather
+// than a 503 while the default is healthy. A rule whose requests must never
+// leave its targets (data residency, say) belongs in a route of its own, or
+// in a route with no_failover. When no rule matches, or for every other
+// strategy, the candidates are the route's own targets, without fallbacks.
+func (rt *Route) candidates(req *Request) (cands, fallbacks []WeightedTarget) {
 	if rt.Strategy == StrategyConditional {
 		for _, c := range rt.Conditions {
 			if c.matches(req) {
-				return c.Targets
+				return c.Targets, rt.Targets
 			}
 		}
 	}
-	return rt.Targets
+	return rt.Targets, nil
 }
 
 // pick returns the index in cands (never empty) of the target the route's
