@@ -3,7 +3,6 @@ package router
 import (
 	"hash/fnv"
 	"math"
-	"slices"
 	"time"
 )
 
@@ -25,13 +24,15 @@ var Strategies = []string{StrategyFallback, StrategyWeighted, StrategyRoundRobin
 
 // orderTargets lists a route's targets in the order a request tries them:
 // the target the route's strategy picks first, then, unless the route turns
-// failover off, the other candidates in configured order, then the
-// fallbacks (for a conditional route whose rule matched, the route's own
-// targets) that are not already listed.
+// failover off, the other candidates in configured order. A conditional
+// rule that matched fails over among its own targets only: a rule is also
+// how an operator keeps requests somewhere (data residency, a tenant's own
+// deployment), so its requests never fall through to the route's default;
+// give the rule more targets to fail over between.
 func (r *Router) orderTargets(rt *Route, req *Request) []*Target {
 	cands, fallbacks := rt.candidates(req)
 	if len(cands) == 0 {
-		cands, fallbacks = fallbacks, nil
+		cands = fallbacks
 	}
 	if len(cands) == 0 {
 		return nil
@@ -46,22 +47,13 @@ func (r *Router) orderTargets(rt *Route, req *Request) []*Target {
 			out = append(out, c.Target)
 		}
 	}
-	for _, c := range fallbacks {
-		if !slices.Contains(out, c.Target) {
-			out = append(out, c.Target)
-		}
-	}
 	return out
 }
 
-// candidates are the targets a request may use, and the fallbacks tried
-// after them. A conditional route offers the targets of its first rule that
-// matches the request, falling back to its own targets (its default) when
-// every one of the rule's fails: a rule says where a request should go
-// first, and a user who gave the route a default expects it to answer rather
-// than a 503 while the default is healthy. A rule whose requests must never
-// leave its targets (data residency, say) belongs in a route of its own, or
-// in a route with no_failover. When no rule matches, or for every other
+// candidates are the targets a request may use, and the route's own targets
+// (its default) behind them: a conditional route offers the targets of its
+// first rule that matches the request. A pin looks among both for the
+// pinned provider's model. When no rule matches, or for every other
 // strategy, the candidates are the route's own targets, without fallbacks.
 func (rt *Route) candidates(req *Request) (cands, fallbacks []WeightedTarget) {
 	if rt.Strategy == StrategyConditional {

@@ -193,25 +193,25 @@ func TestConditionalPicksFirstMatchingRule(t *testing.T) {
 		want []string
 	}{
 		{name: "a matching header picks its rule",
-			req: Request{Model: "smart", Header: header("X-Tier", "premium")}, want: []string{"b/premium", "a/default", "c/default"}},
+			req: Request{Model: "smart", Header: header("X-Tier", "premium")}, want: []string{"b/premium"}},
 		{name: "header names match case-insensitively",
-			req: Request{Model: "smart", Header: header("x-tier", "premium")}, want: []string{"b/premium", "a/default", "c/default"}},
+			req: Request{Model: "smart", Header: header("x-tier", "premium")}, want: []string{"b/premium"}},
 		{name: "a header value must match exactly",
 			req: Request{Model: "smart", Header: header("X-Tier", "Premium")}, want: []string{"a/default", "c/default"}},
 		{name: "key metadata picks its rule",
-			req: Request{Model: "smart", KeyMetadata: map[string]string{"team": "research"}}, want: []string{"c/research", "a/default", "c/default"}},
+			req: Request{Model: "smart", KeyMetadata: map[string]string{"team": "research"}}, want: []string{"c/research"}},
 		{name: "a body field by gjson path picks its rule",
-			req: Request{Model: "smart", Body: body}, want: []string{"a/json", "b/json", "a/default", "c/default"}},
+			req: Request{Model: "smart", Body: body}, want: []string{"a/json", "b/json"}},
 		{name: "a rule needs every one of its matchers",
 			req: Request{Model: "smart", Header: header("X-Region", "eu")}, want: []string{"a/default", "c/default"}},
 		{name: "a rule with all its matchers met is picked",
 			req:  Request{Model: "smart", Header: header("X-Region", "eu"), KeyMetadata: map[string]string{"plan": "gold"}},
-			want: []string{"c/eu", "a/default", "c/default"}},
+			want: []string{"c/eu"}},
 		{name: "the client's model name picks its rule",
-			req: Request{Model: "smart-alias"}, want: []string{"b/aliased", "a/default", "c/default"}},
+			req: Request{Model: "smart-alias"}, want: []string{"b/aliased"}},
 		{name: "the first matching rule wins over later ones",
 			req:  Request{Model: "smart", Header: header("X-Tier", "premium"), KeyMetadata: map[string]string{"team": "research"}},
-			want: []string{"b/premium", "a/default", "c/default"}},
+			want: []string{"b/premium"}},
 		{name: "no matching rule falls back to the default targets",
 			req: Request{Model: "smart", Body: []byte(`{"temperature":1}`)}, want: []string{"a/default", "c/default"}},
 		{name: "a request without header, metadata or body takes the default",
@@ -382,36 +382,31 @@ func TestARouteWithoutTargetsPlansNothing(t *testing.T) {
 	}
 }
 
-// TestAConditionalRuleWhoseTargetsAllFailFallsThroughToTheRoutesTargets pins
-// that a matched rule's targets are tried first and the route's own targets
-// (its default) follow as failovers, each target once.
-func TestAConditionalRuleWhoseTargetsAllFailFallsThroughToTheRoutesTargets(t *testing.T) {
+// TestAConditionalRuleFailsOverOnlyAmongItsOwnTargets pins that a matched
+// rule's requests never fall through to the route's own targets (a rule can
+// keep requests in a region): when both of its targets fail, the request
+// fails, though the route's default is healthy.
+func TestAConditionalRuleFailsOverOnlyAmongItsOwnTargets(t *testing.T) {
 	a, b, c := newFake("a", statusErr("a", 503, nil)), newFake("b", statusErr("b", 503, nil)), newFake("c")
 	r, _ := newTestRouter(a, b, c)
 	rt := &Route{Name: "smart", Strategy: StrategyConditional,
 		Targets: []WeightedTarget{wt(t, r, "b/x", 1), wt(t, r, "c/x", 1)},
-		Conditions: []Condition{{Headers: map[string]string{"X-Tier": "premium"},
+		Conditions: []Condition{{Headers: map[string]string{"X-Region": "eu"},
 			Targets: []WeightedTarget{wt(t, r, "a/x", 1), wt(t, r, "b/x", 1)}}}}
 	if err := r.AddRoute(rt); err != nil {
 		t.Fatal(err)
 	}
-	p, err := r.Resolve(&Request{Model: "smart", Header: header("X-Tier", "premium")}, "")
+	p, err := r.Resolve(&Request{Model: "smart", Header: header("X-Region", "eu")}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := keys(p.Targets), []string{"a/x", "b/x", "c/x"}; !slices.Equal(got, want) {
-		t.Errorf("plan = %v, want the rule's targets then the route's, each once: %v", got, want)
+	if got, want := keys(p.Targets), []string{"a/x", "b/x"}; !slices.Equal(got, want) {
+		t.Errorf("plan = %v, want the rule's own targets only: %v", got, want)
 	}
-	res, err := r.Run(context.Background(), p, chat)
-	if err != nil {
-		t.Fatalf("every target of the matched rule failed and the route's own were not tried: %v", err)
+	if _, err := r.Run(context.Background(), p, chat); err == nil {
+		t.Fatal("the rule's targets all failed, yet the request was answered")
 	}
-	res.Done(nil)
-	if res.Target.Key() != "c/x" || b.Calls() != 1 {
-		t.Errorf("answered by %s with b called %d times, want c/x and b once", res.Target.Key(), b.Calls())
-	}
-	rt.NoFailover = true
-	if got := resolve(t, r, &Request{Model: "smart", Header: header("X-Tier", "premium")}); !slices.Equal(got, []string{"a/x"}) {
-		t.Errorf("with no_failover the plan is %v, want only the rule's pick [a/x]", got)
+	if c.Calls() != 0 {
+		t.Errorf("the route's default target was called %d times for a request its rule kept away", c.Calls())
 	}
 }
