@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/aigateway/gateway/internal/app"
@@ -38,5 +39,49 @@ func TestEverydayModelNamesRouteWithOnlyAnAPIKey(t *testing.T) {
 	}
 	if _, err := a.Router.Resolve(&router.Request{Model: "llama-made-up"}, ""); err == nil {
 		t.Error("a name no provider's family claims was routed")
+	}
+}
+
+// TestAnABArmAtZeroPercentGetsNoTraffic: a weight of 0 in an A/B or
+// weighted route is a target never picked first (it was read as 1, so the
+// "0 %" arm of a 100/0 split got about 1 % of the traffic); it is still
+// failed over to.
+func TestAnABArmAtZeroPercentGetsNoTraffic(t *testing.T) {
+	cfg, err := config.Parse(`
+[[providers]]
+name = "a"
+kind = "custom"
+base_url = "http://127.0.0.1:9"
+models = ["m"]
+
+[[providers]]
+name = "b"
+kind = "custom"
+base_url = "http://127.0.0.1:9"
+models = ["m"]
+
+[[routes]]
+model = "split"
+strategy = "ab"
+targets = [{ provider = "a", model = "m", weight = 100 }, { provider = "b", model = "m", weight = 0 }]
+`, func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := app.New(context.Background(), cfg, app.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2000 {
+		plan, err := a.Router.Resolve(&router.Request{Model: "split", StickyKey: fmt.Sprint("user-", i)}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if first := plan.Targets[0].Provider.Name(); first != "a" {
+			t.Fatalf("user %d was put in the 0 %% arm (%s)", i, first)
+		}
+		if len(plan.Targets) != 2 {
+			t.Fatalf("the 0 %% arm is not a failover: %d targets", len(plan.Targets))
+		}
 	}
 }
