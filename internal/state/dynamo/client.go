@@ -25,13 +25,16 @@ import (
 // requestTimeout is a stall, so a stalled table costs a call at most
 // maxAttempts × requestTimeout (+ backoff), about 9.4 s: well inside the api
 // function's 30 s and API Gateway's 29 s, so the client gets the gateway's
-// own 503, not API Gateway's.
+// own 503, not API Gateway's. An endpoint that is not AWS's (DynamoDB Local,
+// LocalStack: a JVM on a developer's machine, seconds behind under a burst)
+// gets localRequestTimeout instead.
 const (
-	maxAttempts    = 3
-	maxBackoff     = 200 * time.Millisecond
-	requestTimeout = 3 * time.Second
-	dialTimeout    = 2 * time.Second
-	idleConns      = 64
+	maxAttempts         = 3
+	maxBackoff          = 200 * time.Millisecond
+	requestTimeout      = 3 * time.Second
+	localRequestTimeout = 10 * time.Second
+	dialTimeout         = 2 * time.Second
+	idleConns           = 64
 )
 
 // NewClient builds a DynamoDB client from the default AWS configuration
@@ -53,8 +56,12 @@ func NewClient(ctx context.Context, endpoint string, optFns ...func(*dynamodb.Op
 	}
 	local := effective != "" && !IsAWSEndpoint(effective)
 
+	timeout := requestTimeout
+	if local {
+		timeout = localRequestTimeout
+	}
 	httpClient := awshttp.NewBuildableClient().
-		WithTimeout(requestTimeout).
+		WithTimeout(timeout).
 		WithDialerOptions(func(d *net.Dialer) { d.Timeout = dialTimeout }).
 		WithTransportOptions(func(tr *http.Transport) {
 			tr.MaxIdleConns = idleConns

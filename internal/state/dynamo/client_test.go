@@ -62,15 +62,20 @@ func TestWithCallDeadlineEndsACallOnAStalledTableEvenWithoutCancel(t *testing.T)
 	}
 }
 
-// Without any deadline of its own, a call on a stalled table ends after its
-// three attempts of 3 s each: a stalled key lookup on the api function gets
-// the gateway's 503 in under 10 s, not API Gateway's after 29 s.
+// Without any deadline of its own, a call on a stalled AWS table ends after
+// its three attempts of 3 s each: a stalled key lookup on the api function
+// gets the gateway's 503 in under 10 s, not API Gateway's after 29 s.
+// (DynamoDB Local and LocalStack get 10 s an attempt: see client.go.)
 func TestACallOnAStalledTableEndsWithinItsAttempts(t *testing.T) {
 	srv, calls := stalledDynamoDB(t)
 	t.Setenv("AWS_REGION", "us-east-1")
 	t.Setenv("AWS_ACCESS_KEY_ID", "test")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
-	client, err := dynamo.NewClient(context.Background(), srv.URL)
+	// No endpoint: the client tunes itself for AWS's regional one; then its
+	// requests are sent to the stalled server instead.
+	client, err := dynamo.NewClient(context.Background(), "", func(o *dynamodb.Options) {
+		o.BaseEndpoint = aws.String(srv.URL)
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
