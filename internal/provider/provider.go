@@ -38,6 +38,30 @@ type ModelLister interface {
 	ListModels(ctx context.Context) ([]string, error)
 }
 
+// MaxModelPages bounds how many pages a ModelLister reads: a list longer
+// than that is cut there rather than read without end.
+const MaxModelPages = 5
+
+// ListPages reads at most MaxModelPages pages of a paged model list: page
+// fetches the page after cursor ("" for the first) and returns its names
+// and the next cursor ("" at the end). A cursor that repeats ends the list.
+func ListPages(page func(cursor string) (names []string, next string, err error)) ([]string, error) {
+	var all []string
+	cursor := ""
+	for range MaxModelPages {
+		names, next, err := page(cursor)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, names...)
+		if next == "" || next == cursor {
+			break
+		}
+		cursor = next
+	}
+	return all, nil
+}
+
 // ImageGenerator is implemented by providers that forward /v1/images/generations.
 type ImageGenerator interface {
 	ImageGenerations(ctx context.Context, req *RawRequest) (*Response, error)

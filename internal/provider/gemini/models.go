@@ -12,9 +12,6 @@ import (
 
 var _ provider.ModelLister = (*Provider)(nil)
 
-// maxModelPages bounds how many pages ListModels reads.
-const maxModelPages = 5
-
 // ListModels implements provider.ModelLister with Gemini's GET
 // /v1beta/models (the key in x-goog-api-key, as every call): pages of
 // {"models":[{"name":"models/gemini-2.5-flash",...}],"nextPageToken":...},
@@ -26,21 +23,19 @@ func (p *Provider) ListModels(ctx context.Context) ([]string, error) {
 	if p.kind == KindVertex {
 		return nil, provider.Unsupported(p.up.Name, "listing models")
 	}
-	var ids []string
-	token := ""
-	for range maxModelPages {
+	return provider.ListPages(func(token string) ([]string, string, error) {
 		q := url.Values{"pageSize": {"1000"}}
 		if token != "" {
 			q.Set("pageToken", token)
 		}
 		h, up, err := p.request()
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		ue := &upstreamErrors{p: p, up: up}
 		out, err := up.DoJSON(ctx, http.MethodGet, p.base+"/v1beta/models?"+q.Encode(), h, nil, ue.message)
 		if err != nil {
-			return nil, ue.fix(err)
+			return nil, "", ue.fix(err)
 		}
 		var page struct {
 			Models []struct {
@@ -49,17 +44,14 @@ func (p *Provider) ListModels(ctx context.Context) ([]string, error) {
 			NextPageToken string `json:"nextPageToken"`
 		}
 		if err := json.Unmarshal(out, &page); err != nil {
-			return nil, provider.BadUpstreamBody(p.up.Name, err)
+			return nil, "", provider.BadUpstreamBody(p.up.Name, err)
 		}
+		var ids []string
 		for _, m := range page.Models {
 			if id := strings.TrimPrefix(m.Name, "models/"); id != "" {
 				ids = append(ids, id)
 			}
 		}
-		if page.NextPageToken == "" || page.NextPageToken == token {
-			break
-		}
-		token = page.NextPageToken
-	}
-	return ids, nil
+		return ids, page.NextPageToken, nil
+	})
 }
