@@ -804,17 +804,9 @@ func (g *Gateway) responseOwner(r *http.Request, rec *record) (string, error) {
 // getResponse is GET /v1/responses/{id}: the stored response, as JSON or,
 // with ?stream=true, replayed as its event stream. Another key's id is a 404.
 func (g *Gateway) getResponse(w http.ResponseWriter, r *http.Request, rec *record) error {
-	owner, err := g.responseOwner(r, rec)
+	s, err := g.ownResponse(r, rec)
 	if err != nil {
 		return err
-	}
-	id := r.PathValue("id")
-	s, err := g.loadResponse(r.Context(), owner, id)
-	switch {
-	case errors.Is(err, state.ErrNotFound):
-		return notFoundResponse(id, "response_id")
-	case err != nil:
-		return g.storeError(rec, err)
 	}
 	if r.URL.Query().Get("stream") != "true" {
 		writeBody(w, s.Response, "application/json")
@@ -860,7 +852,7 @@ func (g *Gateway) deleteResponse(w http.ResponseWriter, r *http.Request, rec *re
 // order, after) of the items the stored response was made from, the turns
 // it continued included, as OpenAI lists them. Another key's id is a 404.
 func (g *Gateway) listInputItems(w http.ResponseWriter, r *http.Request, rec *record) error {
-	owner, err := g.responseOwner(r, rec)
+	s, err := g.ownResponse(r, rec)
 	if err != nil {
 		return err
 	}
@@ -868,17 +860,9 @@ func (g *Gateway) listInputItems(w http.ResponseWriter, r *http.Request, rec *re
 	if err != nil {
 		return err
 	}
-	id := r.PathValue("id")
-	s, err := g.loadResponse(r.Context(), owner, id)
-	switch {
-	case errors.Is(err, state.ErrNotFound):
-		return notFoundResponse(id, "response_id")
-	case err != nil:
-		return g.storeError(rec, err)
-	}
 	// The history ends with the response's own output.
 	input := s.History[:max(0, len(s.History)-int(gjson.GetBytes(s.Response, "output.#").Int()))]
-	list, err := responses.InputItems(id, input, page)
+	list, err := responses.InputItems(r.PathValue("id"), input, page)
 	if err != nil {
 		return err
 	}
@@ -899,18 +883,28 @@ var errCancelSynchronous = &openai.Error{Code: openai.CodeInvalidRequest, Messag
 // of the caller's is a 400 as OpenAI answers it; another key's or an unknown
 // id is a 404.
 func (g *Gateway) cancelResponse(w http.ResponseWriter, r *http.Request, rec *record) error {
-	owner, err := g.responseOwner(r, rec)
-	if err != nil {
+	if _, err := g.ownResponse(r, rec); err != nil {
 		return err
 	}
-	id := r.PathValue("id")
-	switch _, err := g.loadResponse(r.Context(), owner, id); {
-	case errors.Is(err, state.ErrNotFound):
-		return notFoundResponse(id, "response_id")
-	case err != nil:
-		return g.storeError(rec, err)
-	}
 	return errCancelSynchronous
+}
+
+// ownResponse is the caller's stored response named by the path's {id}:
+// another key's or an unknown id is a 404 naming it.
+func (g *Gateway) ownResponse(r *http.Request, rec *record) (*storedResponse, error) {
+	owner, err := g.responseOwner(r, rec)
+	if err != nil {
+		return nil, err
+	}
+	id := r.PathValue("id")
+	s, err := g.loadResponse(r.Context(), owner, id)
+	switch {
+	case errors.Is(err, state.ErrNotFound):
+		return nil, notFoundResponse(id, "response_id")
+	case err != nil:
+		return nil, g.storeError(rec, err)
+	}
+	return s, nil
 }
 
 // handleResponseByID registers GET and DELETE on path, GET on its
