@@ -211,7 +211,7 @@ func (g *Gateway) messages(w http.ResponseWriter, r *http.Request, rec *record) 
 	// when the request failed, which corrects its reservations.
 	defer ad.ticket.Settle(r.Context(), nil)
 	if ad.ticket.Cached() != nil {
-		return g.messagesFromCache(w, rec, ad, mc.req)
+		return g.messagesFromCache(w, rec, ad, mc)
 	}
 	if err := mc.servable(ad.plan, mc.chatErr); err != nil {
 		return err
@@ -269,8 +269,11 @@ func (mc *messagesCall) answer(ctx context.Context, t *router.Target) (*provider
 
 // messagesFromCache answers from the cache: the stored answer as it is, or
 // replayed as a stream's events.
-func (g *Gateway) messagesFromCache(w http.ResponseWriter, rec *record, ad *admitted, req *messages.Request) error {
-	e := ad.ticket.Cached()
+func (g *Gateway) messagesFromCache(w http.ResponseWriter, rec *record, ad *admitted, mc *messagesCall) error {
+	e, req := ad.ticket.Cached(), mc.req
+	// The answer was made by the target the entry names: what its
+	// translation dropped, it dropped for this request too.
+	mc.reportDropped(w, rec, cachedTarget(ad))
 	if !req.Stream {
 		servedFromCache(w, rec, ad)
 		writeBody(w, e.Body, e.ContentType)

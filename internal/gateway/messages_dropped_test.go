@@ -35,3 +35,23 @@ func TestMessagesFieldsTheTranslationDropsAreReported(t *testing.T) {
 		})
 	}
 }
+
+// A cached answer made by a translated target names what was dropped too
+// (the hit carried no header), streamed or not; one made natively does not.
+func TestMessagesDroppedFieldsAreReportedOnACacheHit(t *testing.T) {
+	for _, tc := range []struct{ model, want string }{{"gpt-up", "top_k"}, {"claude-up", ""}} {
+		for _, stream := range []string{"false", "true"} {
+			a, b := newUpstream(t, nativeUpstream), newUpstream(t, chatUpstream)
+			g, _ := newGateway(t, messagesConfig+"\n[cache]\nenabled = true\n", a, b)
+			body := `{"model":"` + tc.model + `","max_tokens":16,"top_k":5,"stream":` + stream + `,"messages":[{"role":"user","content":"x"}]}`
+			postMessages(t, g, "/v1/messages", body)
+			rec := postMessages(t, g, "/v1/messages", body)
+			if rec.Code != 200 || rec.Header().Get("X-Gateway-Cache") != "hit" {
+				t.Fatalf("%s stream=%s: %d cache=%q", tc.model, stream, rec.Code, rec.Header().Get("X-Gateway-Cache"))
+			}
+			if got := rec.Header().Get(gateway.DroppedHeader); got != tc.want {
+				t.Errorf("%s stream=%s: hit's %s = %q, want %q", tc.model, stream, gateway.DroppedHeader, got, tc.want)
+			}
+		}
+	}
+}

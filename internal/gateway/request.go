@@ -203,13 +203,22 @@ func servedFromCache(w http.ResponseWriter, rec *record, ad *admitted) {
 	providerName, model := e.Provider, e.Model
 	rec.cached = true
 	rec.provider, rec.model, rec.metricsModel = providerName, model, model
-	for _, t := range ad.plan.Targets {
-		if t.Model == model && t.Provider.Name() == providerName {
-			rec.metricsModel = t.MetricsModel()
-		}
+	if t := cachedTarget(ad); t != nil {
+		rec.metricsModel = t.MetricsModel()
 	}
 	setTargetHeaders(w, providerName, model)
 	w.Header().Set("X-Gateway-Cost-Usd", "0")
+}
+
+// cachedTarget is the plan's target that made the cached answer, or nil.
+func cachedTarget(ad *admitted) *router.Target {
+	e := ad.ticket.Cached()
+	for _, t := range ad.plan.Targets {
+		if t.Model == e.Model && t.Provider.Name() == e.Provider {
+			return t
+		}
+	}
+	return nil
 }
 
 // unsupported is the error for a plan none of whose targets serves the endpoint.
