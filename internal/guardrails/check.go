@@ -51,7 +51,7 @@ func unknownProfile(name string) error {
 
 // CheckChat applies the rules of profile to every text of a chat request
 // the model reads (fields.go lists them): message content, names, tool-call
-// arguments and tool descriptions. It refuses a request over the length
+// arguments, tools and the structured-output schema. It refuses a request over the length
 // limit (code invalid_request, param "messages") or holding a blocked word
 // or pattern (code content_filter, param the field: "messages[i].content",
 // "messages[i].name", "tools[i].function.description", ...); the refusal

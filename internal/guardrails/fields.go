@@ -26,22 +26,36 @@ import (
 //     them back, so the arguments stay JSON; a card number written as a JSON
 //     number becomes the string "[REDACTED_CARD]". Arguments that are not
 //     JSON are read and redacted as text.
-//   - tools[i].function.description.
+//   - messages[i].tool_calls[j].function.name.
+//   - tools[i].function.name and tools[i].function.description.
 //   - tools[i].function.parameters: every string keyed "description" (in any
 //     letter case) at any depth of the schema. Other strings of the schema
 //     (names, enum values, titles) are not read.
+//   - response_format.json_schema: its name, its description, and the
+//     descriptions of its schema as for a tool's parameters.
 //
-// Image URLs, audio, files and tool names are not read.
+// Names (of tools, tool calls and the output schema) are read by the
+// blocked words and patterns but never redacted: an upstream accepts only
+// [A-Za-z0-9_-] there, so "[REDACTED_EMAIL]" would fail the request, and a
+// call's name must stay the name of the tool it calls. A message's name is
+// free text and is redacted.
+//
+// Image URLs, audio and files are not read.
 
 // fieldKind names one of those texts.
 type fieldKind uint8
 
 const (
-	contentField     fieldKind = iota // messages[i].content (j: the part, -1 for a string)
-	nameField                         // messages[i].name
-	argumentsField                    // messages[i].tool_calls[j].function.arguments
-	descriptionField                  // tools[i].function.description
-	parametersField                   // tools[i].function.parameters
+	contentField           fieldKind = iota // messages[i].content (j: the part, -1 for a string)
+	nameField                               // messages[i].name
+	argumentsField                          // messages[i].tool_calls[j].function.arguments
+	descriptionField                        // tools[i].function.description
+	parametersField                         // tools[i].function.parameters
+	callNameField                           // messages[i].tool_calls[j].function.name
+	toolNameField                           // tools[i].function.name
+	formatNameField                         // response_format.json_schema.name
+	formatDescriptionField                  // response_format.json_schema.description
+	formatSchemaField                       // response_format.json_schema.schema
 )
 
 // field is where a text sits in a chat request.
@@ -61,6 +75,16 @@ func (f field) param() string {
 		return fmt.Sprintf("tools[%d].function.description", f.i)
 	case parametersField:
 		return fmt.Sprintf("tools[%d].function.parameters", f.i)
+	case callNameField:
+		return fmt.Sprintf("messages[%d].tool_calls[%d].function.name", f.i, f.j)
+	case toolNameField:
+		return fmt.Sprintf("tools[%d].function.name", f.i)
+	case formatNameField:
+		return "response_format.json_schema.name"
+	case formatDescriptionField:
+		return "response_format.json_schema.description"
+	case formatSchemaField:
+		return "response_format.json_schema.schema"
 	}
 	return fmt.Sprintf("messages[%d].content", f.i)
 }
@@ -86,6 +110,9 @@ func (r *rules) blockedChat(req *openai.ChatRequest) (field, string) {
 			return field{kind: nameField, i: i}, rule
 		}
 		for j := range m.ToolCalls {
+			if rule := r.blocked(m.ToolCalls[j].Function.Name); rule != "" {
+				return field{kind: callNameField, i: i, j: j}, rule
+			}
 			if rule := r.blockedJSON(m.ToolCalls[j].Function.Arguments); rule != "" {
 				return field{kind: argumentsField, i: i, j: j}, rule
 			}
@@ -93,11 +120,25 @@ func (r *rules) blockedChat(req *openai.ChatRequest) (field, string) {
 	}
 	for i := range req.Tools {
 		fn := &req.Tools[i].Function
+		if rule := r.blocked(fn.Name); rule != "" {
+			return field{kind: toolNameField, i: i}, rule
+		}
 		if rule := r.blocked(fn.Description); rule != "" {
 			return field{kind: descriptionField, i: i}, rule
 		}
 		if rule := r.blockedDescriptions(fn.Parameters); rule != "" {
 			return field{kind: parametersField, i: i}, rule
+		}
+	}
+	if js := jsonSchema(req); js != nil {
+		if rule := r.blocked(js.Name); rule != "" {
+			return field{kind: formatNameField}, rule
+		}
+		if rule := r.blocked(js.Description); rule != "" {
+			return field{kind: formatDescriptionField}, rule
+		}
+		if rule := r.blockedDescriptions(js.Schema); rule != "" {
+			return field{kind: formatSchemaField}, rule
 		}
 	}
 	return field{}, ""
@@ -136,7 +177,23 @@ func (r *rules) redactChat(req *openai.ChatRequest) (redacted bool) {
 			fn.Parameters, redacted = p, true
 		}
 	}
+	if js := jsonSchema(req); js != nil {
+		if s, ok := r.redact(js.Description); ok {
+			js.Description, redacted = s, true
+		}
+		if p, ok := r.redactDescriptions(js.Schema); ok {
+			js.Schema, redacted = p, true
+		}
+	}
 	return redacted
+}
+
+// jsonSchema is req's response_format.json_schema, or nil.
+func jsonSchema(req *openai.ChatRequest) *openai.JSONSchemaSpec {
+	if req.ResponseFormat == nil {
+		return nil
+	}
+	return req.ResponseFormat.JSONSchema
 }
 
 // blockedContent checks string content and the text of the parts.

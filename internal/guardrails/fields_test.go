@@ -197,3 +197,92 @@ func TestAmbiguousKeysOfTheNewFieldsAreRefused(t *testing.T) {
 		})
 	}
 }
+
+// TestSchemasAndNamesAreChecked pins gap 3: the structured-output schema
+// (its name, description and the descriptions in it) and the names of
+// tools and of tool calls reach the model, so the blocked words read them.
+func TestSchemasAndNamesAreChecked(t *testing.T) {
+	e := mustNew(t, Set{Global: Config{BlockedWords: []string{"bad", "top secret"}}})
+	hi := `{"role":"user","content":"hi"}`
+	format := func(spec string) string {
+		return `{"model":"m","messages":[` + hi + `],"response_format":{"type":"json_schema","json_schema":` + spec + `}}`
+	}
+	tests := []struct {
+		name  string
+		body  string
+		param string // "" when the request passes
+	}{
+		{"a blocked word in a schema's description is refused", format(`{"name":"out","schema":{"type":"object","properties":{"a":{"type":"string","description":"a bad answer"}}}}`), "response_format.json_schema.schema"},
+		{"a blocked word escaped in a schema's description is refused", format(`{"name":"out","schema":{"description":"\u0062ad"}}`), "response_format.json_schema.schema"},
+		{"a blocked phrase in the json_schema's description is refused", format(`{"name":"out","description":"top secret","schema":{}}`), "response_format.json_schema.description"},
+		{"a blocked word as the json_schema's name is refused", format(`{"name":"bad","schema":{}}`), "response_format.json_schema.name"},
+		{"a blocked word as a tool's name is refused", `{"model":"m","messages":[` + hi + `],"tools":[{"type":"function","function":{"name":"bad"}}]}`, "tools[0].function.name"},
+		{"a blocked word as a tool call's name is refused", `{"model":"m","messages":[{"role":"assistant","content":null,"tool_calls":[{"id":"c","type":"function","function":{"name":"bad","arguments":"{}"}}]}]}`, "messages[0].tool_calls[0].function.name"},
+		{"names holding a blocked word in a longer identifier pass", `{"model":"m","messages":[` + hi + `],"tools":[{"type":"function","function":{"name":"badge_lookup"}}]}`, ""},
+		{"a clean schema passes", format(`{"name":"out","description":"the answer","schema":{"type":"object","properties":{"a":{"type":"string","description":"good"}}}}`), ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := e.CheckChat("", decode(t, tt.body))
+			if tt.param == "" {
+				if err != nil {
+					t.Fatalf("CheckChat = %v, want no refusal", err)
+				}
+			} else {
+				gatewayError(t, err, openai.CodeContentFilter, tt.param)
+			}
+			_, berr := e.CheckChatBody("", decode(t, tt.body), []byte(tt.body))
+			if (berr == nil) != (err == nil) {
+				t.Errorf("CheckChatBody = %v, CheckChat = %v", berr, err)
+			}
+		})
+	}
+}
+
+func TestSchemasAreRedactedAndNamesAreNot(t *testing.T) {
+	e := mustNew(t, Set{Global: Config{RedactEmails: true, RedactCardNumbers: true}})
+	const mail = "jane@example.com"
+	in := `{"messages":[{"role":"user","content":"hi"}],"response_format":{"type":"json_schema","json_schema":{"name":"out","description":"mail ` + mail +
+		`","schema":{"type":"object","properties":{"to":{"type":"string","description":"e.g. ` + mail + `"}}},"strict":true}},` +
+		`"tools":[{"type":"function","function":{"name":"4111111111111111"}}]}`
+	want := `{"messages":[{"role":"user","content":"hi"}],"response_format":{"type":"json_schema","json_schema":{"name":"out","description":"mail [REDACTED_EMAIL]` +
+		`","schema":{"type":"object","properties":{"to":{"type":"string","description":"e.g. [REDACTED_EMAIL]"}}},"strict":true}},` +
+		`"tools":[{"type":"function","function":{"name":"4111111111111111"}}]}`
+	req := decode(t, in)
+	out, err := e.CheckChatBody("", req, []byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(out) != want {
+		t.Errorf("body\n got %s\nwant %s", out, want)
+	}
+	got, _ := json.Marshal(req)
+	wantReq, _ := json.Marshal(decode(t, want))
+	if string(got) != string(wantReq) {
+		t.Errorf("request\n got %s\nwant %s", got, wantReq)
+	}
+}
+
+func TestAmbiguousKeysOfTheSchemaAreRefused(t *testing.T) {
+	e := mustNew(t, Set{Global: Config{BlockedWords: []string{"bad"}}})
+	tests := []struct {
+		name  string
+		raw   string
+		param string
+	}{
+		{"a second response_format key is refused", `{"messages":[],"response_format":{"type":"text"},"Response_Format":{"type":"text"}}`, "response_format"},
+		{"a second json_schema key is refused", `{"messages":[],"response_format":{"type":"json_schema","json_schema":{"name":"a"},"json_schema":{"name":"b"}}}`, "response_format.json_schema"},
+		{"a second schema key is refused", `{"messages":[],"response_format":{"type":"json_schema","json_schema":{"name":"a","schema":{"description":"bad"},"schema":{}}}}`, "response_format.json_schema.schema"},
+		{"a tool's name key in another case is refused", `{"messages":[],"tools":[{"type":"function","function":{"name":"f","NAME":"bad"}}]}`, "tools[0].function.name"},
+		{"a tool call's second name key is refused", `{"messages":[{"role":"assistant","content":null,"tool_calls":[{"id":"c","function":{"name":"bad","name":"f","arguments":"{}"}}]}]}`, "messages[0].tool_calls[0].function.name"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := e.CheckChatBody("", decode(t, tt.raw), []byte(tt.raw))
+			ge := gatewayError(t, err, openai.CodeInvalidRequest, tt.param)
+			if !strings.Contains(ge.Message, "in lower case") {
+				t.Errorf("message %q does not say how to fix the body", ge.Message)
+			}
+		})
+	}
+}

@@ -62,7 +62,8 @@ func FuzzCheckChat(f *testing.F) {
 	f.Fuzz(func(t *testing.T, a, b string) {
 		// A request carrying a and b in every text the rules read: content,
 		// parts, a name, tool-call arguments as they are and inside JSON,
-		// a tool's description and a parameter's.
+		// a tool's name, description and a parameter's, and the output
+		// schema's name, description and a property's.
 		js := func(v any) string { out, _ := json.Marshal(v); return string(out) }
 		params := json.RawMessage(`{"type":"object","properties":{"q":{"type":"string","description":` + js(a) + `}},"n":` + js(b) + `}`)
 		body, err := json.Marshal(&openai.ChatRequest{Messages: []openai.Message{
@@ -72,7 +73,8 @@ func FuzzCheckChat(f *testing.F) {
 				{ID: "1", Type: "function", Function: openai.FunctionCall{Name: "f", Arguments: b}},
 				{ID: "2", Type: "function", Function: openai.FunctionCall{Name: "f", Arguments: js(map[string]any{"q": a, a: []string{b}})}},
 			}},
-		}, Tools: []openai.Tool{{Type: "function", Function: openai.FunctionSpec{Name: "f", Description: b, Parameters: params}}}})
+		}, Tools: []openai.Tool{{Type: "function", Function: openai.FunctionSpec{Name: a, Description: b, Parameters: params}}},
+			ResponseFormat: &openai.ResponseFormat{Type: "json_schema", JSONSchema: &openai.JSONSchemaSpec{Name: b, Description: a, Schema: params}}})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -22,9 +22,12 @@
 //   - The checks run on every text of a request the model reads, whatever
 //     the message's role: content (string, every part's text, and the parts
 //     joined, so a word split across parts is found), names, tool-call
-//     arguments (decoded where an escape could hide a word), tool
-//     descriptions and the descriptions in their parameters (fields.go).
-//     Image URLs, audio, files and tool names are not scanned.
+//     arguments (decoded where an escape could hide a word), the names of
+//     tools and tool calls, tool descriptions and the descriptions in their
+//     parameters, and the structured-output schema (response_format's
+//     json_schema: name, description, the descriptions in its schema); see
+//     fields.go. Names are checked, never redacted. Image URLs, audio and
+//     files are not scanned.
 //   - Text is matched normalised (normalise.go): invisible characters
 //     removed, then NFKC, and words compared with case folded, so
 //     "b\u200Bad", full-width "ｂａｄ" and "BAD" all hold "bad". Patterns
