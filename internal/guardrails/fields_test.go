@@ -286,3 +286,47 @@ func TestAmbiguousKeysOfTheSchemaAreRefused(t *testing.T) {
 		})
 	}
 }
+
+// TestTheLengthLimitCountsEveryTextTheModelReads pins gap 1: the limit
+// counted message content only, so a request could carry any length of
+// text to the model in tool-call arguments, names, tool definitions or the
+// output schema.
+func TestTheLengthLimitCountsEveryTextTheModelReads(t *testing.T) {
+	e := mustNew(t, Set{Global: Config{MaxInputChars: 20}})
+	long := strings.Repeat("x", 19) // with the message "hi", over 20
+	hi := `{"role":"user","content":"hi"}`
+	msgs := func(m ...string) string { return `{"model":"m","messages":[` + strings.Join(m, ",") + `]}` }
+	with := func(extra string) string { return `{"model":"m","messages":[` + hi + `],` + extra + `}` }
+	tests := []struct {
+		name string
+		body string
+		over bool
+	}{
+		{"tool-call arguments count", msgs(hi, toolCall(`{"q":"`+long+`"}`)), true},
+		{"a message's name counts", msgs(`{"role":"user","name":"` + long + `","content":"hi"}`), true},
+		{"a tool call's name counts", msgs(hi, `{"role":"assistant","content":null,"tool_calls":[{"id":"c","type":"function","function":{"name":"`+long+`","arguments":"{}"}}]}`), true},
+		{"a tool's name and description count", with(`"tools":[{"type":"function","function":{"name":"lookup","description":"` + long + `"}}]`), true},
+		{"a parameter's description counts", with(`"tools":[{"type":"function","function":{"name":"f","parameters":{"description":"` + long + `"}}}]`), true},
+		{"an escaped description counts as the characters it decodes to", with(`"tools":[{"type":"function","function":{"name":"f","parameters":{"description":"\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"}}}]`), false},
+		{"the output schema's description counts", with(`"response_format":{"type":"json_schema","json_schema":{"name":"o","description":"` + long + `"}}`), true},
+		{"the descriptions in the output schema count", with(`"response_format":{"type":"json_schema","json_schema":{"name":"o","schema":{"description":"` + long + `"}}}`), true},
+		{"a schema's keys and types do not count", with(`"tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object","properties":{"a_rather_long_property_name":{"type":"string"}}}}}]`), false},
+		{"everything together at the limit passes", msgs(`{"role":"user","name":"ab","content":"hi"}`, toolCall(`{"q":"1234567"}`)), false},
+		{"one more is over", msgs(`{"role":"user","name":"ab","content":"hi"}`, toolCall(`{"q":"12345678"}`)), true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := e.CheckChat("", decode(t, tt.body))
+			if !tt.over {
+				if err != nil {
+					t.Fatalf("CheckChat = %v, want no refusal", err)
+				}
+				return
+			}
+			ge := gatewayError(t, err, openai.CodeInvalidRequest, "messages")
+			if !strings.Contains(ge.Message, "limit of 20") {
+				t.Errorf("message %q does not name the limit", ge.Message)
+			}
+		})
+	}
+}

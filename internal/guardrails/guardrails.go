@@ -67,7 +67,8 @@ type Config struct {
 	// text normalised or as sent.
 	BlockedPatterns []string `toml:"blocked_patterns" json:"blocked_patterns,omitempty"`
 	// MaxInputChars bounds the characters (Unicode code points) of all the
-	// message text of a request together; 0 means no limit.
+	// text of a request the rules read together (content, names, tool-call
+	// arguments, tools, the output schema's descriptions); 0 means no limit.
 	MaxInputChars int `toml:"max_input_chars" json:"max_input_chars,omitempty"`
 	// RedactEmails replaces e-mail addresses with [REDACTED_EMAIL].
 	RedactEmails bool `toml:"redact_emails" json:"redact_emails,omitempty"`
