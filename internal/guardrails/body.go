@@ -341,3 +341,43 @@ func appendJSONString(dst []byte, s string) []byte {
 	_ = enc.Encode(s) // a string always encodes
 	return append(dst, bytes.TrimSuffix(buf.Bytes(), []byte("\n"))...)
 }
+
+// CheckPromptBody is CheckPrompt for a JSON body whose text is its
+// top-level "prompt" (POST /v1/images/generations), forwarded as raw bytes:
+// it returns raw itself, or raw with only the prompt rewritten when
+// redaction changed it. A body carrying "prompt" twice or in another letter
+// case is refused (invalid_request), as CheckChatBody refuses such keys:
+// the gateway decodes the last one with encoding/json, other parsers read
+// the first. A prompt that is not a string is left to the caller to refuse.
+func (e *Engine) CheckPromptBody(profile string, raw []byte) ([]byte, error) {
+	r, err := e.rulesFor(profile)
+	if err != nil || r.empty() {
+		return raw, err
+	}
+	v, ok := onlyKey(gjson.ParseBytes(raw), "prompt")
+	if !ok {
+		return raw, ambiguous("prompt", "the body", "prompt")
+	}
+	if v.Type != gjson.String {
+		return raw, nil
+	}
+	prompt := jsontext.Str(v)
+	out, err := e.CheckPrompt(profile, prompt)
+	if err != nil || out == prompt {
+		return raw, err
+	}
+	return splice(raw, []edit{{at: v.Index, raw: v.Raw, text: out}})
+}
+
+// PromptBodyGuard is CheckPromptBody for a handler that forwards *body: the
+// check it returns writes the body to send back into *body, so that the
+// upstream call, which reads *body, sends the redacted prompt.
+func (e *Engine) PromptBodyGuard(body *[]byte) func(profile string) ([]byte, error) {
+	return func(profile string) ([]byte, error) {
+		out, err := e.CheckPromptBody(profile, *body)
+		if err == nil {
+			*body = out
+		}
+		return out, err
+	}
+}

@@ -88,6 +88,21 @@ func FuzzCheckChat(f *testing.F) {
 		_, _ = full.CheckChat("", build(body))
 		_, _ = full.CheckPrompt("", a)
 
+		// An image body sent on carries the prompt CheckPrompt returns.
+		img := []byte(`{"model":"m","prompt":` + js(a) + `,"n":1}`)
+		out, err := redactOnly.CheckPromptBody("", img)
+		if err != nil {
+			t.Fatalf("CheckPromptBody(%s): %v", img, err)
+		}
+		var sent struct {
+			Model, Prompt string
+			N             int
+		}
+		_ = json.Unmarshal(img, &sent) // a's invalid UTF-8 reads as U+FFFD
+		if want, _ := redactOnly.CheckPrompt("", sent.Prompt); json.Unmarshal(out, &sent) != nil || sent.Prompt != want || sent.Model != "m" || sent.N != 1 {
+			t.Fatalf("CheckPromptBody(%s) = %s, want the prompt %q", img, out, want)
+		}
+
 		// The words are NFKC with nothing to strip, so the oracle matches
 		// them as they are against the text normalised.
 		n, _ := normalise(a)
@@ -104,7 +119,7 @@ func FuzzCheckChat(f *testing.F) {
 		// The body sent upstream decodes to the redacted request, keeps
 		// JSON arguments JSON, and a second redaction changes nothing.
 		req := build(body)
-		out, err := redactOnly.CheckChatBody("", req, body)
+		out, err = redactOnly.CheckChatBody("", req, body)
 		if err != nil {
 			t.Fatalf("CheckChatBody(%s): %v", body, err)
 		}

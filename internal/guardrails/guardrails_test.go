@@ -637,3 +637,53 @@ func TestLogValueHidesRules(t *testing.T) {
 		t.Errorf("log line %s: want counts, not the rules", s)
 	}
 }
+
+// TestImagePromptsAreChecked pins gap 2: POST /v1/images/generations
+// forwarded its prompt unchecked, so a blocked word or an address reached
+// the image model. CheckPromptBody is what the gateway calls for it.
+func TestImagePromptsAreChecked(t *testing.T) {
+	e := mustNew(t, Set{Global: Config{BlockedWords: []string{"secret"}, MaxInputChars: 40, RedactEmails: true}})
+	tests := []struct {
+		name  string
+		body  string
+		want  string // the body sent on; "" when refused
+		code  openai.Code
+		param string
+	}{
+		{"a blocked word in the prompt is refused", `{"model":"m","prompt":"draw the secret plan"}`, "", openai.CodeContentFilter, "prompt"},
+		{"a blocked word behind an escape is refused", `{"model":"m","prompt":"draw the \u0073ecret plan"}`, "", openai.CodeContentFilter, "prompt"},
+		{"a prompt over the limit is refused", `{"model":"m","prompt":"` + strings.Repeat("a", 41) + `"}`, "", openai.CodeInvalidRequest, "prompt"},
+		{"a second prompt key is refused", `{"model":"m","prompt":"secret","prompt":"a cat"}`, "", openai.CodeInvalidRequest, "prompt"},
+		{"a prompt key in another case is refused", `{"model":"m","prompt":"a cat","Prompt":"secret"}`, "", openai.CodeInvalidRequest, "prompt"},
+		{"an address in the prompt is redacted and the rest kept byte for byte",
+			`{"model":"m", "prompt":"a card for jane@example.com", "size":"1024x1024"}`,
+			`{"model":"m", "prompt":"a card for [REDACTED_EMAIL]", "size":"1024x1024"}`, "", ""},
+		{"a clean prompt is sent as it is", `{"model":"m","prompt":"a \u0063at"}`, `{"model":"m","prompt":"a \u0063at"}`, "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, err := e.CheckPromptBody("", []byte(tt.body))
+			if tt.want == "" {
+				gatewayError(t, err, tt.code, tt.param)
+				return
+			}
+			if err != nil || string(out) != tt.want {
+				t.Errorf("CheckPromptBody = %s, %v; want %s", out, err, tt.want)
+			}
+		})
+	}
+	if _, err := e.CheckPromptBody("strcit", []byte(`{"prompt":"a cat"}`)); err == nil {
+		t.Error("a key naming an unknown profile passed")
+	}
+	var none *Engine
+	if out, err := none.CheckPromptBody("", []byte(`{"prompt":"secret"}`)); err != nil || string(out) != `{"prompt":"secret"}` {
+		t.Errorf("no rules: %s, %v", out, err)
+	}
+	t.Run("the guard writes the redacted body back for the upstream call", func(t *testing.T) {
+		body := []byte(`{"prompt":"to a@b.io"}`)
+		out, err := e.PromptBodyGuard(&body)("")
+		if err != nil || string(body) != `{"prompt":"to [REDACTED_EMAIL]"}` || string(out) != string(body) {
+			t.Errorf("guard = %s, %v; body %s", out, err, body)
+		}
+	})
+}
