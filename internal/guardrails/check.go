@@ -171,11 +171,23 @@ func eachChatText(req *openai.ChatRequest, text func(string) int, schema func([]
 // before patterns; among words, the one found earliest in the text. Words
 // are matched on the normalised text (see normalise); patterns on the
 // normalised text and on the text as sent, so a pattern can still name a
-// character that normalising removes.
+// character that normalising removes. A text holding a %XX escape is read
+// percent-decoded too (see percentDecoded).
 func (r *rules) blocked(text string) string {
 	if text == "" {
 		return ""
 	}
+	if rule := r.blockedAsIs(text); rule != "" {
+		return rule
+	}
+	if d, ok := percentDecoded(text); ok {
+		return r.blockedAsIs(d)
+	}
+	return ""
+}
+
+// blockedAsIs is blocked without percent-decoding.
+func (r *rules) blockedAsIs(text string) string {
 	n, changed := normalise(text)
 	if r.words != nil {
 		if ref, ok := r.words.find(n); ok {
@@ -195,6 +207,17 @@ func (r *rules) blockedAnchored(text string) string {
 	if text == "" {
 		return ""
 	}
+	if rule := r.anchoredAsIs(text); rule != "" {
+		return rule
+	}
+	if d, ok := percentDecoded(text); ok {
+		return r.anchoredAsIs(d)
+	}
+	return ""
+}
+
+// anchoredAsIs is blockedAnchored without percent-decoding.
+func (r *rules) anchoredAsIs(text string) string {
 	n, changed := "", false
 	for _, p := range r.patterns {
 		if !p.anchored {

@@ -3,6 +3,7 @@ package guardrails
 import (
 	"encoding/json"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode"
@@ -40,6 +41,22 @@ func wordsOracle(words []string) *regexp.Regexp {
 	return regexp.MustCompile(`(?i)` + strings.Join(alts, "|"))
 }
 
+// percentOracle decodes the %XX escapes of s as percentDecoded documents it,
+// written with a regular expression and strconv.
+func percentOracle(s string) string {
+	esc := regexp.MustCompile(`%[0-9A-Fa-f]{2}`)
+	for range percentDepth {
+		if !esc.MatchString(s) {
+			break
+		}
+		s = esc.ReplaceAllStringFunc(s, func(e string) string {
+			c, _ := strconv.ParseUint(e[1:], 16, 8)
+			return string([]byte{byte(c)})
+		})
+	}
+	return strings.ToValidUTF8(s, "\uFFFD")
+}
+
 // FuzzCheckChat feeds arbitrary text through every rule: no input may panic,
 // the word matcher must agree with its regular-expression oracle, redaction
 // run twice must give the text of running it once, and the body
@@ -51,6 +68,7 @@ func FuzzCheckChat(f *testing.F) {
 		"jürgen@bücher.de 378282246310005", "class ass", "PRJ-1234", "\xff\xfe@\x00.io", "é\u0301@x.io",
 		"TOP\u2003SECRET", "x#tag", "#tagged", "X-RAY", "STRAẞE", "c+++", "É", "e\u0301", "top-secret",
 		"a\u200Bss", "ＡＳＳ", "ｊ＠ｂ.ｉｏ", "４１１１ １１１１ １１１１ １１１１", "e\u200B\u0301", "\uFFA0\u0301", "ﬁ\u00AD",
+		"%61ss", "%2561ss", "top%20secret", "%e2%80%8bass", "%ff%61ss", "%%6", "%2",
 	} {
 		f.Add(s, s+" tail")
 	}
@@ -104,10 +122,12 @@ func FuzzCheckChat(f *testing.F) {
 		}
 
 		// The words are NFKC with nothing to strip, so the oracle matches
-		// them as they are against the text normalised.
+		// them as they are against the text normalised, and against it
+		// percent-decoded and normalised.
 		n, _ := normalise(a)
-		if _, err := wordsOnly.CheckPrompt("", a); (err != nil) != oracle.MatchString(n) {
-			t.Fatalf("%q (normalised %q): the word matcher says blocked=%v, its oracle %v", a, n, err != nil, oracle.MatchString(n))
+		d, _ := normalise(percentOracle(a))
+		if _, err := wordsOnly.CheckPrompt("", a); (err != nil) != (oracle.MatchString(n) || oracle.MatchString(d)) {
+			t.Fatalf("%q (normalised %q, decoded %q): the word matcher says blocked=%v, its oracle %v", a, n, d, err != nil, oracle.MatchString(n) || oracle.MatchString(d))
 		}
 		if nn, changed := normalise(n); changed {
 			t.Fatalf("normalising %q twice gives %q, then %q", a, n, nn)

@@ -31,8 +31,11 @@
 //   - Text is matched normalised (normalise.go): invisible characters
 //     removed, then NFKC, and words compared with case folded, so
 //     "b\u200Bad", full-width "ｂａｄ" and "BAD" all hold "bad". Patterns
-//     also see the text as sent. Redaction keeps the text as sent unless
-//     only its normalised form shows an address or a card number.
+//     also see the text as sent. A text holding %XX escapes is also read
+//     percent-decoded ("%73ecret"), up to four times over; other encodings
+//     (base64, hex) are not decoded (normalise.go says why). Redaction
+//     keeps the text as sent unless only its normalised form shows an
+//     address or a card number.
 //   - Order: the length limit first (cheap, and it bounds the work of the
 //     rest), then blocked words and patterns, then redaction. A blocked
 //     request is refused before anything is edited.

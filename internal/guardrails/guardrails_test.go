@@ -687,3 +687,46 @@ func TestImagePromptsAreChecked(t *testing.T) {
 		}
 	})
 }
+
+// TestPercentEncodingDoesNotHideABlockedWord pins gap 5: "%73ecret" is
+// "secret" to any reader that decodes URLs, a model included, and passed.
+func TestPercentEncodingDoesNotHideABlockedWord(t *testing.T) {
+	e := mustNew(t, Set{Global: Config{BlockedWords: []string{"secret", "top secret"}, BlockedPatterns: []string{`c2VjcmV0`, `^PRJ-\d+$`}}})
+	tests := []struct {
+		name string
+		text string
+		rule string // "" when the text passes
+	}{
+		{"one encoded letter does not hide a word", "the %73ecret plan", "global blocked word rule 1"},
+		{"a word encoded whole is found", "the %73%65%63%72%65%74 plan", "global blocked word rule 1"},
+		{"lower- and upper-case hex digits both decode", "the %53%45%43%72%65%74", "global blocked word rule 1"},
+		{"an encoded space makes a phrase", "it is top%20secret", "global blocked word rule 2"},
+		{"an encoded line break makes a phrase too", "it is top%0Asecret", "global blocked word rule 2"},
+		{"a word encoded twice is found", "the %2573ecret plan", "global blocked word rule 1"},
+		{"a word encoded three times is found", "the %252573ecret plan", "global blocked word rule 1"},
+		{"an encoded multi-byte character is decoded as UTF-8", "the s%C3%A9cret", ""},
+		{"patterns read the decoded text: base64 then percent-encoded", "run c2Vjcm%56%30%3D", "global blocked pattern rule 1"},
+		{"anchored patterns read the decoded text", "PRJ-%31%32", "global blocked pattern rule 2"},
+		{"an encoded character that joins a word hides nothing", "se%63retive", ""},
+		{"a percent sign that is not an escape is kept", "100% secretive, 50%s", ""},
+		{"an invalid escape passes", "%zz%7", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := e.CheckChat("", chat("hello", tt.text))
+			if tt.rule == "" {
+				if err != nil {
+					t.Fatalf("CheckChat = %v, want no refusal", err)
+				}
+				return
+			}
+			ge := gatewayError(t, err, openai.CodeContentFilter, "messages[1].content")
+			if !strings.Contains(ge.Message, "("+tt.rule+")") {
+				t.Errorf("message %q does not name %q", ge.Message, tt.rule)
+			}
+			if _, err := e.CheckPrompt("", tt.text); err == nil {
+				t.Error("CheckPrompt let it pass")
+			}
+		})
+	}
+}
