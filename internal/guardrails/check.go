@@ -89,7 +89,7 @@ func (e *Engine) CheckChat(profile string, req *openai.ChatRequest) (redacted bo
 	if !r.emails && !r.cards {
 		return false, nil
 	}
-	return r.redactChat(req), nil
+	return r.redactChat(req)
 }
 
 // CheckPrompt applies the rules of profile to one prompt (POST /generate,

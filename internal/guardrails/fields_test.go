@@ -330,3 +330,67 @@ func TestTheLengthLimitCountsEveryTextTheModelReads(t *testing.T) {
 		})
 	}
 }
+
+// TestAnAddressSplitAcrossPartsIsRedactedInEach pins gap 4: the blocked
+// words read text parts joined ("b", "ad" is "bad"), redaction read them
+// one by one, so "jane@exa", "mple.com" reached the model whole.
+func TestAnAddressSplitAcrossPartsIsRedactedInEach(t *testing.T) {
+	e := mustNew(t, Set{Global: Config{RedactEmails: true, RedactCardNumbers: true}})
+	text := func(s string) string { b, _ := json.Marshal(s); return `{"type":"text","text":` + string(b) + `}` }
+	const image = `{"type":"image_url","image_url":{"url":"https://x.io/a@b.io.png"}}`
+	body := func(parts ...string) string {
+		return `{"messages":[{"role":"user","content":"hi"},{"role":"user","content":[` + strings.Join(parts, ",") + `]}]}`
+	}
+	tests := []struct {
+		name     string
+		in, want string // bodies
+	}{
+		{"an address split in two is redacted in both parts",
+			body(text("mail jane@exa"), text("mple.com now")),
+			body(text("mail [REDACTED_EMAIL]"), text("[REDACTED_EMAIL] now"))},
+		{"an address split at its at sign is redacted in both parts",
+			body(text("mail jane"), text("@example.com")),
+			body(text("mail [REDACTED_EMAIL]"), text("[REDACTED_EMAIL]"))},
+		{"a part wholly inside an address is redacted, not emptied",
+			body(text("to jane@"), text("example"), text(".com, thanks")),
+			body(text("to [REDACTED_EMAIL]"), text("[REDACTED_EMAIL]"), text("[REDACTED_EMAIL], thanks"))},
+		{"a card number split at a group is redacted in both parts",
+			body(text("card 4111 1111 "), text("1111 1111 exp 12/29")),
+			body(text("card [REDACTED_CARD]"), text("[REDACTED_CARD] exp 12/29"))},
+		{"a card number split around an image is redacted and the image kept",
+			body(text("card 41111111"), image, text("11111111.")),
+			body(text("card [REDACTED_CARD]"), image, text("[REDACTED_CARD]."))},
+		{"a card number in full-width digits split in two is redacted in its plain form",
+			body(text("card ４１１１ １１１１ "), text("１１１１ １１１１.")),
+			body(text("card [REDACTED_CARD]"), text("[REDACTED_CARD]."))},
+		{"an address and a split one in the same parts are both redacted",
+			body(text("a@b.io or jane@exa"), text("mple.com")),
+			body(text("[REDACTED_EMAIL] or [REDACTED_EMAIL]"), text("[REDACTED_EMAIL]"))},
+		{"an address ending where its part ends does not take in the next part's word",
+			body(text("mail me@x.io"), text("and tell me")),
+			body(text("mail [REDACTED_EMAIL]"), text("and tell me"))},
+		{"parts that hold nothing joined are kept",
+			body(text("4111 1111"), text(" and 1111 1111")),
+			body(text("4111 1111"), text(" and 1111 1111"))},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := decode(t, tt.in)
+			out, err := e.CheckChatBody("", req, []byte(tt.in))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(out) != tt.want {
+				t.Errorf("body\n got %s\nwant %s", out, tt.want)
+			}
+			got, _ := json.Marshal(req)
+			want, _ := json.Marshal(decode(t, tt.want))
+			if string(got) != string(want) {
+				t.Errorf("request\n got %s\nwant %s", got, want)
+			}
+			if redacted, err := e.CheckChat("", decode(t, string(out))); err != nil || redacted {
+				t.Errorf("a second redaction changed the body (err %v)", err)
+			}
+		})
+	}
+}

@@ -72,6 +72,11 @@ func FuzzCheckChat(f *testing.F) {
 	} {
 		f.Add(s, s+" tail")
 	}
+	// Message 2 holds the parts b, a: an address or a number split there.
+	for _, split := range [][2]string{{"mple.com now", "mail jane@exa"}, {"1111 1111.", "card 4111 1111 "}, {"１１１１ １１１１", "４１１１ １１１１ "},
+		{"@x.io", "jane"}, {"and more", "me@x.io"}, {"́@x.io", "e"}, {"1", "4111 1111 1111 111"}} {
+		f.Add(split[0], split[1])
+	}
 	full := mustNew(f, Set{Global: Config{BlockedWords: []string{"ass", "top secret", "#tag"}, BlockedPatterns: []string{`PRJ-\d{4}`},
 		MaxInputChars: 5000, RedactEmails: true, RedactCardNumbers: true}})
 	redactOnly := mustNew(f, Set{Global: Config{RedactEmails: true, RedactCardNumbers: true}})

@@ -35,7 +35,11 @@
 //     percent-decoded ("%73ecret"), up to four times over; other encodings
 //     (base64, hex) are not decoded (normalise.go says why). Redaction
 //     keeps the text as sent unless only its normalised form shows an
-//     address or a card number.
+//     address or a card number. An address or a card number split across
+//     the text parts of a message is replaced in every part it touches
+//     ("jane@exa", "mple.com" become "[REDACTED_EMAIL]" twice); one that
+//     only shows once the parts are joined and normalised together is
+//     refused (invalid_request) rather than sent.
 //   - Order: the length limit first (cheap, and it bounds the work of the
 //     rest), then blocked words and patterns, then redaction. A blocked
 //     request is refused before anything is edited.
