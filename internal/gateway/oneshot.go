@@ -84,7 +84,7 @@ func (g *Gateway) images(w http.ResponseWriter, r *http.Request, rec *record) er
 	if probe.Model == "" {
 		return &openai.Error{Code: openai.CodeInvalidRequest, Param: "model", Message: "you must provide a model parameter"}
 	}
-	return g.oneShot(w, r, rec, incoming{endpoint: admission.Images, model: probe.Model, user: gjson.GetBytes(body, "user").String(), body: body},
+	return g.oneShot(w, r, rec, incoming{endpoint: admission.Images, model: probe.Model, user: gjson.GetBytes(body, "user").String(), body: body, guard: g.Guard.PromptBodyGuard(&body)},
 		func(ctx context.Context, t *router.Target) (*provider.Response, error) {
 			return t.Provider.(provider.ImageGenerator).ImageGenerations(ctx, &provider.RawRequest{Model: t.Model, Body: body, ContentType: "application/json"})
 		})

@@ -24,8 +24,10 @@ import (
 // matches keys in any letter case; other parsers take the first, or only the
 // lower-case key. A body that carries a key on the way to a text the policy
 // reads ("messages", a message's "content", "name" or "tool_calls", a part's
-// "type" or "text", a call's "function" and "arguments", "tools", a tool's
-// "function", "description" and "parameters") twice or spelled in another
+// "type" or "text", a call's "function", "name" and "arguments", "tools", a
+// tool's "function", "name", "description" and "parameters",
+// "response_format", its "json_schema" and that object's "name",
+// "description" and "schema") twice or spelled in another
 // case is therefore refused (invalid_request): it could show the policy one
 // text and the model another.
 func (e *Engine) CheckChatBody(profile string, req *openai.ChatRequest, raw []byte) ([]byte, error) {
@@ -43,8 +45,8 @@ func (e *Engine) CheckChatBody(profile string, req *openai.ChatRequest, raw []by
 	}
 	var edits []edit
 	_ = walkChat(doc, req, func(f field, v gjson.Result) {
-		if f.kind == parametersField {
-			if p := req.Tools[f.i].Function.Parameters; p != nil && string(p) != v.Raw {
+		if f.kind == parametersField || f.kind == formatSchemaField {
+			if p := f.schema(req); p != nil && string(p) != v.Raw {
 				edits = append(edits, edit{at: v.Index, raw: v.Raw, json: p})
 			}
 			return
@@ -57,15 +59,31 @@ func (e *Engine) CheckChatBody(profile string, req *openai.ChatRequest, raw []by
 	return splice(raw, edits)
 }
 
-// text is the text of req at f; f is not a parametersField.
+// schema is the schema of req at f, a parametersField or formatSchemaField.
+func (f field) schema(req *openai.ChatRequest) []byte {
+	if f.kind == parametersField {
+		return req.Tools[f.i].Function.Parameters
+	}
+	return jsonSchema(req).Schema
+}
+
+// text is the text of req at f; f is not a schema.
 func (f field) text(req *openai.ChatRequest) string {
 	switch f.kind {
 	case nameField:
 		return req.Messages[f.i].Name
 	case argumentsField:
 		return req.Messages[f.i].ToolCalls[f.j].Function.Arguments
+	case callNameField:
+		return req.Messages[f.i].ToolCalls[f.j].Function.Name
 	case descriptionField:
 		return req.Tools[f.i].Function.Description
+	case toolNameField:
+		return req.Tools[f.i].Function.Name
+	case formatNameField:
+		return jsonSchema(req).Name
+	case formatDescriptionField:
+		return jsonSchema(req).Description
 	}
 	c := &req.Messages[f.i].Content
 	if f.j < 0 {
@@ -96,29 +114,77 @@ func walkChat(doc gjson.Result, req *openai.ChatRequest, visit func(f field, v g
 	if !ok {
 		return ambiguous("tools", "the body", "tools")
 	}
-	return walkArray(tools, len(req.Tools), func(i int, t gjson.Result) error {
+	if err := walkArray(tools, len(req.Tools), func(i int, t gjson.Result) error {
 		where := fmt.Sprintf("tools[%d]", i)
 		fn, ok := onlyKey(t, "function")
 		if !ok {
 			return ambiguous(where+".function", where, "function")
 		}
 		where += ".function"
-		desc, ok := onlyKey(fn, "description")
-		if !ok {
-			return ambiguous(where+".description", where, "description")
+		keys, err := onlyKeys(fn, where, "name", "description", "parameters")
+		if err != nil {
+			return err
 		}
-		params, ok := onlyKey(fn, "parameters")
-		if !ok {
-			return ambiguous(where+".parameters", where, "parameters")
+		if name := keys[0]; name.Type == gjson.String {
+			visit(field{kind: toolNameField, i: i}, name)
 		}
-		if desc.Type == gjson.String {
+		if desc := keys[1]; desc.Type == gjson.String {
 			visit(field{kind: descriptionField, i: i}, desc)
 		}
-		if params.Exists() {
+		if params := keys[2]; params.Exists() {
 			visit(field{kind: parametersField, i: i}, params)
 		}
 		return nil
-	})
+	}); err != nil {
+		return err
+	}
+	return walkFormat(doc, req, visit)
+}
+
+// walkFormat is walkChat for response_format.json_schema.
+func walkFormat(doc gjson.Result, req *openai.ChatRequest, visit func(field, gjson.Result)) error {
+	rf, ok := onlyKey(doc, "response_format")
+	if !ok {
+		return ambiguous("response_format", "the body", "response_format")
+	}
+	js, ok := onlyKey(rf, "json_schema")
+	if !ok {
+		return ambiguous("response_format.json_schema", "response_format", "json_schema")
+	}
+	if !js.IsObject() {
+		return nil
+	}
+	if jsonSchema(req) == nil {
+		return mismatch()
+	}
+	keys, err := onlyKeys(js, "response_format.json_schema", "name", "description", "schema")
+	if err != nil {
+		return err
+	}
+	if name := keys[0]; name.Type == gjson.String {
+		visit(field{kind: formatNameField}, name)
+	}
+	if desc := keys[1]; desc.Type == gjson.String {
+		visit(field{kind: formatDescriptionField}, desc)
+	}
+	if schema := keys[2]; schema.Exists() {
+		visit(field{kind: formatSchemaField}, schema)
+	}
+	return nil
+}
+
+// onlyKeys is onlyKey for each of names in the object at where, in order;
+// the error names the first key that is ambiguous.
+func onlyKeys(obj gjson.Result, where string, names ...string) ([]gjson.Result, error) {
+	out := make([]gjson.Result, len(names))
+	for i, name := range names {
+		v, ok := onlyKey(obj, name)
+		if !ok {
+			return nil, ambiguous(where+"."+name, where, name)
+		}
+		out[i] = v
+	}
+	return out, nil
 }
 
 func walkMessage(m gjson.Result, i int, msg *openai.Message, visit func(field, gjson.Result)) error {
@@ -163,11 +229,14 @@ func walkMessage(m gjson.Result, i int, msg *openai.Message, visit func(field, g
 		if !ok {
 			return ambiguous(where+".function", where, "function")
 		}
-		args, ok := onlyKey(fn, "arguments")
-		if !ok {
-			return ambiguous(where+".function.arguments", where+".function", "arguments")
+		keys, err := onlyKeys(fn, where+".function", "name", "arguments")
+		if err != nil {
+			return err
 		}
-		if args.Type == gjson.String {
+		if name := keys[0]; name.Type == gjson.String {
+			visit(field{kind: callNameField, i: i, j: j}, name)
+		}
+		if args := keys[1]; args.Type == gjson.String {
 			visit(field{kind: argumentsField, i: i, j: j}, args)
 		}
 		return nil
@@ -271,4 +340,44 @@ func appendJSONString(dst []byte, s string) []byte {
 	enc.SetEscapeHTML(false)
 	_ = enc.Encode(s) // a string always encodes
 	return append(dst, bytes.TrimSuffix(buf.Bytes(), []byte("\n"))...)
+}
+
+// CheckPromptBody is CheckPrompt for a JSON body whose text is its
+// top-level "prompt" (POST /v1/images/generations), forwarded as raw bytes:
+// it returns raw itself, or raw with only the prompt rewritten when
+// redaction changed it. A body carrying "prompt" twice or in another letter
+// case is refused (invalid_request), as CheckChatBody refuses such keys:
+// the gateway decodes the last one with encoding/json, other parsers read
+// the first. A prompt that is not a string is left to the caller to refuse.
+func (e *Engine) CheckPromptBody(profile string, raw []byte) ([]byte, error) {
+	r, err := e.rulesFor(profile)
+	if err != nil || r.empty() {
+		return raw, err
+	}
+	v, ok := onlyKey(gjson.ParseBytes(raw), "prompt")
+	if !ok {
+		return raw, ambiguous("prompt", "the body", "prompt")
+	}
+	if v.Type != gjson.String {
+		return raw, nil
+	}
+	prompt := jsontext.Str(v)
+	out, err := e.CheckPrompt(profile, prompt)
+	if err != nil || out == prompt {
+		return raw, err
+	}
+	return splice(raw, []edit{{at: v.Index, raw: v.Raw, text: out}})
+}
+
+// PromptBodyGuard is CheckPromptBody for a handler that forwards *body: the
+// check it returns writes the body to send back into *body, so that the
+// upstream call, which reads *body, sends the redacted prompt.
+func (e *Engine) PromptBodyGuard(body *[]byte) func(profile string) ([]byte, error) {
+	return func(profile string) ([]byte, error) {
+		out, err := e.CheckPromptBody(profile, *body)
+		if err == nil {
+			*body = out
+		}
+		return out, err
+	}
 }

@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"unicode/utf8"
 
+	"github.com/tidwall/gjson"
+
+	"github.com/aigateway/gateway/internal/jsontext"
 	"github.com/aigateway/gateway/internal/openai"
 )
 
@@ -51,7 +54,7 @@ func unknownProfile(name string) error {
 
 // CheckChat applies the rules of profile to every text of a chat request
 // the model reads (fields.go lists them): message content, names, tool-call
-// arguments and tool descriptions. It refuses a request over the length
+// arguments, tools and the structured-output schema. It refuses a request over the length
 // limit (code invalid_request, param "messages") or holding a blocked word
 // or pattern (code content_filter, param the field: "messages[i].content",
 // "messages[i].name", "tools[i].function.description", ...); the refusal
@@ -61,18 +64,21 @@ func unknownProfile(name string) error {
 // request upstream (CheckChatBody does both for a body forwarded as raw
 // bytes).
 //
-// The length limit counts message content only: it bounds what a prompt
-// costs, and tool definitions the operator's clients send on every turn
-// would otherwise eat into it.
+// The length limit counts every text the rules read, not message content
+// alone: it bounds what the model is sent, and a limit that tool-call
+// arguments, tool descriptions or an output schema could go around would
+// bound nothing. A schema's keys, types and enum values are not counted
+// (the rules do not read them either). The refusal keeps param "messages".
 func (e *Engine) CheckChat(profile string, req *openai.ChatRequest) (redacted bool, err error) {
 	r, err := e.rulesFor(profile)
 	if err != nil || r.empty() || req == nil {
 		return false, err
 	}
 	if r.maxChars > 0 {
-		if n := chatChars(req.Messages, r.maxChars); n > r.maxChars {
+		if n := chatChars(req, r.maxChars); n > r.maxChars {
 			return false, &openai.Error{Code: openai.CodeInvalidRequest, Param: "messages",
-				Message: fmt.Sprintf("the messages hold %d characters of text, more than this gateway's limit of %d", n, r.maxChars)}
+				Message: fmt.Sprintf("the request holds %d characters of text the model reads (messages, tool calls, tools and the output schema), "+
+					"more than this gateway's limit of %d", n, r.maxChars)}
 		}
 	}
 	if r.words != nil || len(r.patterns) > 0 {
@@ -83,7 +89,7 @@ func (e *Engine) CheckChat(profile string, req *openai.ChatRequest) (redacted bo
 	if !r.emails && !r.cards {
 		return false, nil
 	}
-	return r.redactChat(req), nil
+	return r.redactChat(req)
 }
 
 // CheckPrompt applies the rules of profile to one prompt (POST /generate,
@@ -114,28 +120,49 @@ func (e *Engine) CheckText(profile, param, text string) (string, error) {
 	return s, nil
 }
 
-// chatChars counts the characters of all message content: string content
-// and the text of every part. Bytes bound code points from above, so text
-// within the limit in bytes is not counted.
-func chatChars(msgs []openai.Message, limit int) int {
-	bytes := 0
-	for i := range msgs {
-		c := &msgs[i].Content
-		bytes += len(c.Text)
-		for j := range c.Parts {
-			bytes += len(c.Parts[j].Text)
+// chatChars counts the characters of every text of req the rules read
+// (fields.go): content, names, tool-call arguments as sent, tools' names
+// and descriptions, the descriptions in their parameters and the output
+// schema's. Bytes bound code points from above, a schema's length the
+// descriptions in it decoded too (each character of a JSON string takes a
+// byte at least), so a request within the limit in bytes is neither
+// counted nor parsed.
+func chatChars(req *openai.ChatRequest, limit int) int {
+	if n := eachChatText(req, func(s string) int { return len(s) }, func(schema []byte) int { return len(schema) }); n <= limit {
+		return n
+	}
+	return eachChatText(req, utf8.RuneCountInString, func(schema []byte) int {
+		n := 0
+		if len(schema) > 0 && mayDescribe(schema) {
+			eachDescription(gjson.Parse(string(schema)), func(v gjson.Result) bool {
+				n += utf8.RuneCountInString(jsontext.Str(v))
+				return true
+			})
 		}
-	}
-	if bytes <= limit {
-		return bytes
-	}
+		return n
+	})
+}
+
+// eachChatText sums text over every text of req the rules read and schema
+// over every schema whose descriptions they read.
+func eachChatText(req *openai.ChatRequest, text func(string) int, schema func([]byte) int) int {
 	n := 0
-	for i := range msgs {
-		c := &msgs[i].Content
-		n += utf8.RuneCountInString(c.Text)
-		for j := range c.Parts {
-			n += utf8.RuneCountInString(c.Parts[j].Text)
+	for i := range req.Messages {
+		m := &req.Messages[i]
+		n += text(m.Content.Text) + text(m.Name)
+		for j := range m.Content.Parts {
+			n += text(m.Content.Parts[j].Text)
 		}
+		for j := range m.ToolCalls {
+			n += text(m.ToolCalls[j].Function.Name) + text(m.ToolCalls[j].Function.Arguments)
+		}
+	}
+	for i := range req.Tools {
+		fn := &req.Tools[i].Function
+		n += text(fn.Name) + text(fn.Description) + schema(fn.Parameters)
+	}
+	if js := jsonSchema(req); js != nil {
+		n += text(js.Name) + text(js.Description) + schema(js.Schema)
 	}
 	return n
 }
@@ -144,11 +171,23 @@ func chatChars(msgs []openai.Message, limit int) int {
 // before patterns; among words, the one found earliest in the text. Words
 // are matched on the normalised text (see normalise); patterns on the
 // normalised text and on the text as sent, so a pattern can still name a
-// character that normalising removes.
+// character that normalising removes. A text holding a %XX escape is read
+// percent-decoded too (see percentDecoded).
 func (r *rules) blocked(text string) string {
 	if text == "" {
 		return ""
 	}
+	if rule := r.blockedAsIs(text); rule != "" {
+		return rule
+	}
+	if d, ok := percentDecoded(text); ok {
+		return r.blockedAsIs(d)
+	}
+	return ""
+}
+
+// blockedAsIs is blocked without percent-decoding.
+func (r *rules) blockedAsIs(text string) string {
 	n, changed := normalise(text)
 	if r.words != nil {
 		if ref, ok := r.words.find(n); ok {
@@ -168,6 +207,17 @@ func (r *rules) blockedAnchored(text string) string {
 	if text == "" {
 		return ""
 	}
+	if rule := r.anchoredAsIs(text); rule != "" {
+		return rule
+	}
+	if d, ok := percentDecoded(text); ok {
+		return r.anchoredAsIs(d)
+	}
+	return ""
+}
+
+// anchoredAsIs is blockedAnchored without percent-decoding.
+func (r *rules) anchoredAsIs(text string) string {
 	n, changed := "", false
 	for _, p := range r.patterns {
 		if !p.anchored {

@@ -17,8 +17,9 @@ import (
 //   - messages[i].content: the string, and the "text" of every part whatever
 //     its type; the text parts of one message are also read joined (with
 //     nothing and with a line break between them), so a word or phrase split
-//     across parts ("b", "ad") is found. Texts are not joined across
-//     messages.
+//     across parts ("b", "ad") is found, and redacted joined, so an address
+//     or a card number split across parts is replaced in each (see
+//     redactAcross). Texts are not joined across messages.
 //   - messages[i].name.
 //   - messages[i].tool_calls[j].function.arguments: JSON text, read as
 //     sent and, when it holds an escape ("\n", "\u0062"), string by string
@@ -26,22 +27,36 @@ import (
 //     them back, so the arguments stay JSON; a card number written as a JSON
 //     number becomes the string "[REDACTED_CARD]". Arguments that are not
 //     JSON are read and redacted as text.
-//   - tools[i].function.description.
+//   - messages[i].tool_calls[j].function.name.
+//   - tools[i].function.name and tools[i].function.description.
 //   - tools[i].function.parameters: every string keyed "description" (in any
 //     letter case) at any depth of the schema. Other strings of the schema
 //     (names, enum values, titles) are not read.
+//   - response_format.json_schema: its name, its description, and the
+//     descriptions of its schema as for a tool's parameters.
 //
-// Image URLs, audio, files and tool names are not read.
+// Names (of tools, tool calls and the output schema) are read by the
+// blocked words and patterns but never redacted: an upstream accepts only
+// [A-Za-z0-9_-] there, so "[REDACTED_EMAIL]" would fail the request, and a
+// call's name must stay the name of the tool it calls. A message's name is
+// free text and is redacted.
+//
+// Image URLs, audio and files are not read.
 
 // fieldKind names one of those texts.
 type fieldKind uint8
 
 const (
-	contentField     fieldKind = iota // messages[i].content (j: the part, -1 for a string)
-	nameField                         // messages[i].name
-	argumentsField                    // messages[i].tool_calls[j].function.arguments
-	descriptionField                  // tools[i].function.description
-	parametersField                   // tools[i].function.parameters
+	contentField           fieldKind = iota // messages[i].content (j: the part, -1 for a string)
+	nameField                               // messages[i].name
+	argumentsField                          // messages[i].tool_calls[j].function.arguments
+	descriptionField                        // tools[i].function.description
+	parametersField                         // tools[i].function.parameters
+	callNameField                           // messages[i].tool_calls[j].function.name
+	toolNameField                           // tools[i].function.name
+	formatNameField                         // response_format.json_schema.name
+	formatDescriptionField                  // response_format.json_schema.description
+	formatSchemaField                       // response_format.json_schema.schema
 )
 
 // field is where a text sits in a chat request.
@@ -61,6 +76,16 @@ func (f field) param() string {
 		return fmt.Sprintf("tools[%d].function.description", f.i)
 	case parametersField:
 		return fmt.Sprintf("tools[%d].function.parameters", f.i)
+	case callNameField:
+		return fmt.Sprintf("messages[%d].tool_calls[%d].function.name", f.i, f.j)
+	case toolNameField:
+		return fmt.Sprintf("tools[%d].function.name", f.i)
+	case formatNameField:
+		return "response_format.json_schema.name"
+	case formatDescriptionField:
+		return "response_format.json_schema.description"
+	case formatSchemaField:
+		return "response_format.json_schema.schema"
 	}
 	return fmt.Sprintf("messages[%d].content", f.i)
 }
@@ -86,6 +111,9 @@ func (r *rules) blockedChat(req *openai.ChatRequest) (field, string) {
 			return field{kind: nameField, i: i}, rule
 		}
 		for j := range m.ToolCalls {
+			if rule := r.blocked(m.ToolCalls[j].Function.Name); rule != "" {
+				return field{kind: callNameField, i: i, j: j}, rule
+			}
 			if rule := r.blockedJSON(m.ToolCalls[j].Function.Arguments); rule != "" {
 				return field{kind: argumentsField, i: i, j: j}, rule
 			}
@@ -93,6 +121,9 @@ func (r *rules) blockedChat(req *openai.ChatRequest) (field, string) {
 	}
 	for i := range req.Tools {
 		fn := &req.Tools[i].Function
+		if rule := r.blocked(fn.Name); rule != "" {
+			return field{kind: toolNameField, i: i}, rule
+		}
 		if rule := r.blocked(fn.Description); rule != "" {
 			return field{kind: descriptionField, i: i}, rule
 		}
@@ -100,12 +131,24 @@ func (r *rules) blockedChat(req *openai.ChatRequest) (field, string) {
 			return field{kind: parametersField, i: i}, rule
 		}
 	}
+	if js := jsonSchema(req); js != nil {
+		if rule := r.blocked(js.Name); rule != "" {
+			return field{kind: formatNameField}, rule
+		}
+		if rule := r.blocked(js.Description); rule != "" {
+			return field{kind: formatDescriptionField}, rule
+		}
+		if rule := r.blockedDescriptions(js.Schema); rule != "" {
+			return field{kind: formatSchemaField}, rule
+		}
+	}
 	return field{}, ""
 }
 
 // redactChat redacts every text of req in place and reports whether it
-// changed any.
-func (r *rules) redactChat(req *openai.ChatRequest) (redacted bool) {
+// changed any. It fails only when an address or a card number runs across
+// text parts in a form it cannot redact part by part (redactAcross).
+func (r *rules) redactChat(req *openai.ChatRequest) (redacted bool, err error) {
 	for i := range req.Messages {
 		m := &req.Messages[i]
 		c := &m.Content
@@ -115,6 +158,12 @@ func (r *rules) redactChat(req *openai.ChatRequest) (redacted bool) {
 		for j := range c.Parts {
 			if s, ok := r.redact(c.Parts[j].Text); ok {
 				c.Parts[j].Text, redacted = s, true
+			}
+		}
+		if ok, err := r.redactAcross(c.Parts, i); ok || err != nil {
+			redacted = true
+			if err != nil {
+				return redacted, err
 			}
 		}
 		if s, ok := r.redact(m.Name); ok {
@@ -136,7 +185,129 @@ func (r *rules) redactChat(req *openai.ChatRequest) (redacted bool) {
 			fn.Parameters, redacted = p, true
 		}
 	}
-	return redacted
+	if js := jsonSchema(req); js != nil {
+		if s, ok := r.redact(js.Description); ok {
+			js.Description, redacted = s, true
+		}
+		if p, ok := r.redactDescriptions(js.Schema); ok {
+			js.Schema, redacted = p, true
+		}
+	}
+	return redacted, nil
+}
+
+// redactAcross redacts, in the text parts of message i's content, the
+// addresses and card numbers that only the parts joined show: the blocked
+// words read parts joined with nothing between them (a word split as "b",
+// "ad"), and an address split as "jane@exa", "mple.com" is as plain to the
+// model. It runs after each part was redacted alone, on the parts joined;
+// each part an address or number overlaps has its share of it replaced by
+// the token, so "mail jane@exa", "mple.com now" become "mail
+// [REDACTED_EMAIL]", "[REDACTED_EMAIL] now": no part is left empty (an
+// upstream may refuse an empty text part) and each says what was there.
+// Parts joined by a line break need no reading of their own: neither an
+// address nor a card number holds one.
+//
+// When only the joined text normalised shows one (full-width digits split
+// across parts), every text part of the message is normalised and the
+// joined text redacted again; if an address or number still shows, which
+// takes a character that composes across the split, the request is refused
+// (invalid_request, the content's param) rather than sent unredacted.
+func (r *rules) redactAcross(parts []openai.ContentPart, i int) (bool, error) {
+	texts, digits, maybe := 0, 0, false
+	for j := range parts {
+		if t := parts[j].Text; t != "" {
+			texts++
+			m, d := personalHints(t, r.emails)
+			maybe, digits = maybe || m, digits+d
+		}
+	}
+	if texts < 2 || !maybe && !(r.cards && digits >= 13) {
+		return false, nil
+	}
+	glued := gluedParts(parts)
+	changed := r.redactGlued(parts, glued)
+	if changed {
+		glued = gluedParts(parts)
+	}
+	if !r.showsPersonalData(glued) {
+		return changed, nil
+	}
+	for j := range parts {
+		if t, ok := normalise(parts[j].Text); ok {
+			parts[j].Text, changed = t, true
+		}
+	}
+	if r.redactGlued(parts, gluedParts(parts)) {
+		changed = true
+	}
+	if r.showsPersonalData(gluedParts(parts)) {
+		return changed, &openai.Error{Code: openai.CodeInvalidRequest, Param: fmt.Sprintf("messages[%d].content", i),
+			Message: fmt.Sprintf("messages[%d] holds an e-mail address or a card number split across text parts in a way "+
+				"the gateway cannot redact part by part; send it within one text part", i)}
+	}
+	return changed, nil
+}
+
+// showsPersonalData reports whether glued, normalised, still shows an
+// address or a card number to redact.
+func (r *rules) showsPersonalData(glued string) bool {
+	n, _ := normalise(glued)
+	_, found := redact(n, r.emails, r.cards)
+	return found
+}
+
+// gluedParts is the text of parts joined with nothing between them.
+func gluedParts(parts []openai.ContentPart) string {
+	n := 0
+	for j := range parts {
+		n += len(parts[j].Text)
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for j := range parts {
+		b.WriteString(parts[j].Text)
+	}
+	return b.String()
+}
+
+// redactGlued replaces, in each text part, its share of every address and
+// card number the parts' text glued (gluedParts) shows, and reports
+// whether it replaced any.
+func (r *rules) redactGlued(parts []openai.ContentPart, glued string) bool {
+	spans := redactSpans(glued, r.emails, r.cards)
+	if len(spans) == 0 {
+		return false
+	}
+	at, k := 0, 0 // at: where part j starts in glued; k: the first span not wholly before it
+	for j := range parts {
+		p := &parts[j]
+		if p.Text == "" {
+			continue // not a text part: it gets no token
+		}
+		start, end := at, at+len(p.Text)
+		at = end
+		var local []span
+		for ; k < len(spans) && spans[k].start < end; k++ {
+			sp := spans[k]
+			if sp.end > start {
+				local = append(local, span{start: max(sp.start, start) - start, end: min(sp.end, end) - start, token: sp.token})
+			}
+			if sp.end > end { // it goes on into the next part
+				break
+			}
+		}
+		p.Text, _ = replaceSpans(p.Text, local)
+	}
+	return true
+}
+
+// jsonSchema is req's response_format.json_schema, or nil.
+func jsonSchema(req *openai.ChatRequest) *openai.JSONSchemaSpec {
+	if req.ResponseFormat == nil {
+		return nil
+	}
+	return req.ResponseFormat.JSONSchema
 }
 
 // blockedContent checks string content and the text of the parts.
@@ -265,20 +436,27 @@ func (r *rules) redactJSON(s string) (string, bool) {
 // "@" for addresses, 13 digits for a card number, or what may spell either
 // once decoded or normalised (an escape, a character that is not ASCII).
 func (r *rules) mayHoldPersonalData(b []byte) bool {
-	digits := 0
-	for _, c := range b {
-		switch {
+	maybe, digits := personalHints(b, r.emails)
+	return maybe || r.cards && digits >= 13
+}
+
+// personalHints is mayHoldPersonalData's scan of b: maybe when b holds an
+// "@" (when emails), an escape or a character that is not
+// ASCII, and otherwise how many digits it holds.
+func personalHints[T string | []byte](b T, emails bool) (maybe bool, digits int) {
+	for i := range len(b) {
+		switch c := b[i]; {
 		case c >= utf8.RuneSelf || c == '\\':
-			return true
+			return true, digits
 		case c == '@':
-			if r.emails {
-				return true
+			if emails {
+				return true, digits
 			}
 		case isDigit(c):
 			digits++
 		}
 	}
-	return r.cards && digits >= 13
+	return false, digits
 }
 
 // eachScalar calls f with every string, number and object key under v, in

@@ -197,3 +197,200 @@ func TestAmbiguousKeysOfTheNewFieldsAreRefused(t *testing.T) {
 		})
 	}
 }
+
+// TestSchemasAndNamesAreChecked pins gap 3: the structured-output schema
+// (its name, description and the descriptions in it) and the names of
+// tools and of tool calls reach the model, so the blocked words read them.
+func TestSchemasAndNamesAreChecked(t *testing.T) {
+	e := mustNew(t, Set{Global: Config{BlockedWords: []string{"bad", "top secret"}}})
+	hi := `{"role":"user","content":"hi"}`
+	format := func(spec string) string {
+		return `{"model":"m","messages":[` + hi + `],"response_format":{"type":"json_schema","json_schema":` + spec + `}}`
+	}
+	tests := []struct {
+		name  string
+		body  string
+		param string // "" when the request passes
+	}{
+		{"a blocked word in a schema's description is refused", format(`{"name":"out","schema":{"type":"object","properties":{"a":{"type":"string","description":"a bad answer"}}}}`), "response_format.json_schema.schema"},
+		{"a blocked word escaped in a schema's description is refused", format(`{"name":"out","schema":{"description":"\u0062ad"}}`), "response_format.json_schema.schema"},
+		{"a blocked phrase in the json_schema's description is refused", format(`{"name":"out","description":"top secret","schema":{}}`), "response_format.json_schema.description"},
+		{"a blocked word as the json_schema's name is refused", format(`{"name":"bad","schema":{}}`), "response_format.json_schema.name"},
+		{"a blocked word as a tool's name is refused", `{"model":"m","messages":[` + hi + `],"tools":[{"type":"function","function":{"name":"bad"}}]}`, "tools[0].function.name"},
+		{"a blocked word as a tool call's name is refused", `{"model":"m","messages":[{"role":"assistant","content":null,"tool_calls":[{"id":"c","type":"function","function":{"name":"bad","arguments":"{}"}}]}]}`, "messages[0].tool_calls[0].function.name"},
+		{"names holding a blocked word in a longer identifier pass", `{"model":"m","messages":[` + hi + `],"tools":[{"type":"function","function":{"name":"badge_lookup"}}]}`, ""},
+		{"a clean schema passes", format(`{"name":"out","description":"the answer","schema":{"type":"object","properties":{"a":{"type":"string","description":"good"}}}}`), ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := e.CheckChat("", decode(t, tt.body))
+			if tt.param == "" {
+				if err != nil {
+					t.Fatalf("CheckChat = %v, want no refusal", err)
+				}
+			} else {
+				gatewayError(t, err, openai.CodeContentFilter, tt.param)
+			}
+			_, berr := e.CheckChatBody("", decode(t, tt.body), []byte(tt.body))
+			if (berr == nil) != (err == nil) {
+				t.Errorf("CheckChatBody = %v, CheckChat = %v", berr, err)
+			}
+		})
+	}
+}
+
+func TestSchemasAreRedactedAndNamesAreNot(t *testing.T) {
+	e := mustNew(t, Set{Global: Config{RedactEmails: true, RedactCardNumbers: true}})
+	const mail = "jane@example.com"
+	in := `{"messages":[{"role":"user","content":"hi"}],"response_format":{"type":"json_schema","json_schema":{"name":"out","description":"mail ` + mail +
+		`","schema":{"type":"object","properties":{"to":{"type":"string","description":"e.g. ` + mail + `"}}},"strict":true}},` +
+		`"tools":[{"type":"function","function":{"name":"4111111111111111"}}]}`
+	want := `{"messages":[{"role":"user","content":"hi"}],"response_format":{"type":"json_schema","json_schema":{"name":"out","description":"mail [REDACTED_EMAIL]` +
+		`","schema":{"type":"object","properties":{"to":{"type":"string","description":"e.g. [REDACTED_EMAIL]"}}},"strict":true}},` +
+		`"tools":[{"type":"function","function":{"name":"4111111111111111"}}]}`
+	req := decode(t, in)
+	out, err := e.CheckChatBody("", req, []byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(out) != want {
+		t.Errorf("body\n got %s\nwant %s", out, want)
+	}
+	got, _ := json.Marshal(req)
+	wantReq, _ := json.Marshal(decode(t, want))
+	if string(got) != string(wantReq) {
+		t.Errorf("request\n got %s\nwant %s", got, wantReq)
+	}
+}
+
+func TestAmbiguousKeysOfTheSchemaAreRefused(t *testing.T) {
+	e := mustNew(t, Set{Global: Config{BlockedWords: []string{"bad"}}})
+	tests := []struct {
+		name  string
+		raw   string
+		param string
+	}{
+		{"a second response_format key is refused", `{"messages":[],"response_format":{"type":"text"},"Response_Format":{"type":"text"}}`, "response_format"},
+		{"a second json_schema key is refused", `{"messages":[],"response_format":{"type":"json_schema","json_schema":{"name":"a"},"json_schema":{"name":"b"}}}`, "response_format.json_schema"},
+		{"a second schema key is refused", `{"messages":[],"response_format":{"type":"json_schema","json_schema":{"name":"a","schema":{"description":"bad"},"schema":{}}}}`, "response_format.json_schema.schema"},
+		{"a tool's name key in another case is refused", `{"messages":[],"tools":[{"type":"function","function":{"name":"f","NAME":"bad"}}]}`, "tools[0].function.name"},
+		{"a tool call's second name key is refused", `{"messages":[{"role":"assistant","content":null,"tool_calls":[{"id":"c","function":{"name":"bad","name":"f","arguments":"{}"}}]}]}`, "messages[0].tool_calls[0].function.name"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := e.CheckChatBody("", decode(t, tt.raw), []byte(tt.raw))
+			ge := gatewayError(t, err, openai.CodeInvalidRequest, tt.param)
+			if !strings.Contains(ge.Message, "in lower case") {
+				t.Errorf("message %q does not say how to fix the body", ge.Message)
+			}
+		})
+	}
+}
+
+// TestTheLengthLimitCountsEveryTextTheModelReads pins gap 1: the limit
+// counted message content only, so a request could carry any length of
+// text to the model in tool-call arguments, names, tool definitions or the
+// output schema.
+func TestTheLengthLimitCountsEveryTextTheModelReads(t *testing.T) {
+	e := mustNew(t, Set{Global: Config{MaxInputChars: 20}})
+	long := strings.Repeat("x", 19) // with the message "hi", over 20
+	hi := `{"role":"user","content":"hi"}`
+	msgs := func(m ...string) string { return `{"model":"m","messages":[` + strings.Join(m, ",") + `]}` }
+	with := func(extra string) string { return `{"model":"m","messages":[` + hi + `],` + extra + `}` }
+	tests := []struct {
+		name string
+		body string
+		over bool
+	}{
+		{"tool-call arguments count", msgs(hi, toolCall(`{"q":"`+long+`"}`)), true},
+		{"a message's name counts", msgs(`{"role":"user","name":"` + long + `","content":"hi"}`), true},
+		{"a tool call's name counts", msgs(hi, `{"role":"assistant","content":null,"tool_calls":[{"id":"c","type":"function","function":{"name":"`+long+`","arguments":"{}"}}]}`), true},
+		{"a tool's name and description count", with(`"tools":[{"type":"function","function":{"name":"lookup","description":"` + long + `"}}]`), true},
+		{"a parameter's description counts", with(`"tools":[{"type":"function","function":{"name":"f","parameters":{"description":"` + long + `"}}}]`), true},
+		{"an escaped description counts as the characters it decodes to", with(`"tools":[{"type":"function","function":{"name":"f","parameters":{"description":"\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"}}}]`), false},
+		{"the output schema's description counts", with(`"response_format":{"type":"json_schema","json_schema":{"name":"o","description":"` + long + `"}}`), true},
+		{"the descriptions in the output schema count", with(`"response_format":{"type":"json_schema","json_schema":{"name":"o","schema":{"description":"` + long + `"}}}`), true},
+		{"a schema's keys and types do not count", with(`"tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object","properties":{"a_rather_long_property_name":{"type":"string"}}}}}]`), false},
+		{"everything together at the limit passes", msgs(`{"role":"user","name":"ab","content":"hi"}`, toolCall(`{"q":"1234567"}`)), false},
+		{"one more is over", msgs(`{"role":"user","name":"ab","content":"hi"}`, toolCall(`{"q":"12345678"}`)), true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := e.CheckChat("", decode(t, tt.body))
+			if !tt.over {
+				if err != nil {
+					t.Fatalf("CheckChat = %v, want no refusal", err)
+				}
+				return
+			}
+			ge := gatewayError(t, err, openai.CodeInvalidRequest, "messages")
+			if !strings.Contains(ge.Message, "limit of 20") {
+				t.Errorf("message %q does not name the limit", ge.Message)
+			}
+		})
+	}
+}
+
+// TestAnAddressSplitAcrossPartsIsRedactedInEach pins gap 4: the blocked
+// words read text parts joined ("b", "ad" is "bad"), redaction read them
+// one by one, so "jane@exa", "mple.com" reached the model whole.
+func TestAnAddressSplitAcrossPartsIsRedactedInEach(t *testing.T) {
+	e := mustNew(t, Set{Global: Config{RedactEmails: true, RedactCardNumbers: true}})
+	text := func(s string) string { b, _ := json.Marshal(s); return `{"type":"text","text":` + string(b) + `}` }
+	const image = `{"type":"image_url","image_url":{"url":"https://x.io/a@b.io.png"}}`
+	body := func(parts ...string) string {
+		return `{"messages":[{"role":"user","content":"hi"},{"role":"user","content":[` + strings.Join(parts, ",") + `]}]}`
+	}
+	tests := []struct {
+		name     string
+		in, want string // bodies
+	}{
+		{"an address split in two is redacted in both parts",
+			body(text("mail jane@exa"), text("mple.com now")),
+			body(text("mail [REDACTED_EMAIL]"), text("[REDACTED_EMAIL] now"))},
+		{"an address split at its at sign is redacted in both parts",
+			body(text("mail jane"), text("@example.com")),
+			body(text("mail [REDACTED_EMAIL]"), text("[REDACTED_EMAIL]"))},
+		{"a part wholly inside an address is redacted, not emptied",
+			body(text("to jane@"), text("example"), text(".com, thanks")),
+			body(text("to [REDACTED_EMAIL]"), text("[REDACTED_EMAIL]"), text("[REDACTED_EMAIL], thanks"))},
+		{"a card number split at a group is redacted in both parts",
+			body(text("card 4111 1111 "), text("1111 1111 exp 12/29")),
+			body(text("card [REDACTED_CARD]"), text("[REDACTED_CARD] exp 12/29"))},
+		{"a card number split around an image is redacted and the image kept",
+			body(text("card 41111111"), image, text("11111111.")),
+			body(text("card [REDACTED_CARD]"), image, text("[REDACTED_CARD]."))},
+		{"a card number in full-width digits split in two is redacted in its plain form",
+			body(text("card ４１１１ １１１１ "), text("１１１１ １１１１.")),
+			body(text("card [REDACTED_CARD]"), text("[REDACTED_CARD]."))},
+		{"an address and a split one in the same parts are both redacted",
+			body(text("a@b.io or jane@exa"), text("mple.com")),
+			body(text("[REDACTED_EMAIL] or [REDACTED_EMAIL]"), text("[REDACTED_EMAIL]"))},
+		{"an address ending where its part ends does not take in the next part's word",
+			body(text("mail me@x.io"), text("and tell me")),
+			body(text("mail [REDACTED_EMAIL]"), text("and tell me"))},
+		{"parts that hold nothing joined are kept",
+			body(text("4111 1111"), text(" and 1111 1111")),
+			body(text("4111 1111"), text(" and 1111 1111"))},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := decode(t, tt.in)
+			out, err := e.CheckChatBody("", req, []byte(tt.in))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(out) != tt.want {
+				t.Errorf("body\n got %s\nwant %s", out, tt.want)
+			}
+			got, _ := json.Marshal(req)
+			want, _ := json.Marshal(decode(t, tt.want))
+			if string(got) != string(want) {
+				t.Errorf("request\n got %s\nwant %s", got, want)
+			}
+			if redacted, err := e.CheckChat("", decode(t, string(out))); err != nil || redacted {
+				t.Errorf("a second redaction changed the body (err %v)", err)
+			}
+		})
+	}
+}

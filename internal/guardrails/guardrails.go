@@ -22,14 +22,24 @@
 //   - The checks run on every text of a request the model reads, whatever
 //     the message's role: content (string, every part's text, and the parts
 //     joined, so a word split across parts is found), names, tool-call
-//     arguments (decoded where an escape could hide a word), tool
-//     descriptions and the descriptions in their parameters (fields.go).
-//     Image URLs, audio, files and tool names are not scanned.
+//     arguments (decoded where an escape could hide a word), the names of
+//     tools and tool calls, tool descriptions and the descriptions in their
+//     parameters, and the structured-output schema (response_format's
+//     json_schema: name, description, the descriptions in its schema); see
+//     fields.go. Names are checked, never redacted. Image URLs, audio and
+//     files are not scanned.
 //   - Text is matched normalised (normalise.go): invisible characters
 //     removed, then NFKC, and words compared with case folded, so
 //     "b\u200Bad", full-width "ｂａｄ" and "BAD" all hold "bad". Patterns
-//     also see the text as sent. Redaction keeps the text as sent unless
-//     only its normalised form shows an address or a card number.
+//     also see the text as sent. A text holding %XX escapes is also read
+//     percent-decoded ("%73ecret"), up to four times over; other encodings
+//     (base64, hex) are not decoded (normalise.go says why). Redaction
+//     keeps the text as sent unless only its normalised form shows an
+//     address or a card number. An address or a card number split across
+//     the text parts of a message is replaced in every part it touches
+//     ("jane@exa", "mple.com" become "[REDACTED_EMAIL]" twice); one that
+//     only shows once the parts are joined and normalised together is
+//     refused (invalid_request) rather than sent.
 //   - Order: the length limit first (cheap, and it bounds the work of the
 //     rest), then blocked words and patterns, then redaction. A blocked
 //     request is refused before anything is edited.
@@ -64,7 +74,8 @@ type Config struct {
 	// text normalised or as sent.
 	BlockedPatterns []string `toml:"blocked_patterns" json:"blocked_patterns,omitempty"`
 	// MaxInputChars bounds the characters (Unicode code points) of all the
-	// message text of a request together; 0 means no limit.
+	// text of a request the rules read together (content, names, tool-call
+	// arguments, tools, the output schema's descriptions); 0 means no limit.
 	MaxInputChars int `toml:"max_input_chars" json:"max_input_chars,omitempty"`
 	// RedactEmails replaces e-mail addresses with [REDACTED_EMAIL].
 	RedactEmails bool `toml:"redact_emails" json:"redact_emails,omitempty"`

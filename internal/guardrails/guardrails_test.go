@@ -637,3 +637,96 @@ func TestLogValueHidesRules(t *testing.T) {
 		t.Errorf("log line %s: want counts, not the rules", s)
 	}
 }
+
+// TestImagePromptsAreChecked pins gap 2: POST /v1/images/generations
+// forwarded its prompt unchecked, so a blocked word or an address reached
+// the image model. CheckPromptBody is what the gateway calls for it.
+func TestImagePromptsAreChecked(t *testing.T) {
+	e := mustNew(t, Set{Global: Config{BlockedWords: []string{"secret"}, MaxInputChars: 40, RedactEmails: true}})
+	tests := []struct {
+		name  string
+		body  string
+		want  string // the body sent on; "" when refused
+		code  openai.Code
+		param string
+	}{
+		{"a blocked word in the prompt is refused", `{"model":"m","prompt":"draw the secret plan"}`, "", openai.CodeContentFilter, "prompt"},
+		{"a blocked word behind an escape is refused", `{"model":"m","prompt":"draw the \u0073ecret plan"}`, "", openai.CodeContentFilter, "prompt"},
+		{"a prompt over the limit is refused", `{"model":"m","prompt":"` + strings.Repeat("a", 41) + `"}`, "", openai.CodeInvalidRequest, "prompt"},
+		{"a second prompt key is refused", `{"model":"m","prompt":"secret","prompt":"a cat"}`, "", openai.CodeInvalidRequest, "prompt"},
+		{"a prompt key in another case is refused", `{"model":"m","prompt":"a cat","Prompt":"secret"}`, "", openai.CodeInvalidRequest, "prompt"},
+		{"an address in the prompt is redacted and the rest kept byte for byte",
+			`{"model":"m", "prompt":"a card for jane@example.com", "size":"1024x1024"}`,
+			`{"model":"m", "prompt":"a card for [REDACTED_EMAIL]", "size":"1024x1024"}`, "", ""},
+		{"a clean prompt is sent as it is", `{"model":"m","prompt":"a \u0063at"}`, `{"model":"m","prompt":"a \u0063at"}`, "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, err := e.CheckPromptBody("", []byte(tt.body))
+			if tt.want == "" {
+				gatewayError(t, err, tt.code, tt.param)
+				return
+			}
+			if err != nil || string(out) != tt.want {
+				t.Errorf("CheckPromptBody = %s, %v; want %s", out, err, tt.want)
+			}
+		})
+	}
+	if _, err := e.CheckPromptBody("strcit", []byte(`{"prompt":"a cat"}`)); err == nil {
+		t.Error("a key naming an unknown profile passed")
+	}
+	var none *Engine
+	if out, err := none.CheckPromptBody("", []byte(`{"prompt":"secret"}`)); err != nil || string(out) != `{"prompt":"secret"}` {
+		t.Errorf("no rules: %s, %v", out, err)
+	}
+	t.Run("the guard writes the redacted body back for the upstream call", func(t *testing.T) {
+		body := []byte(`{"prompt":"to a@b.io"}`)
+		out, err := e.PromptBodyGuard(&body)("")
+		if err != nil || string(body) != `{"prompt":"to [REDACTED_EMAIL]"}` || string(out) != string(body) {
+			t.Errorf("guard = %s, %v; body %s", out, err, body)
+		}
+	})
+}
+
+// TestPercentEncodingDoesNotHideABlockedWord pins gap 5: "%73ecret" is
+// "secret" to any reader that decodes URLs, a model included, and passed.
+func TestPercentEncodingDoesNotHideABlockedWord(t *testing.T) {
+	e := mustNew(t, Set{Global: Config{BlockedWords: []string{"secret", "top secret"}, BlockedPatterns: []string{`c2VjcmV0`, `^PRJ-\d+$`}}})
+	tests := []struct {
+		name string
+		text string
+		rule string // "" when the text passes
+	}{
+		{"one encoded letter does not hide a word", "the %73ecret plan", "global blocked word rule 1"},
+		{"a word encoded whole is found", "the %73%65%63%72%65%74 plan", "global blocked word rule 1"},
+		{"lower- and upper-case hex digits both decode", "the %53%45%43%72%65%74", "global blocked word rule 1"},
+		{"an encoded space makes a phrase", "it is top%20secret", "global blocked word rule 2"},
+		{"an encoded line break makes a phrase too", "it is top%0Asecret", "global blocked word rule 2"},
+		{"a word encoded twice is found", "the %2573ecret plan", "global blocked word rule 1"},
+		{"a word encoded three times is found", "the %252573ecret plan", "global blocked word rule 1"},
+		{"an encoded multi-byte character is decoded as UTF-8", "the s%C3%A9cret", ""},
+		{"patterns read the decoded text: base64 then percent-encoded", "run c2Vjcm%56%30%3D", "global blocked pattern rule 1"},
+		{"anchored patterns read the decoded text", "PRJ-%31%32", "global blocked pattern rule 2"},
+		{"an encoded character that joins a word hides nothing", "se%63retive", ""},
+		{"a percent sign that is not an escape is kept", "100% secretive, 50%s", ""},
+		{"an invalid escape passes", "%zz%7", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := e.CheckChat("", chat("hello", tt.text))
+			if tt.rule == "" {
+				if err != nil {
+					t.Fatalf("CheckChat = %v, want no refusal", err)
+				}
+				return
+			}
+			ge := gatewayError(t, err, openai.CodeContentFilter, "messages[1].content")
+			if !strings.Contains(ge.Message, "("+tt.rule+")") {
+				t.Errorf("message %q does not name %q", ge.Message, tt.rule)
+			}
+			if _, err := e.CheckPrompt("", tt.text); err == nil {
+				t.Error("CheckPrompt let it pass")
+			}
+		})
+	}
+}

@@ -90,3 +90,73 @@ func isIgnorable(r rune) bool {
 	return unicode.Is(unicode.Cf, r) || unicode.Is(unicode.Variation_Selector, r) ||
 		unicode.Is(unicode.Other_Default_Ignorable_Code_Point, r)
 }
+
+// Percent-encoding hides a word from a byte-wise match as well: "%73ecret"
+// is "secret" to a model that has seen URLs, and "%2573ecret" after one
+// more decoding. Blocked words and patterns therefore also read a text
+// holding a %XX escape percent-decoded, up to percentDepth times (a text
+// encoded that many times over). Decoding is cheap (one scan for "%",
+// nothing allocated without an escape), which is why it is done here and
+// other encodings are not: base64, hex or ROT13 would mean decoding every
+// run of letters and digits on the chance that it is an encoding, and
+// would find words by accident in ordinary text. A pattern naming the
+// encoded form of a word ("c2VjcmV0" for base64 "secret") catches that,
+// percent-encoded or not, since patterns read the decoded text too.
+// Redaction does not percent-decode: the text sent is the text as sent,
+// and "jane%40example.com" is not redacted.
+const percentDepth = 4
+
+// percentDecoded returns s with its %XX escapes decoded, repeated while
+// escapes remain and at most percentDepth times, and whether s held one.
+// Bytes that decode to invalid UTF-8 read as U+FFFD; a "%" that does not
+// start an escape is kept.
+func percentDecoded(s string) (string, bool) {
+	changed := false
+	for range percentDepth {
+		t, ok := percentDecodeOnce(s)
+		if !ok {
+			break
+		}
+		s, changed = t, true
+	}
+	if changed && !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
+	return s, changed
+}
+
+func percentDecodeOnce(s string) (string, bool) {
+	var b []byte
+	last := 0
+	for i := 0; ; {
+		k := strings.IndexByte(s[i:], '%')
+		if k < 0 {
+			break
+		}
+		i += k
+		if i+2 >= len(s) || !isHex(s[i+1]) || !isHex(s[i+2]) {
+			i++
+			continue
+		}
+		if b == nil {
+			b = make([]byte, 0, len(s))
+		}
+		b = append(b, s[last:i]...)
+		b = append(b, unhex(s[i+1])<<4|unhex(s[i+2]))
+		i += 3
+		last = i
+	}
+	if b == nil {
+		return s, false
+	}
+	return string(append(b, s[last:]...)), true
+}
+
+func isHex(c byte) bool { return isDigit(c) || 'a' <= c|0x20 && c|0x20 <= 'f' }
+
+func unhex(c byte) byte {
+	if isDigit(c) {
+		return c - '0'
+	}
+	return c | 0x20 - 'a' + 10
+}

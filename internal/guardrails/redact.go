@@ -42,8 +42,11 @@ func redact(s string, emails, cards bool) (string, bool) {
 // domain ("a@b.cc4111…") would otherwise, once replaced, leave behind an
 // address ("a@b.cc") the first pass did not see.
 func redactCards(s string) (string, bool) {
-	var b strings.Builder
-	last := 0
+	return replaceSpans(s, cardSpans(s, nil))
+}
+
+// cardSpans appends to spans where redactCards replaces card numbers in s.
+func cardSpans(s string, spans []span) []span {
 	for i := 0; i < len(s); {
 		if !isDigit(s[i]) {
 			i++
@@ -65,15 +68,30 @@ func redactCards(s string) (string, bool) {
 		if digits < 13 || digits > 19 || glued(s, start, i) || !luhn(s[start:i]) {
 			continue
 		}
-		if b.Len() == 0 {
-			b.Grow(len(s))
-		}
-		b.WriteString(s[last:start])
-		b.WriteString(cardToken)
-		last = i
+		spans = append(spans, span{start: start, end: i, token: cardToken})
 	}
-	if last == 0 {
+	return spans
+}
+
+// span is s[start:end], which redaction replaces with token.
+type span struct {
+	start, end int
+	token      string
+}
+
+// replaceSpans replaces the spans, in order and apart, in s; it returns s
+// itself, without allocating, when there are none.
+func replaceSpans(s string, spans []span) (string, bool) {
+	if len(spans) == 0 {
 		return s, false
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	last := 0
+	for _, sp := range spans {
+		b.WriteString(s[last:sp.start])
+		b.WriteString(sp.token)
+		last = sp.end
 	}
 	b.WriteString(s[last:])
 	return b.String(), true
@@ -86,7 +104,11 @@ func redactCards(s string) (string, bool) {
 // taken. A hand-written scan rather than a regular expression: it stays
 // linear and fast on text full of "@".
 func redactEmails(s string) (string, bool) {
-	var b strings.Builder
+	return replaceSpans(s, emailSpans(s, nil))
+}
+
+// emailSpans appends to spans where redactEmails replaces addresses in s.
+func emailSpans(s string, spans []span) []span {
 	last := 0 // where the text after the last replacement starts
 	for i := 0; i < len(s); {
 		k := strings.IndexByte(s[i:], '@')
@@ -107,18 +129,40 @@ func redactEmails(s string) (string, bool) {
 		if start == at || end < 0 {
 			continue
 		}
-		if b.Len() == 0 {
-			b.Grow(len(s))
-		}
-		b.WriteString(s[last:start])
-		b.WriteString(emailToken)
+		spans = append(spans, span{start: start, end: end, token: emailToken})
 		last, i = end, end
 	}
-	if b.Len() == 0 {
-		return s, false
+	return spans
+}
+
+// redactSpans is where redact(s, emails, cards) replaces text, in s's
+// offsets and in order. Card numbers are found in s with its addresses
+// replaced, as redact finds them; none overlaps a token, which holds no
+// digit.
+func redactSpans(s string, emails, cards bool) []span {
+	var spans []span
+	if emails {
+		spans = emailSpans(s, nil)
 	}
-	b.WriteString(s[last:])
-	return b.String(), true
+	if !cards {
+		return spans
+	}
+	t, _ := replaceSpans(s, spans)
+	cs := cardSpans(t, nil)
+	if len(cs) == 0 {
+		return spans
+	}
+	out := make([]span, 0, len(spans)+len(cs))
+	shift, e := 0, 0 // shift: how much longer t is than s before the card
+	for _, c := range cs {
+		for e < len(spans) && spans[e].start+shift < c.start {
+			out = append(out, spans[e])
+			shift += len(spans[e].token) - (spans[e].end - spans[e].start)
+			e++
+		}
+		out = append(out, span{start: c.start - shift, end: c.end - shift, token: c.token})
+	}
+	return append(out, spans[e:]...)
 }
 
 // domainEnd returns where the longest domain starting at p ends, or -1.
