@@ -107,3 +107,24 @@ func TestAKeyNamingAnUnknownGuardrailsProfileIsRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestImagePromptsMeetTheGuardrails: an image prompt with a blocked word is
+// refused before any upstream call, and an address in one reaches the
+// upstream redacted (image prompts passed unchecked).
+func TestImagePromptsMeetTheGuardrails(t *testing.T) {
+	a := newUpstream(t, okChat("a"))
+	g := newStateful(t, guarded, nil, a, a)
+	key, _ := createKey(t, g, `{}`)
+	before := a.calls.Load()
+	rec := do(t, g, "POST", "/v1/images/generations", `{"model":"shared","prompt":"the Project Nightingale logo"}`, "Authorization", "Bearer "+key)
+	if rec.Code != 400 || !strings.Contains(rec.Body.String(), "content_filter") || a.calls.Load() != before {
+		t.Fatalf("blocked prompt: %d %s (upstream calls %d → %d)", rec.Code, rec.Body, before, a.calls.Load())
+	}
+	rec = do(t, g, "POST", "/v1/images/generations", `{"model":"shared","prompt":"a card for jane.doe@example.com","size":"1024x1024"}`, "Authorization", "Bearer "+key)
+	if rec.Code != 200 {
+		t.Fatalf("%d %s", rec.Code, rec.Body)
+	}
+	if sent := a.lastBody(); bytes.Contains(sent, []byte("jane.doe@example.com")) || !bytes.Contains(sent, []byte(`"size":"1024x1024"`)) {
+		t.Fatalf("upstream got %s", sent)
+	}
+}
