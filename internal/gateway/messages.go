@@ -21,6 +21,7 @@ import (
 	"github.com/aigateway/gateway/internal/router"
 	"github.com/aigateway/gateway/internal/sse"
 	"github.com/aigateway/gateway/internal/state"
+	"github.com/tidwall/sjson"
 )
 
 // Anthropic's Messages API for clients (the Anthropic SDKs, Claude Code):
@@ -595,6 +596,25 @@ func (g *Gateway) checkMessages(profile string, req *messages.Request, body []by
 	for i := range probe.Messages {
 		probe.Messages[i].Role = "user"
 	}
+	// The model reads the tools (names, descriptions, the descriptions in
+	// their schemas) and the inputs of earlier tool calls too: they go in as
+	// the chat request's tools and tool calls, which the rules read as
+	// chat's.
+	type use struct{ msg, block, call int }
+	var uses []use
+	for m, msg := range req.Messages {
+		for j, b := range msg.Content {
+			if b.Type == messages.BlockToolUse && len(b.Input) > 0 {
+				probe.Messages[m].ToolCalls = append(probe.Messages[m].ToolCalls, openai.ToolCall{ID: b.ID, Type: "function",
+					Function: openai.FunctionCall{Name: b.Name, Arguments: string(b.Input)}})
+				uses = append(uses, use{m, j, len(probe.Messages[m].ToolCalls) - 1})
+			}
+		}
+	}
+	for _, tl := range req.Tools {
+		probe.Tools = append(probe.Tools, openai.Tool{Type: "function",
+			Function: openai.FunctionSpec{Name: tl.Name, Description: tl.Description, Parameters: tl.InputSchema}})
+	}
 	redacted, err := g.Guard.CheckChat(profile, probe)
 	if err != nil {
 		return nil, turnError(err, system)
@@ -609,7 +629,25 @@ func (g *Gateway) checkMessages(profile string, req *messages.Request, body []by
 			changed = append(changed, t)
 		}
 	}
-	return messages.SetTexts(body, changed)
+	out, err := messages.SetTexts(body, changed)
+	// The paths below are numbers and fixed names only; Texts refused a
+	// block or tool whose keys repeat, so each names the one field sent.
+	for _, u := range uses {
+		args := probe.Messages[u.msg].ToolCalls[u.call].Function.Arguments
+		if err == nil && args != string(req.Messages[u.msg].Content[u.block].Input) {
+			out, err = sjson.SetRawBytes(out, fmt.Sprintf("messages.%d.content.%d.input", u.msg, u.block), []byte(args))
+		}
+	}
+	for i, tl := range req.Tools {
+		f := probe.Tools[i].Function
+		if err == nil && f.Description != tl.Description {
+			out, err = sjson.SetBytes(out, fmt.Sprintf("tools.%d.description", i), f.Description)
+		}
+		if err == nil && !bytes.Equal(f.Parameters, tl.InputSchema) {
+			out, err = sjson.SetRawBytes(out, fmt.Sprintf("tools.%d.input_schema", i), f.Parameters)
+		}
+	}
+	return out, err
 }
 
 // turnError names a refused turn as the Messages API does ("messages.2",

@@ -682,3 +682,46 @@ func TestAPanicMidMessagesStreamEndsItWithAnAnthropicErrorEvent(t *testing.T) {
 		t.Fatalf("%s", rec.Body)
 	}
 }
+
+// TestMessagesGuardrailsReadToolsAndToolInputs: the tools a Messages
+// request offers and the inputs of its earlier tool calls meet the content
+// rules as chat's do (they reached the model unread): a blocked word in
+// either is refused before any upstream call, an address in either reaches
+// the native upstream redacted, every other byte as sent.
+func TestMessagesGuardrailsReadToolsAndToolInputs(t *testing.T) {
+	a := newUpstream(t, nativeUpstream)
+	g := newStateful(t, messagesCached, nil, a, a)
+	const tool = `{"name":"lookup","description":"DESC","input_schema":{"type":"object","properties":{"q":{"type":"string","description":"SCHEMA"}}}}`
+	msgs := func(input string) string {
+		return `[{"role":"user","content":"hi"},{"role":"assistant","content":[{"type":"tool_use","id":"tu1","name":"lookup","input":` + input +
+			`}]},{"role":"user","content":[{"type":"tool_result","tool_use_id":"tu1","content":"done"}]}]`
+	}
+	body := func(desc, schema, input string) string {
+		return `{"model":"claude-up","max_tokens":5,"tools":[` + strings.NewReplacer("DESC", desc, "SCHEMA", schema).Replace(tool) + `],"messages":` + msgs(input) + `}`
+	}
+	for name, b := range map[string]string{
+		"a tool's description":  body("about Project Nightingale", "a query", `{"q":"x"}`),
+		"a schema description":  body("looks things up", "the project nightingale code", `{"q":"x"}`),
+		"a tool call's input":   body("looks things up", "a query", `{"q":"project nightingale"}`),
+		"an escaped tool input": body("looks things up", "a query", `{"q":"project \u006eightingale"}`),
+	} {
+		before := a.calls.Load()
+		rec := postMessages(t, g, "/v1/messages", b)
+		if rec.Code != 400 || a.calls.Load() != before {
+			t.Errorf("a blocked word in %s: %d %s (upstream calls %d → %d)", name, rec.Code, rec.Body, before, a.calls.Load())
+		}
+	}
+	sent := body("mail jane.doe@example.com", "or jd@example.org", `{"to": "ann@example.net", "n": 1}`)
+	if rec := postMessages(t, g, "/v1/messages", sent); rec.Code != 200 {
+		t.Fatalf("%d %s", rec.Code, rec.Body)
+	}
+	got := string(a.lastBody())
+	for _, addr := range []string{"jane.doe@example.com", "jd@example.org", "ann@example.net"} {
+		if strings.Contains(got, addr) {
+			t.Errorf("%s reached the upstream: %s", addr, got)
+		}
+	}
+	if !strings.Contains(got, `"n": 1`) || !strings.Contains(got, `"tool_use_id":"tu1"`) || strings.Count(got, "[REDACTED_EMAIL]") != 3 {
+		t.Errorf("upstream got %s", got)
+	}
+}

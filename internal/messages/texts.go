@@ -58,6 +58,13 @@ func Texts(body []byte) ([]Text, error) {
 		w.content(turn, p+".content", m.Get("content"), true)
 		return w.err == nil
 	})
+	// The tools hold no Texts (a policy reads them as the decoded request's),
+	// but a tool whose keys repeat is refused here too: the decoded request
+	// and a rewrite of the body must mean the same field.
+	forEach(doc.Get("tools"), func(i int, tl gjson.Result) bool {
+		w.keys(tl, "tools."+strconv.Itoa(i))
+		return w.err == nil
+	})
 	if w.err != nil {
 		return nil, w.err
 	}
