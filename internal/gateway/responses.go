@@ -15,6 +15,7 @@ import (
 	"github.com/tidwall/sjson"
 
 	"github.com/aigateway/gateway/internal/admission"
+	"github.com/aigateway/gateway/internal/jsontext"
 	"github.com/aigateway/gateway/internal/openai"
 	"github.com/aigateway/gateway/internal/pricing"
 	"github.com/aigateway/gateway/internal/provider"
@@ -263,61 +264,144 @@ func (t *turn) servable(plan *router.Plan) bool {
 	return false
 }
 
-// guard applies the content rules to the turn's own text (instructions and
-// input; the history was checked when it was sent) and returns the cache
+// guard applies the content rules to everything of the turn's own the model
+// reads (instructions, input texts, function-call arguments, tools, the
+// output schema; the history was checked when it was sent), read as one chat
+// request so that the length limit counts all of it, and returns the cache
 // key's body. Redacted text is written back into the body a native target
 // receives and into the translation.
 func (t *turn) guard(g *Gateway) func(profile string) ([]byte, error) {
 	return func(profile string) ([]byte, error) {
 		req := t.req
-		if err := singleKeys(req.Raw, "input", "instructions"); err != nil {
+		if err := singleKeys(req.Raw, "input", "instructions", "tools", "text"); err != nil {
 			return nil, err
 		}
-		changed := false
-		check := func(param string, s *string) error {
-			out, err := g.Guard.CheckText(profile, param, *s)
-			if err == nil && out != *s {
-				*s, changed = out, true
+		doc := gjson.ParseBytes(req.Raw)
+		for _, at := range []string{"text", "text.format"} {
+			if err := uniqueKeys(doc.Get(at), at); err != nil {
+				return nil, err
 			}
-			return err
+		}
+		probe := &openai.ChatRequest{}
+		var params []string // each probe message's name in the request
+		var texts []*string // each probe text part's source, in order
+		var calls []*string // each probe tool call's arguments
+		add := func(param string) *openai.Message {
+			probe.Messages = append(probe.Messages, openai.Message{Role: "user", Content: openai.Content{IsParts: true}})
+			params = append(params, param)
+			return &probe.Messages[len(probe.Messages)-1]
+		}
+		text := func(m *openai.Message, s *string) {
+			m.Content.Parts = append(m.Content.Parts, openai.ContentPart{Type: "text", Text: *s})
+			texts = append(texts, s)
 		}
 		if req.Instructions != nil {
-			if err := check("instructions", req.Instructions); err != nil {
-				return nil, err
-			}
+			text(add("instructions"), req.Instructions)
 		}
 		if req.Input.Set && !req.Input.List {
-			if err := check("input", &req.Input.Text); err != nil {
-				return nil, err
-			}
+			text(add("input"), &req.Input.Text)
 		}
 		for i := range req.Input.Items {
 			it := &req.Input.Items[i]
-			param := fmt.Sprintf("input[%d]", i)
+			m := add(fmt.Sprintf("input[%d]", i))
 			var c *responses.Content
 			switch it.Type {
 			case responses.TypeMessage:
-				c, param = &it.Content, param+".content"
+				c = &it.Content
 			case responses.TypeFunctionCallOutput:
-				c, param = &it.Output, param+".output"
+				c = &it.Output
+			case responses.TypeFunctionCall:
+				m.ToolCalls = append(m.ToolCalls, openai.ToolCall{ID: it.CallID, Type: "function",
+					Function: openai.FunctionCall{Name: it.Name, Arguments: it.Arguments}})
+				calls = append(calls, &it.Arguments)
+				continue
 			default:
 				continue
 			}
 			if !c.List {
-				if err := check(param, &c.Text); err != nil {
-					return nil, err
-				}
+				text(m, &c.Text)
 			}
 			for j := range c.Parts {
 				if p := &c.Parts[j]; p.Type == responses.PartInputText || p.Type == responses.PartOutputText {
-					if err := check(fmt.Sprintf("%s[%d].text", param, j), &p.Text); err != nil {
-						return nil, err
-					}
+					text(m, &p.Text)
+				}
+			}
+		}
+		var tools []int // each probe tool's index in req.Tools
+		for i, tl := range req.Tools {
+			if tl.Type == "function" {
+				if err := uniqueKeys(gjson.ParseBytes(tl.Raw), fmt.Sprintf("tools[%d]", i)); err != nil {
+					return nil, err
+				}
+				probe.Tools = append(probe.Tools, openai.Tool{Type: "function",
+					Function: openai.FunctionSpec{Name: tl.Name, Description: tl.Description, Parameters: tl.Parameters}})
+				tools = append(tools, i)
+			}
+		}
+		var format *responses.TextFormat
+		if req.Text != nil && req.Text.Format != nil && req.Text.Format.Type == "json_schema" {
+			format = req.Text.Format
+			probe.ResponseFormat = &openai.ResponseFormat{Type: "json_schema", JSONSchema: &openai.JSONSchemaSpec{
+				Name: format.Name, Description: format.Description, Schema: format.Schema}}
+		}
+		redacted, err := g.Guard.CheckChat(profile, probe)
+		if err != nil {
+			return nil, responsesParam(err, params)
+		}
+		if !redacted {
+			return t.cacheBody(), nil
+		}
+		changed := false
+		k := 0
+		for _, m := range probe.Messages {
+			for _, p := range m.Content.Parts {
+				if *texts[k] != p.Text {
+					*texts[k], changed = p.Text, true
+				}
+				k++
+			}
+		}
+		k = 0
+		for _, m := range probe.Messages {
+			for _, tc := range m.ToolCalls {
+				if *calls[k] != tc.Function.Arguments {
+					*calls[k], changed = tc.Function.Arguments, true
+				}
+				k++
+			}
+		}
+		raw := req.Raw
+		for k, i := range tools {
+			f, tl := probe.Tools[k].Function, &req.Tools[i]
+			if f.Description != tl.Description {
+				tl.Description = f.Description
+				if raw, err = sjson.SetBytes(raw, fmt.Sprintf("tools.%d.description", i), f.Description); err != nil {
+					return nil, redactionFailed
+				}
+			}
+			if !bytes.Equal(f.Parameters, tl.Parameters) {
+				tl.Parameters = f.Parameters
+				if raw, err = sjson.SetRawBytes(raw, fmt.Sprintf("tools.%d.parameters", i), f.Parameters); err != nil {
+					return nil, redactionFailed
+				}
+			}
+		}
+		if format != nil {
+			js := probe.ResponseFormat.JSONSchema
+			if js.Description != format.Description {
+				format.Description = js.Description
+				if raw, err = sjson.SetBytes(raw, "text.format.description", js.Description); err != nil {
+					return nil, redactionFailed
+				}
+			}
+			if !bytes.Equal(js.Schema, format.Schema) {
+				format.Schema = js.Schema
+				if raw, err = sjson.SetRawBytes(raw, "text.format.schema", js.Schema); err != nil {
+					return nil, redactionFailed
 				}
 			}
 		}
 		if changed {
-			raw, err := req.Raw, error(nil)
 			if req.Instructions != nil {
 				raw, err = sjson.SetBytes(raw, "instructions", *req.Instructions)
 			}
@@ -328,13 +412,43 @@ func (t *turn) guard(g *Gateway) func(profile string) ([]byte, error) {
 				}
 			}
 			if err != nil {
-				return nil, openai.Errorf(openai.CodeInternal, "could not apply the content policy's redactions")
+				return nil, redactionFailed
 			}
-			req.Raw = raw
-			t.translate()
 		}
+		req.Raw = raw
+		t.translate()
 		return t.cacheBody(), nil
 	}
+}
+
+var redactionFailed = openai.Errorf(openai.CodeInternal, "could not apply the content policy's redactions")
+
+// responsesParam names a refused field as the Responses request calls it:
+// the probe's "messages[k]..." is params[k] ("instructions", "input[3]"),
+// its "response_format.json_schema" is "text.format".
+func responsesParam(err error, params []string) error {
+	var ge *openai.Error
+	if !errors.As(err, &ge) {
+		return err
+	}
+	out := *ge
+	switch {
+	case strings.HasPrefix(ge.Param, "messages["):
+		var k int
+		if _, scanErr := fmt.Sscanf(ge.Param, "messages[%d]", &k); scanErr != nil || k < 0 || k >= len(params) {
+			return err
+		}
+		rest := ge.Param[strings.IndexByte(ge.Param, ']')+1:]
+		rest = strings.TrimPrefix(strings.TrimPrefix(rest, ".content"), ".tool_calls[0].function")
+		out.Param = params[k] + rest
+	case ge.Param == "messages":
+		out.Param = "input"
+	case strings.HasPrefix(ge.Param, "response_format.json_schema"):
+		out.Param = "text.format" + strings.TrimPrefix(ge.Param, "response_format.json_schema")
+	default:
+		return err
+	}
+	return &out
 }
 
 // singleKeys refuses a body that carries one of the named top-level keys
@@ -345,7 +459,7 @@ func singleKeys(raw []byte, names ...string) error {
 	seen := map[string]int{}
 	gjson.ParseBytes(raw).ForEach(func(k, _ gjson.Result) bool {
 		for _, n := range names {
-			if strings.EqualFold(k.Str, n) {
+			if strings.EqualFold(jsontext.Str(k), n) {
 				seen[n]++
 			}
 		}
@@ -358,6 +472,26 @@ func singleKeys(raw []byte, names ...string) error {
 		}
 	}
 	return nil
+}
+
+// uniqueKeys refuses an object (where names it) that holds a key more than
+// once or in two letter cases, for the reason singleKeys gives.
+func uniqueKeys(obj gjson.Result, where string) error {
+	if !obj.IsObject() {
+		return nil
+	}
+	seen := map[string]bool{}
+	var err error
+	obj.ForEach(func(k, _ gjson.Result) bool {
+		n := strings.ToLower(jsontext.Str(k))
+		if seen[n] {
+			err = &openai.Error{Code: openai.CodeInvalidRequest, Param: where,
+				Message: fmt.Sprintf("%s holds %q more than once (or in another letter case)", where, jsontext.Str(k))}
+		}
+		seen[n] = true
+		return err == nil
+	})
+	return err
 }
 
 // createResponse is POST /v1/responses.

@@ -779,3 +779,46 @@ func TestTheREADMEsResponsesExamplesRunOnTheMockProvider(t *testing.T) {
 		t.Fatalf("DELETE: %d", rec.Code)
 	}
 }
+
+// TestResponsesGuardrailsReadEverythingTheModelReads: the function tools,
+// the function-call arguments of the input and the output schema meet the
+// rules too (they reached the model unread), refusals name the Responses
+// field, the length limit counts the texts together (each was measured on
+// its own), and a native body is redacted in place in all of them.
+func TestResponsesGuardrailsReadEverythingTheModelReads(t *testing.T) {
+	a := newUpstream(t, okChat("a"))
+	g := newStateful(t, guarded, nil, a, a)
+	key, _ := createKey(t, g, `{}`)
+	auth := []string{"Authorization", "Bearer " + key}
+	tool := func(desc string) string {
+		return `"tools":[{"type":"function","name":"lookup","description":"` + desc + `","parameters":{"type":"object","properties":{}}}]`
+	}
+	call := func(args string) string {
+		return `"input":[{"role":"user","content":"hi"},{"type":"function_call","call_id":"c1","name":"lookup","arguments":"` + args +
+			`"},{"type":"function_call_output","call_id":"c1","output":"done"}]`
+	}
+	long := strings.Repeat("a", 900)
+	for _, tc := range []struct{ name, body, param string }{
+		{"a tool's description", `{"model":"shared","input":"hi",` + tool("about Project Nightingale") + `}`, "tools[0].function.description"},
+		{"a function call's arguments", `{"model":"shared",` + call(`{\"q\":\"project nightingale\"}`) + `}`, "input[1].arguments"},
+		{"the output schema", `{"model":"shared","input":"hi","text":{"format":{"type":"json_schema","name":"r","schema":{"type":"object","description":"the project nightingale plan"}}}}`, "text.format"},
+		{"three texts over the limit together", `{"model":"shared","instructions":"` + long + `","input":[{"role":"user","content":"` + long + `"},{"role":"user","content":"` + long + `"}]}`, "input"},
+	} {
+		before := a.calls.Load()
+		rec := do(t, g, "POST", "/v1/responses", tc.body, auth...)
+		e := errorOf(t, rec)
+		if rec.Code != 400 || a.calls.Load() != before || e.Param == nil || !strings.HasPrefix(*e.Param, tc.param) {
+			t.Errorf("%s: %d %s, want a 400 naming %s", tc.name, rec.Code, rec.Body, tc.param)
+		}
+	}
+
+	oa := newUpstream(t, okResponses("oa", false))
+	ng, _ := newGateway(t, nativeProviders+"\n[guardrails.global]\nredact_emails = true\n", oa, oa)
+	body := `{"model":"smart",` + call(`{\"to\":\"ann@example.net\"}`) + `,` + tool("mail bob@example.org") +
+		`,"text":{"format":{"type":"json_schema","name":"r","description":"for jd@example.com","schema":{"type":"object"}}}}`
+	responseOf(t, do(t, ng, "POST", "/v1/responses", body))
+	got := string(oa.lastBody())
+	if strings.Contains(got, "@example") || strings.Count(got, "[REDACTED_EMAIL]") != 3 || !strings.Contains(got, `"call_id":"c1"`) {
+		t.Errorf("upstream got %s", got)
+	}
+}
