@@ -58,6 +58,9 @@ func (a *Admitter) reservationMicros(req Request) (int64, error) {
 		}
 		return ok
 	})
+	if len(req.Plan.Targets) == 0 {
+		return 0, nil // nothing to call: the request fails later, at no cost
+	}
 	if len(priced) == 0 {
 		return 0, &openai.Error{Code: openai.CodeForbidden, Param: "model",
 			Message: fmt.Sprintf("model %q has no price, and this API key has a budget: the gateway cannot meter it (an operator can add [pricing.%q], or a default price as [pricing.\"*\"])", req.Model, req.Plan.Targets[0].Model)}

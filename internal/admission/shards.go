@@ -13,11 +13,12 @@ import (
 // key-use items instead of one (state.KeyUses scopes them by "<id>#<i>"),
 // so its requests spread over N partitions. Each shard holds an even share
 // of every limit and budget (the remainder to the first shards), so the
-// shares sum to the key's own and the key can never pass them. A request
+// shares sum to the key's own, and each share must hold a request whole (a
+// request is never larger than one share: a sharded key's requests are at
+// most 1/N of its limits each), so the key can never pass them. A request
 // tries the shards from a random one on until one takes it, so requests that
-// come one at a time are refused only when every shard is full: exactly at
-// the key's limit. Concurrent requests can be refused a little before it
-// (each refusal saw every shard full when it tried it), never after.
+// come one at a time are refused only when no shard has room for them.
+// Concurrent requests can be refused a little before the limit, never after.
 // The x-ratelimit-remaining-* headers are left out for a sharded key: no one
 // shard knows the key's total.
 
@@ -38,15 +39,21 @@ func share(v int64, n, s int) int64 {
 	return p
 }
 
-// shardUse is shard s's part of u: its share of every window's limit (a
-// request asks at most that) and of every budget. empty names a capped
-// period whose share is nothing (a budget smaller than a micro-dollar per
-// shard): that shard can take no request.
-func shardUse(u state.KeyUse, n, s int) (out state.KeyUse, empty string) {
-	out = state.KeyUse{Micros: u.Micros, Windows: make([]state.WindowUse, len(u.Windows))}
+// shardUse is shard s's part of u: its share of every window's limit and
+// of every budget, each of which must hold the request whole (a request's
+// count within the window's share, its estimated cost within each budget's
+// share: KeyUse.Whole), so that no shard passes its share and the shares
+// never pass the key's limits. full is false when the shard cannot take
+// the request at all: a window whose share is smaller than the request (or
+// nothing), a capped budget whose share is nothing.
+func shardUse(u state.KeyUse, n, s int) (out state.KeyUse, fits bool) {
+	out = state.KeyUse{Micros: u.Micros, Whole: true, Windows: make([]state.WindowUse, len(u.Windows))}
+	fits = true
 	for i, w := range u.Windows {
 		w.Limit = share(w.Limit, n, s)
-		w.N = min(w.N, w.Limit)
+		if w.Limit == 0 || w.N > w.Limit {
+			fits = false
+		}
 		out.Windows[i] = w
 	}
 	caps := [3]*int64{&out.Caps.Total, &out.Caps.Day, &out.Caps.Month}
@@ -54,11 +61,11 @@ func shardUse(u state.KeyUse, n, s int) (out state.KeyUse, empty string) {
 		if c <= 0 {
 			continue
 		}
-		if *caps[i] = share(c, n, s); *caps[i] == 0 && empty == "" {
-			empty = [3]string{"total", "daily", "monthly"}[i]
+		if *caps[i] = share(c, n, s); *caps[i] == 0 {
+			fits = false
 		}
 	}
-	return out, empty
+	return out, fits
 }
 
 // reserveKey takes u for key k at now: from its one item, or from the first
@@ -78,12 +85,26 @@ func (a *Admitter) reserveKey(ctx context.Context, k *state.Key, now time.Time, 
 		return r
 	}
 	start := rand.IntN(n)
+	// What is refused when no shard could take the request at all: the
+	// windows it is too large for a share of, else the budgets.
 	last := state.KeyUseResult{Windows: make([]state.TakeResult, len(u.Windows))}
+	for i, w := range u.Windows {
+		last.Windows[i] = state.TakeResult{Allowed: w.N <= w.Limit/int64(n), Reset: w.Window.Start(now).Add(w.Window.Size)}
+	}
+	if u.Caps != (state.SpendAmounts{}) {
+		last.OverBudget = "total"
+		switch {
+		case u.Caps.Total > 0:
+		case u.Caps.Day > 0:
+			last.OverBudget = "daily"
+		default:
+			last.OverBudget = "monthly"
+		}
+	}
 	for i := range n {
 		s := (start + i) % n
-		su, empty := shardUse(u, n, s)
-		if empty != "" {
-			last.OverBudget = empty
+		su, fits := shardUse(u, n, s)
+		if !fits {
 			continue
 		}
 		r, err := a.store.KeyUses.Reserve(ctx, useID(k, s), now, su)

@@ -162,6 +162,12 @@ func (g *Gateway) adminCreateKey(w http.ResponseWriter, r *http.Request, _ *reco
 		return &openai.Error{Code: openai.CodeInvalidRequest, Param: "limits.shards",
 			Message: fmt.Sprintf("limits.shards must be from 0 to %d", state.MaxKeyShards)}
 	}
+	for name, v := range map[string]int64{"rpm": req.Limits.RequestsPerMinute, "rph": req.Limits.RequestsPerHour, "tpm": req.Limits.TokensPerMinute} {
+		if n := req.Limits.Shards; n > 1 && v > 0 && v < n {
+			return &openai.Error{Code: openai.CodeInvalidRequest, Param: "limits.shards",
+				Message: fmt.Sprintf("limits.shards (%d) must not exceed limits.%s (%d): each shard holds 1/%d of every limit", n, name, v, n)}
+		}
+	}
 	if p := req.Metadata[guardrails.MetadataKey]; p != "" && !g.Guard.HasProfile(p) {
 		return &openai.Error{Code: openai.CodeInvalidRequest, Param: "metadata." + guardrails.MetadataKey,
 			Message: "no guardrails profile of that name is configured (see [guardrails.profiles.<name>])"}

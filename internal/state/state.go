@@ -189,6 +189,10 @@ type KeyUse struct {
 	Micros  int64
 	// Caps are the key's budgets (0: no cap).
 	Caps SpendAmounts
+	// Whole asks every capped period to hold Micros whole (spend + Micros
+	// within the cap) rather than only to be below its cap: a shard of a
+	// key, whose overshoots would add up over its shards, reserves so.
+	Whole bool
 }
 
 // KeyUseResult is the outcome of KeyUses.Reserve: all of it was taken, or

@@ -213,6 +213,8 @@ func TestCallBudget(t *testing.T) {
 		{"Limits.Take refused", func() error { _, err := st.Limits.Take(ctx, w, now, 1, 1); return err }, map[string]int64{"UpdateItem": 1}},
 		{"Limits.Take over the limit", func() error { _, err := st.Limits.Take(ctx, w, now, 2, 1); return err }, map[string]int64{}},
 		{"Limits.Adjust", func() error { return st.Limits.Adjust(ctx, w, now, -1) }, map[string]int64{"UpdateItem": 1}},
+		// The first write of a key's item also looks once for spend in the layout before it.
+		{"Spend.Add, the item's first write", func() error { return st.Spend.Add(ctx, key.ID, now, 10) }, map[string]int64{"UpdateItem": 1, "BatchGetItem": 1}},
 		{"Spend.Add", func() error { return st.Spend.Add(ctx, key.ID, now, 10) }, map[string]int64{"UpdateItem": 1}},
 		{"Spend.Get", func() error { _, err := st.Spend.Get(ctx, key.ID, now); return err }, map[string]int64{"GetItem": 1}},
 		{"KeyUses.Reserve of every window and budget", func() error { _, err := st.KeyUses.Reserve(ctx, key.ID, now, everything); return err }, map[string]int64{"UpdateItem": 1}},

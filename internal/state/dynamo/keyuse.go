@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -27,10 +28,10 @@ import (
 // so that admitting a request is one conditional UpdateItem (every window
 // and every capped period in one condition: all of it is taken or none)
 // and settling it one more unconditional UpdateItem: at most 1 write unit
-// each while the item stays under 1 KB, which it does: the windows of past
-// periods are removed by the next settlement (the names come back with the
-// reservation's answer), days before yesterday and months before last month
-// likewise. One item per key means one partition per key: see the README
+// each while the item stays under 1 KB, which it does: each write removes
+// the windows of past periods (the names come back with the answer of the
+// write before, up to maxRemoves a write), days before yesterday and months
+// before last month likewise. One item per key means one partition per key: see the README
 // for how far one key scales.
 type KeyUses struct {
 	d *db
@@ -50,8 +51,14 @@ var _ state.Spend = (*Spend)(nil)
 const (
 	skUse     = "USE"
 	attrSpend = "usd"
-	// maxStaleKeys bounds the keys whose past attributes wait for a settlement.
+	// attrLayout marks an item written in this layout (its first write
+	// takes over the spend of the layout before: migrateSpend).
+	attrLayout = "v"
+	// maxStaleKeys bounds the keys whose past attributes wait for a write.
 	maxStaleKeys = 10_000
+	// maxRemoves bounds the past attributes one write removes, keeping its
+	// expression well under DynamoDB's 4 KB.
+	maxRemoves = 50
 )
 
 func usePK(keyID string) string { return "USE#" + keyID }
@@ -110,10 +117,11 @@ func (e *expr) value(v int64) string {
 }
 
 // Reserve implements state.KeyUses with one conditional UpdateItem (or,
-// when nothing is added, one strongly consistent GetItem: a check only).
-// A refusal reports the counts from the same call's answer. As for the
-// counters, an attempt that provably did not apply is sent again and an
-// ambiguous one is an error wrapping ErrOutcomeUnknown.
+// when nothing is added, one strongly consistent GetItem: a check only),
+// which also removes up to maxRemoves attributes of past periods. A refusal
+// reports the counts from the same call's answer. As for the counters, an
+// attempt that provably did not apply is sent again and an ambiguous one is
+// an error wrapping ErrOutcomeUnknown.
 func (u *KeyUses) Reserve(ctx context.Context, keyID string, now time.Time, use state.KeyUse) (state.KeyUseResult, error) {
 	res := state.KeyUseResult{Windows: make([]state.TakeResult, len(use.Windows)), Allowed: true}
 	for i, wu := range use.Windows {
@@ -125,28 +133,45 @@ func (u *KeyUses) Reserve(ctx context.Context, keyID string, now time.Time, use 
 		// Even an empty window could not take it: refused without a call.
 		res.Allowed = res.Allowed && res.Windows[i].Allowed
 	}
+	caps := amounts(use.Caps)
+	whole := int64(0)
+	if use.Whole {
+		whole = max(use.Micros, 0)
+	}
+	for i, p := range periods(now) {
+		if caps[i] > 0 && whole > caps[i] && res.OverBudget == "" {
+			res.OverBudget, res.Allowed = p.name, false // not even an empty period holds it
+		}
+	}
 	if !res.Allowed {
 		return res, nil
 	}
 	e := newExpr()
 	var adds, conds []string
+	named := map[string]bool{}
 	for _, wu := range use.Windows {
-		a := e.name(windowAttr(wu.Window, wu.Window.Start(now)))
+		attr := windowAttr(wu.Window, wu.Window.Start(now))
+		named[attr] = true
+		a := e.name(attr)
 		if wu.N > 0 {
 			adds = append(adds, a+" "+e.value(wu.N))
 		}
 		conds = append(conds, fmt.Sprintf("(attribute_not_exists(%s) OR %s <= %s)", a, a, e.value(wu.Limit-wu.N)))
 	}
-	caps := amounts(use.Caps)
 	for i, p := range periods(now) {
 		if caps[i] <= 0 {
 			continue
 		}
+		named[p.attr] = true
 		a := e.name(p.attr)
 		if use.Micros != 0 {
 			adds = append(adds, a+" "+e.value(use.Micros))
 		}
-		conds = append(conds, fmt.Sprintf("(attribute_not_exists(%s) OR %s < %s)", a, a, e.value(caps[i])))
+		if whole > 0 {
+			conds = append(conds, fmt.Sprintf("(attribute_not_exists(%s) OR %s <= %s)", a, a, e.value(caps[i]-whole)))
+		} else {
+			conds = append(conds, fmt.Sprintf("(attribute_not_exists(%s) OR %s < %s)", a, a, e.value(caps[i])))
+		}
 	}
 	if len(conds) == 0 {
 		return res, nil
@@ -160,36 +185,70 @@ func (u *KeyUses) Reserve(ctx context.Context, keyID string, now time.Time, use 
 		u.judge(&res, out.Item, now, use)
 		return res, nil
 	}
+	update, removed := u.update(e, keyID, adds, named)
 	out, err := u.d.addItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                           aws.String(u.d.table),
 		Key:                                 key,
-		UpdateExpression:                    aws.String("ADD " + strings.Join(adds, ", ")),
+		UpdateExpression:                    aws.String(update),
 		ConditionExpression:                 aws.String(strings.Join(conds, " AND ")),
 		ExpressionAttributeNames:            e.names,
 		ExpressionAttributeValues:           e.values,
-		ReturnValues:                        types.ReturnValueAllNew,
+		ReturnValues:                        types.ReturnValueAllOld,
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
 	var ccf *types.ConditionalCheckFailedException
 	switch {
 	case errors.As(err, &ccf):
+		u.unremove(keyID, removed)
 		u.judge(&res, ccf.Item, now, use)
+		u.remember(keyID, ccf.Item, now, nil)
 		if res.Allowed {
 			return state.KeyUseResult{}, fmt.Errorf("dynamo: reserve %s: the condition failed, yet the item it returned fits", keyID)
 		}
 		return res, nil
 	case err != nil:
+		u.unremove(keyID, removed)
 		return state.KeyUseResult{}, fmt.Errorf("dynamo: reserve %s: %w", keyID, err)
 	}
 	for i, wu := range use.Windows {
 		c, _ := getInt(out.Attributes, windowAttr(wu.Window, wu.Window.Start(now)))
-		res.Windows[i].Count = c
+		res.Windows[i].Count = c + wu.N
 	}
 	if use.Micros != 0 {
 		res.Reserved = use.Caps.Capped(use.Micros)
 	}
-	u.remember(keyID, out.Attributes, now)
+	u.afterWrite(ctx, keyID, out.Attributes, now, removed)
 	return res, nil
+}
+
+// update is an UpdateExpression that adds adds, marks the item with
+// attrLayout, and removes up to maxRemoves attributes of past periods the
+// key's earlier answers showed (none of named); it returns the names it
+// removes.
+func (u *KeyUses) update(e *expr, keyID string, adds []string, named map[string]bool) (string, []string) {
+	update := "ADD " + strings.Join(adds, ", ") + " SET " + e.name(attrLayout) + " = if_not_exists(" + e.name(attrLayout) + ", " + e.value(1) + ")"
+	var removed, rs []string
+	for _, a := range u.takeStale(keyID) {
+		if !named[a] {
+			removed = append(removed, a)
+			rs = append(rs, e.name(a))
+		}
+	}
+	if len(rs) > 0 {
+		update += " REMOVE " + strings.Join(rs, ", ")
+	}
+	return update, removed
+}
+
+// afterWrite is what follows a write, given the item as it was before it:
+// the item's past periods are remembered for the next write to remove, and
+// an item written for the first time takes over the key's spend from the
+// layout before key-use items (migrateSpend).
+func (u *KeyUses) afterWrite(ctx context.Context, keyID string, old map[string]types.AttributeValue, now time.Time, removed []string) {
+	u.remember(keyID, old, now, removed)
+	if _, ok := old[attrLayout]; !ok {
+		u.migrateSpend(ctx, keyID, now)
+	}
 }
 
 // judge fills res from item, the key's item as it was: which windows were
@@ -202,8 +261,13 @@ func (u *KeyUses) judge(res *state.KeyUseResult, item map[string]types.Attribute
 		res.Allowed = res.Allowed && res.Windows[i].Allowed
 	}
 	caps := amounts(use.Caps)
+	whole := int64(0)
+	if use.Whole {
+		whole = max(use.Micros, 0)
+	}
 	for i, p := range periods(now) {
-		if spent, _ := getInt(item, p.attr); caps[i] > 0 && spent >= caps[i] {
+		spent, _ := getInt(item, p.attr)
+		if caps[i] > 0 && (spent >= caps[i] || whole > 0 && spent+whole > caps[i]) {
 			res.OverBudget, res.Allowed = p.name, false
 			break
 		}
@@ -213,12 +277,12 @@ func (u *KeyUses) judge(res *state.KeyUseResult, item map[string]types.Attribute
 	}
 }
 
-// remember keeps the names in item of periods that are over, for the key's
-// next settlement to remove.
-func (u *KeyUses) remember(keyID string, item map[string]types.AttributeValue, now time.Time) {
+// remember keeps the names in item of periods that are over (but not those
+// a write just removed), for the key's next write to remove.
+func (u *KeyUses) remember(keyID string, item map[string]types.AttributeValue, now time.Time, removed []string) {
 	var old []string
 	for name := range item {
-		if isPast(name, now) {
+		if isPast(name, now) && !slices.Contains(removed, name) {
 			old = append(old, name)
 		}
 	}
@@ -233,12 +297,30 @@ func (u *KeyUses) remember(keyID string, item map[string]types.AttributeValue, n
 	u.stale[keyID] = old
 }
 
+// takeStale takes up to maxRemoves of the key's remembered past attributes.
 func (u *KeyUses) takeStale(keyID string) []string {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	old := u.stale[keyID]
-	delete(u.stale, keyID)
-	return old
+	if len(old) <= maxRemoves {
+		delete(u.stale, keyID)
+		return old
+	}
+	u.stale[keyID] = old[maxRemoves:]
+	return old[:maxRemoves]
+}
+
+// unremove gives back the names a write that did not apply would have removed.
+func (u *KeyUses) unremove(keyID string, names []string) {
+	if len(names) == 0 {
+		return
+	}
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.stale == nil {
+		u.stale = map[string][]string{}
+	}
+	u.stale[keyID] = append(u.stale[keyID], names...)
 }
 
 // isPast reports whether attribute name is a window or a spend period that
@@ -267,9 +349,8 @@ func isPast(name string, now time.Time) bool {
 }
 
 // Settle implements state.KeyUses with one UpdateItem (ADD), which also
-// removes the attributes of past periods the key's last reservation saw.
-// Nothing to add is no call. A day or month no longer charged is not
-// written.
+// removes up to maxRemoves attributes of past periods. Nothing to add is no
+// call. A day or month no longer charged is not written.
 func (u *KeyUses) Settle(ctx context.Context, keyID string, at time.Time, windows []state.WindowDelta, spend state.SpendAmounts) error {
 	e := newExpr()
 	var adds []string
@@ -297,27 +378,76 @@ func (u *KeyUses) Settle(ctx context.Context, keyID string, at time.Time, window
 	if len(adds) == 0 {
 		return nil
 	}
-	update := "ADD " + strings.Join(adds, ", ")
-	var removes []string
-	for _, a := range u.takeStale(keyID) {
-		if !added[a] {
-			removes = append(removes, e.name(a))
-		}
-	}
-	if len(removes) > 0 {
-		update += " REMOVE " + strings.Join(removes, ", ")
-	}
-	_, err := u.d.addItem(ctx, &dynamodb.UpdateItemInput{
+	update, removed := u.update(e, keyID, adds, added)
+	out, err := u.d.addItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(u.d.table),
 		Key:                       u.d.key(usePK(keyID), skUse),
 		UpdateExpression:          aws.String(update),
 		ExpressionAttributeNames:  e.names,
 		ExpressionAttributeValues: e.values,
+		ReturnValues:              types.ReturnValueAllOld,
 	})
 	if err != nil {
+		u.unremove(keyID, removed)
 		return fmt.Errorf("dynamo: settle %s: %w", keyID, err)
 	}
+	u.afterWrite(ctx, keyID, out.Attributes, now, removed)
 	return nil
+}
+
+// migrateSpend moves a key's spend from the layout before key-use items
+// (pk=SPEND#<key-id>, sk=TOTAL | DAY#<yyyy-mm-dd> | MONTH#<yyyy-mm>,
+// attribute usd_micros) into its key-use item: the total, today and this
+// month, added once, by the first write of the item (the one that set
+// attrLayout). The old items are left as they are. Best effort: a failure
+// here leaves the old spend uncounted, never counted twice.
+func (u *KeyUses) migrateSpend(ctx context.Context, keyID string, now time.Time) {
+	old, err := u.legacySpend(ctx, keyID, now)
+	if err != nil || old == (state.SpendAmounts{}) {
+		return
+	}
+	e := newExpr()
+	var adds []string
+	amt := amounts(old)
+	for i, p := range periods(now) {
+		if amt[i] != 0 {
+			adds = append(adds, e.name(p.attr)+" "+e.value(amt[i]))
+		}
+	}
+	_, _ = u.d.addItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(u.d.table),
+		Key:                       u.d.key(usePK(keyID), skUse),
+		UpdateExpression:          aws.String("ADD " + strings.Join(adds, ", ")),
+		ExpressionAttributeNames:  e.names,
+		ExpressionAttributeValues: e.values,
+	})
+}
+
+// legacySpend is the key's spend in the layout before key-use items: its
+// total and the day and month of at (one BatchGetItem; absent items are 0).
+func (u *KeyUses) legacySpend(ctx context.Context, keyID string, at time.Time) (state.SpendAmounts, error) {
+	pk := "SPEND#" + keyID
+	day, month := "DAY#"+at.UTC().Format(memory.DayLayout), "MONTH#"+at.UTC().Format(memory.MonthLayout)
+	out, err := u.d.api.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: map[string]types.KeysAndAttributes{u.d.table: {
+		Keys:           []map[string]types.AttributeValue{u.d.key(pk, "TOTAL"), u.d.key(pk, day), u.d.key(pk, month)},
+		ConsistentRead: aws.Bool(true),
+	}}}, u.d.callOpts...)
+	if err != nil {
+		return state.SpendAmounts{}, err
+	}
+	var old state.SpendAmounts
+	for _, item := range out.Responses[u.d.table] {
+		v, _ := getInt(item, "usd_micros")
+		switch getString(item, attrSK) {
+		case "TOTAL":
+			old.Total = v
+		case day:
+			old.Day = v
+		case month:
+			old.Month = v
+		}
+	}
+	return old, nil
 }
 
 // Add implements state.Spend: one UpdateItem ADD of the total, the day and
@@ -341,6 +471,14 @@ func (sp *Spend) Get(ctx context.Context, keyID string, at time.Time) (state.Spe
 		if p.expiry.IsZero() || now.Before(p.expiry) {
 			v[i], _ = getInt(out.Item, p.attr)
 		}
+	}
+	if _, ok := out.Item[attrLayout]; !ok {
+		// Not written yet in this layout: its spend is still in the one before.
+		old, err := sp.u.legacySpend(ctx, keyID, at)
+		if err != nil {
+			return state.SpendTotals{}, fmt.Errorf("dynamo: spend get %s: %w", keyID, err)
+		}
+		v[0], v[1], v[2] = v[0]+old.Total, v[1]+old.Day, v[2]+old.Month
 	}
 	return state.SpendTotals{TotalMicros: v[0], DayMicros: v[1], MonthMicros: v[2]}, nil
 }

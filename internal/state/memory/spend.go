@@ -100,22 +100,23 @@ func (s *Spend) sweep(now time.Time) {
 }
 
 // overBudget names the first capped period (total, daily, monthly) whose
-// spend at at has reached its cap, or "".
-func (s *Spend) overBudget(keyID string, at time.Time, caps state.SpendAmounts) string {
+// spend at at has reached its cap, or, with whole > 0, could not take whole
+// more within it; or "".
+func (s *Spend) overBudget(keyID string, at time.Time, caps state.SpendAmounts, whole int64) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ks := s.keys[keyID]
 	if ks == nil {
-		return ""
+		ks = &keySpend{} // nothing spent yet (the maps read as zero)
 	}
 	now := s.now()
 	day, month := at.UTC().Format(DayLayout), at.UTC().Format(MonthLayout)
 	switch {
-	case caps.Total > 0 && ks.total >= caps.Total:
+	case caps.Total > 0 && ks.total+whole >= caps.Total+min(whole, 1):
 		return "total"
-	case caps.Day > 0 && now.Before(DayExpiry(at)) && ks.days[day] >= caps.Day:
+	case caps.Day > 0 && now.Before(DayExpiry(at)) && ks.days[day]+whole >= caps.Day+min(whole, 1):
 		return "daily"
-	case caps.Month > 0 && now.Before(MonthExpiry(at)) && ks.months[month] >= caps.Month:
+	case caps.Month > 0 && now.Before(MonthExpiry(at)) && ks.months[month]+whole >= caps.Month+min(whole, 1):
 		return "monthly"
 	}
 	return ""

@@ -160,6 +160,7 @@ var (
 // by the first "<=" of its condition (":max" in vals when there is one).
 func keyUse(in *updateItem) (int64, error) {
 	add, _, _ := strings.Cut(in.UpdateExpression, " REMOVE ")
+	add, _, _ = strings.Cut(add, " SET ")
 	var n int64
 	for _, name := range addedValue.FindAllString(add, -1) {
 		v, err := strconv.ParseInt(in.ExpressionAttributeValues[name].N, 10, 64)
