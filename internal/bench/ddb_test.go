@@ -537,7 +537,7 @@ func dynamoScenarios(ctx context.Context, b *testing.B, t *table, res *ddbResult
 		want    string
 		counted bool
 	}{
-		{"cache miss, cold key (first request of an instance)", g1, "first", "miss", true},
+		{"cache miss, cold key (its first request ever: the first write also reads the old spend layout, once)", g1, "first", "miss", true},
 		{"cache miss, warm key", g1, "second", "miss", true},
 		{"cache hit, same instance (in-process cache)", g1, "second", "hit", true},
 		{"", g2, "warm the other instance's key", "miss", false},
