@@ -92,7 +92,9 @@ func NewNativeStream(ctx context.Context, up provider.Upstream, body io.ReadClos
 	return &NativeStream{up: up, ctx: ctx, body: body, br: newFrameReader(body)}
 }
 
-func newFrameReader(r io.Reader) *bufio.Reader { return bufio.NewReaderSize(r, 16<<10) }
+// newFrameReader reads a native stream: 4 KB of buffer per open stream (a
+// longer line is gathered from several reads, up to maxFrame).
+func newFrameReader(r io.Reader) *bufio.Reader { return bufio.NewReaderSize(r, 4<<10) }
 
 // nativeHeader is header() with the client's anthropic-beta joined to the
 // configured one.
