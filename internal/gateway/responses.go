@@ -627,9 +627,12 @@ func (g *Gateway) responseFromCache(w http.ResponseWriter, r *http.Request, rec 
 		writeBody(w, body, "application/json")
 		return nil
 	}
+	// The frames are made before the headers go out: a panic while making
+	// them is then a plain 500 in OpenAI's shape, not a cut stream.
+	frames := responses.Replay(&resp)
 	sse.SetHeaders(w.Header())
 	w.WriteHeader(http.StatusOK)
-	_ = writeFrames(w, responses.Replay(&resp))
+	_ = writeFrames(w, frames)
 	return nil
 }
 
@@ -951,9 +954,12 @@ func (g *Gateway) getResponse(w http.ResponseWriter, r *http.Request, rec *recor
 		return g.storeError(rec, err)
 	}
 	rec.stream = true
+	// The frames are made before the headers go out: a panic while making
+	// them is then a plain 500 in OpenAI's shape, not a cut stream.
+	frames := responses.Replay(&resp)
 	sse.SetHeaders(w.Header())
 	w.WriteHeader(http.StatusOK)
-	_ = writeFrames(w, responses.Replay(&resp))
+	_ = writeFrames(w, frames)
 	return nil
 }
 
