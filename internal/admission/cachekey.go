@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"math"
 	"math/big"
 	"strconv"
 	"strings"
@@ -71,8 +72,13 @@ func normalize(v any) any {
 			}
 		}
 		if f, err := strconv.ParseFloat(s, 64); err == nil {
-			if f == float64(int64(f)) && f < 1e15 && f > -1e15 {
-				return json.RawMessage(strconv.FormatInt(int64(f), 10))
+			if f == 0 {
+				return json.RawMessage("0") // -0.0 too
+			}
+			if f == math.Trunc(f) {
+				// An integral value is written as the integer it is, every
+				// digit (1e20 and 100000000000000000000 are one number).
+				return json.RawMessage(new(big.Float).SetFloat64(f).Text('f', 0))
 			}
 			return json.RawMessage(strconv.FormatFloat(f, 'g', -1, 64))
 		}

@@ -106,6 +106,11 @@ func TestFieldsThatCannotChangeTheOutputDoNotChangeTheKey(t *testing.T) {
 		if key(t, "r", `{"max_tokens":100}`) != key(t, "r", `{"max_tokens":100.0}`) || key(t, "r", `{"max_tokens":100}`) != key(t, "r", `{"max_tokens":1e2}`) {
 			t.Fatal("one number spelled three ways must share a key")
 		}
+		for _, pair := range [][2]string{{"1e20", "100000000000000000000"}, {"1.5e16", "15000000000000000"}, {"-0.0", "0"}, {"2E3", "2000.000"}} {
+			if key(t, "r", `{"x":`+pair[0]+`}`) != key(t, "r", `{"x":`+pair[1]+`}`) {
+				t.Errorf("%s and %s are one number, with two keys", pair[0], pair[1])
+			}
+		}
 	})
 	t.Run("formatting and key order", func(t *testing.T) {
 		a := `{"temperature":0.70,"messages":[{"content":"hi","role":"user"}],"model":"x"}`
