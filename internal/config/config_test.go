@@ -232,6 +232,8 @@ models = ["other-echo"]
 		{name: "a duplicate name", text: mockOnly + mockOnly, want: []string{"providers[1].name", `"mock"`}},
 		{name: "a duplicate name from two unnamed providers of one kind",
 			text: "[[providers]]\nkind = \"openai\"\n[[providers]]\nkind = \"openai\"\n", want: []string{"providers[1].name", `"openai"`}},
+		{name: "two names that differ only in letter case", text: mockOnly + "[[providers]]\nname = \"MOCK\"\nkind = \"mock\"\n",
+			want: []string{"providers[1].name", `"MOCK"`, "letter case"}},
 		{name: "a name with a slash", text: "[[providers]]\nname = \"a/b\"\nkind = \"mock\"\n", want: []string{"providers[0].name", "'/'"}},
 		{name: "a custom provider without base_url", text: "[[providers]]\nname = \"x\"\nkind = \"custom\"\n",
 			want: []string{"providers[0].base_url", "custom"}},

@@ -25,6 +25,7 @@ func (c *Config) Validate() error {
 	if len(c.Providers) == 0 {
 		bad("providers: at least one provider is required")
 	}
+	folded := map[string]string{}
 	for i, p := range c.Providers {
 		k := fmt.Sprintf("providers[%d]", i)
 		kind, known := provider.LookupKind(p.Kind)
@@ -33,7 +34,11 @@ func (c *Config) Validate() error {
 		}
 		if names[p.Name] {
 			bad("%s.name: %q is used twice", k, p.Name)
+		} else if other, ok := folded[strings.ToLower(p.Name)]; ok {
+			// Pins name providers ignoring case: two such names are one.
+			bad("%s.name: %q differs from %q only in letter case", k, p.Name, other)
 		}
+		folded[strings.ToLower(p.Name)] = p.Name
 		if strings.Contains(p.Name, "/") {
 			bad("%s.name: %q must not contain '/'", k, p.Name)
 		}
