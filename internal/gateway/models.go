@@ -11,6 +11,7 @@ import (
 	"github.com/aigateway/gateway/internal/openai"
 	"github.com/aigateway/gateway/internal/provider"
 	"github.com/aigateway/gateway/internal/router"
+	"golang.org/x/sync/singleflight"
 )
 
 // models is GET /v1/models: every route and alias, and for providers with
@@ -74,6 +75,9 @@ func (g *Gateway) models(w http.ResponseWriter, r *http.Request, rec *record) er
 type modelLists struct {
 	mu sync.Mutex
 	m  map[string]modelListEntry
+	// flight makes the requests that find a provider's entry stale share one
+	// upstream listing.
+	flight singleflight.Group
 }
 
 type modelListEntry struct {
@@ -103,7 +107,17 @@ func (g *Gateway) upstreamModels(ctx context.Context, p provider.Provider) ([]st
 	if cached && now.Before(e.until) {
 		return e.ids, e.ok
 	}
-	ctx, cancel := context.WithTimeout(ctx, modelListTimeout)
+	v, _, _ := g.lists.flight.Do(p.Name(), func() (any, error) {
+		return g.listModels(ctx, p, lister, now), nil
+	})
+	e = v.(modelListEntry)
+	return e.ids, e.ok
+}
+
+// listModels asks p's upstream for its models (bounded by modelListTimeout,
+// whoever waits on it) and caches the answer.
+func (g *Gateway) listModels(ctx context.Context, p provider.Provider, lister provider.ModelLister, now time.Time) modelListEntry {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), modelListTimeout)
 	defer cancel()
 	ids, err := lister.ListModels(ctx)
 	until := now.Add(modelListTTL)
@@ -117,12 +131,12 @@ func (g *Gateway) upstreamModels(ctx context.Context, p provider.Provider) ([]st
 		until = now.Add(modelListRetry)
 	}
 	sort.Strings(ids)
-	e = modelListEntry{ids: ids, ok: err == nil, until: until}
+	e := modelListEntry{ids: ids, ok: err == nil, until: until}
 	g.lists.mu.Lock()
 	if g.lists.m == nil {
 		g.lists.m = map[string]modelListEntry{}
 	}
 	g.lists.m[p.Name()] = e
 	g.lists.mu.Unlock()
-	return e.ids, e.ok
+	return e
 }

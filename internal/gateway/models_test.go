@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/aigateway/gateway/internal/openai"
 )
@@ -123,5 +125,35 @@ models = ["gemini-*"]
 	rec := do(t, g, "GET", "/v1/models", "")
 	if got, want := modelIDs(t, rec.Body.Bytes()), []string{"claude-opus-*@claude", "gemini-*@g"}; !slices.Equal(got, want) {
 		t.Errorf("models %v, want %v", got, want)
+	}
+}
+
+// TestSimultaneousModelListsAskTheUpstreamOnce: requests that find the list
+// uncached at the same time share one upstream listing (each asked it).
+func TestSimultaneousModelListsAskTheUpstreamOnce(t *testing.T) {
+	release := make(chan struct{})
+	inner := fakeAnthropicModels(t)
+	a := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+		<-release // hold the listing until every request is waiting on it
+		inner.Config.Handler.ServeHTTP(w, r)
+	})
+	b := fakeGeminiModels(t)
+	g, _ := newGateway(t, anthropicAndGemini, a, b)
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Go(func() {
+			if rec := do(t, g, "GET", "/v1/models", ""); rec.Code != 200 {
+				t.Errorf("%d %s", rec.Code, rec.Body)
+			}
+		})
+	}
+	for a.calls.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(50 * time.Millisecond) // let the other 19 reach the listing
+	close(release)
+	wg.Wait()
+	if a.calls.Load() != 2 {
+		t.Errorf("the upstream was asked %d times for its two pages, want 2", a.calls.Load())
 	}
 }
