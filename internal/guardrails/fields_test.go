@@ -198,7 +198,7 @@ func TestAmbiguousKeysOfTheNewFieldsAreRefused(t *testing.T) {
 	}
 }
 
-// TestSchemasAndNamesAreChecked pins gap 3: the structured-output schema
+// TestSchemasAndNamesAreChecked: the structured-output schema
 // (its name, description and the descriptions in it) and the names of
 // tools and of tool calls reach the model, so the blocked words read them.
 func TestSchemasAndNamesAreChecked(t *testing.T) {
@@ -287,7 +287,7 @@ func TestAmbiguousKeysOfTheSchemaAreRefused(t *testing.T) {
 	}
 }
 
-// TestTheLengthLimitCountsEveryTextTheModelReads pins gap 1: the limit
+// TestTheLengthLimitCountsEveryTextTheModelReads: the limit
 // counted message content only, so a request could carry any length of
 // text to the model in tool-call arguments, names, tool definitions or the
 // output schema.
@@ -331,7 +331,7 @@ func TestTheLengthLimitCountsEveryTextTheModelReads(t *testing.T) {
 	}
 }
 
-// TestAnAddressSplitAcrossPartsIsRedactedInEach pins gap 4: the blocked
+// TestAnAddressSplitAcrossPartsIsRedactedInEach: the blocked
 // words read text parts joined ("b", "ad" is "bad"), redaction read them
 // one by one, so "jane@exa", "mple.com" reached the model whole.
 func TestAnAddressSplitAcrossPartsIsRedactedInEach(t *testing.T) {

@@ -638,7 +638,7 @@ func TestLogValueHidesRules(t *testing.T) {
 	}
 }
 
-// TestImagePromptsAreChecked pins gap 2: POST /v1/images/generations
+// TestImagePromptsAreChecked: POST /v1/images/generations
 // forwarded its prompt unchecked, so a blocked word or an address reached
 // the image model. CheckPromptBody is what the gateway calls for it.
 func TestImagePromptsAreChecked(t *testing.T) {
@@ -688,7 +688,7 @@ func TestImagePromptsAreChecked(t *testing.T) {
 	})
 }
 
-// TestPercentEncodingDoesNotHideABlockedWord pins gap 5: "%73ecret" is
+// TestPercentEncodingDoesNotHideABlockedWord: "%73ecret" is
 // "secret" to any reader that decodes URLs, a model included, and passed.
 func TestPercentEncodingDoesNotHideABlockedWord(t *testing.T) {
 	e := mustNew(t, Set{Global: Config{BlockedWords: []string{"secret", "top secret"}, BlockedPatterns: []string{`c2VjcmV0`, `^PRJ-\d+$`}}})
