@@ -147,7 +147,7 @@ func TestSimultaneousModelListsAskTheUpstreamOnce(t *testing.T) {
 			}
 		})
 	}
-	for a.calls.Load() == 0 {
+	for deadline := time.Now().Add(10 * time.Second); a.calls.Load() == 0 && time.Now().Before(deadline); {
 		time.Sleep(time.Millisecond)
 	}
 	time.Sleep(50 * time.Millisecond) // let the other 19 reach the listing
