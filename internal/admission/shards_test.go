@@ -57,8 +57,11 @@ func TestAShardedKeyAdmitsExactlyItsLimit(t *testing.T) {
 				})
 			}
 			wg.Wait()
-			if admitted.Load() != 20 {
-				t.Fatalf("%d of 60 admitted, want exactly the key's 20", admitted.Load())
+			// A reservation whose answer DynamoDB Local lost on a busy machine
+			// is admitted uncounted (fail open, counted): each such one may
+			// admit one more; with none, exactly the key's 20.
+			if fo := a.Counters().FailOpen; admitted.Load() < 20 || admitted.Load() > 20+fo {
+				t.Fatalf("%d of 60 admitted with %d fail-opens, want 20..%d", admitted.Load(), fo, 20+fo)
 			}
 			_, err := admit()
 			var oe *openai.Error
