@@ -63,10 +63,14 @@ func TestAShardedKeyAdmitsExactlyItsLimit(t *testing.T) {
 			if fo := a.Counters().FailOpen; admitted.Load() < 20 || admitted.Load() > 20+fo {
 				t.Fatalf("%d of 60 admitted with %d fail-opens, want 20..%d", admitted.Load(), fo, 20+fo)
 			}
+			fo := a.Counters().FailOpen
 			_, err := admit()
 			var oe *openai.Error
-			if !errors.As(err, &oe) || oe.Header.Get("X-Ratelimit-Limit-Requests") != "20" || oe.Header.Get("X-Ratelimit-Remaining-Requests") != "" {
-				t.Fatalf("the 61st: %v, headers %v", err, oe.Header)
+			switch {
+			case err == nil && a.Counters().FailOpen > fo:
+				// admitted uncounted: the store lost the answer (see above)
+			case !errors.As(err, &oe) || oe.Header.Get("X-Ratelimit-Limit-Requests") != "20" || oe.Header.Get("X-Ratelimit-Remaining-Requests") != "":
+				t.Fatalf("the 61st: %v, %+v", err, oe)
 			}
 			// Spend is summed over the shards.
 			now := time.Now()
