@@ -78,6 +78,8 @@ func hasTokens(rs []reservation) bool {
 // hitUse is what a cache hit asks: its requests, with the token windows
 // and the budgets checked but not added to (a hit uses no tokens and costs
 // nothing), so a key over its token limit or budget is refused a hit too.
+// The token reservations in rs are set to 0 as well: settlement then has
+// nothing to correct.
 func hitUse(u state.KeyUse, rs []reservation) state.KeyUse {
 	ws := append([]state.WindowUse(nil), u.Windows...)
 	for i := range rs {

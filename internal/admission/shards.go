@@ -43,7 +43,7 @@ func share(v int64, n, s int) int64 {
 // of every budget, each of which must hold the request whole (a request's
 // count within the window's share, its estimated cost within each budget's
 // share: KeyUse.Whole), so that no shard passes its share and the shares
-// never pass the key's limits. full is false when the shard cannot take
+// never pass the key's limits. fits is false when the shard cannot take
 // the request at all: a window whose share is smaller than the request (or
 // nothing), a capped budget whose share is nothing.
 func shardUse(u state.KeyUse, n, s int) (out state.KeyUse, fits bool) {
@@ -91,16 +91,7 @@ func (a *Admitter) reserveKey(ctx context.Context, k *state.Key, now time.Time, 
 	for i, w := range u.Windows {
 		last.Windows[i] = state.TakeResult{Allowed: w.N <= w.Limit/int64(n), Reset: w.Window.Start(now).Add(w.Window.Size)}
 	}
-	if u.Caps != (state.SpendAmounts{}) {
-		last.OverBudget = "total"
-		switch {
-		case u.Caps.Total > 0:
-		case u.Caps.Day > 0:
-			last.OverBudget = "daily"
-		default:
-			last.OverBudget = "monthly"
-		}
-	}
+	last.OverBudget = u.Caps.FirstCapped()
 	for i := range n {
 		s := (start + i) % n
 		su, fits := shardUse(u, n, s)

@@ -118,8 +118,8 @@ func (t *Ticket) settle(ctx context.Context, entry *state.CacheEntry) {
 	d := state.SpendAmounts{Total: t.micros - r.Total, Day: t.micros - r.Day, Month: t.micros - r.Month}
 	if t.key != nil && (len(deltas) > 0 || d != (state.SpendAmounts{})) {
 		id := t.useID
-		if id == "" { // the reservation failed open: the spend goes to the key (or its first shard)
-			id, deltas = useID(t.key, 0), nil
+		if id == "" { // nothing reserved (failed open): the spend goes to the key, or its first shard
+			id = useID(t.key, 0)
 		}
 		wg.Go(func() {
 			if err := a.store.KeyUses.Settle(ctx, id, t.at, deltas, d); err != nil {

@@ -376,13 +376,13 @@ func (t *turn) guard(g *Gateway) func(profile string) ([]byte, error) {
 			if f.Description != tl.Description {
 				tl.Description = f.Description
 				if raw, err = sjson.SetBytes(raw, fmt.Sprintf("tools.%d.description", i), f.Description); err != nil {
-					return nil, redactionFailed
+					return nil, redactionFailed()
 				}
 			}
 			if !bytes.Equal(f.Parameters, tl.Parameters) {
 				tl.Parameters = f.Parameters
 				if raw, err = sjson.SetRawBytes(raw, fmt.Sprintf("tools.%d.parameters", i), f.Parameters); err != nil {
-					return nil, redactionFailed
+					return nil, redactionFailed()
 				}
 			}
 		}
@@ -391,13 +391,13 @@ func (t *turn) guard(g *Gateway) func(profile string) ([]byte, error) {
 			if js.Description != format.Description {
 				format.Description = js.Description
 				if raw, err = sjson.SetBytes(raw, "text.format.description", js.Description); err != nil {
-					return nil, redactionFailed
+					return nil, redactionFailed()
 				}
 			}
 			if !bytes.Equal(js.Schema, format.Schema) {
 				format.Schema = js.Schema
 				if raw, err = sjson.SetRawBytes(raw, "text.format.schema", js.Schema); err != nil {
-					return nil, redactionFailed
+					return nil, redactionFailed()
 				}
 			}
 		}
@@ -412,7 +412,7 @@ func (t *turn) guard(g *Gateway) func(profile string) ([]byte, error) {
 				}
 			}
 			if err != nil {
-				return nil, redactionFailed
+				return nil, redactionFailed()
 			}
 		}
 		req.Raw = raw
@@ -421,7 +421,9 @@ func (t *turn) guard(g *Gateway) func(profile string) ([]byte, error) {
 	}
 }
 
-var redactionFailed = openai.Errorf(openai.CodeInternal, "could not apply the content policy's redactions")
+func redactionFailed() error {
+	return openai.Errorf(openai.CodeInternal, "could not apply the content policy's redactions")
+}
 
 // responsesParam names a refused field as the Responses request calls it:
 // the probe's "messages[k]..." is params[k] ("instructions", "input[3]"),

@@ -142,6 +142,20 @@ type SpendAmounts struct {
 	Total, Day, Month int64
 }
 
+// FirstCapped names the first period caps has a cap for ("total", "daily",
+// "monthly"), or "".
+func (caps SpendAmounts) FirstCapped() string {
+	switch {
+	case caps.Total > 0:
+		return "total"
+	case caps.Day > 0:
+		return "daily"
+	case caps.Month > 0:
+		return "monthly"
+	}
+	return ""
+}
+
 // Capped is micros in each period caps has a cap for, 0 in the others.
 func (caps SpendAmounts) Capped(micros int64) SpendAmounts {
 	pick := func(limit int64) int64 {
@@ -193,6 +207,15 @@ type KeyUse struct {
 	// within the cap) rather than only to be below its cap: a shard of a
 	// key, whose overshoots would add up over its shards, reserves so.
 	Whole bool
+}
+
+// WholeMicros is what each capped period must hold within its cap: Micros
+// when Whole is set, else 0 (a period need only be below its cap).
+func (u KeyUse) WholeMicros() int64 {
+	if !u.Whole {
+		return 0
+	}
+	return max(u.Micros, 0)
 }
 
 // KeyUseResult is the outcome of KeyUses.Reserve: all of it was taken, or

@@ -31,8 +31,8 @@ import (
 // each while the item stays under 1 KB, which it does: each write removes
 // the windows of past periods (the names come back with the answer of the
 // write before, up to maxRemoves a write), days before yesterday and months
-// before last month likewise. One item per key means one partition per key: see the README
-// for how far one key scales.
+// before last month likewise. One item per key means one partition per key:
+// see the README for how far one key scales, and Limits.Shards past it.
 type KeyUses struct {
 	d *db
 
@@ -134,10 +134,7 @@ func (u *KeyUses) Reserve(ctx context.Context, keyID string, now time.Time, use 
 		res.Allowed = res.Allowed && res.Windows[i].Allowed
 	}
 	caps := amounts(use.Caps)
-	whole := int64(0)
-	if use.Whole {
-		whole = max(use.Micros, 0)
-	}
+	whole := use.WholeMicros()
 	for i, p := range periods(now) {
 		if caps[i] > 0 && whole > caps[i] && res.OverBudget == "" {
 			res.OverBudget, res.Allowed = p.name, false // not even an empty period holds it
@@ -199,7 +196,7 @@ func (u *KeyUses) Reserve(ctx context.Context, keyID string, now time.Time, use 
 	var ccf *types.ConditionalCheckFailedException
 	switch {
 	case errors.As(err, &ccf):
-		u.unremove(keyID, removed)
+		// Nothing was removed either: the item as it is tells what is past.
 		u.judge(&res, ccf.Item, now, use)
 		u.remember(keyID, ccf.Item, now, nil)
 		if res.Allowed {
@@ -261,13 +258,10 @@ func (u *KeyUses) judge(res *state.KeyUseResult, item map[string]types.Attribute
 		res.Allowed = res.Allowed && res.Windows[i].Allowed
 	}
 	caps := amounts(use.Caps)
-	whole := int64(0)
-	if use.Whole {
-		whole = max(use.Micros, 0)
-	}
+	whole := use.WholeMicros()
 	for i, p := range periods(now) {
 		spent, _ := getInt(item, p.attr)
-		if caps[i] > 0 && (spent >= caps[i] || whole > 0 && spent+whole > caps[i]) {
+		if caps[i] > 0 && (spent >= caps[i] || spent+whole > caps[i]) {
 			res.OverBudget, res.Allowed = p.name, false
 			break
 		}

@@ -48,11 +48,7 @@ func (k *KeyUses) Reserve(ctx context.Context, keyID string, now time.Time, u st
 		res.Windows[i] = state.TakeResult{Allowed: c+wu.N <= wu.Limit, Count: c, Reset: start.Add(w.Size)}
 		res.Allowed = res.Allowed && res.Windows[i].Allowed
 	}
-	var whole int64
-	if u.Whole {
-		whole = max(u.Micros, 0)
-	}
-	if res.OverBudget = k.spend.overBudget(keyID, now, u.Caps, whole); res.OverBudget != "" {
+	if res.OverBudget = k.spend.overBudget(keyID, now, u.Caps, u.WholeMicros()); res.OverBudget != "" {
 		res.Allowed = false
 	}
 	if !res.Allowed {

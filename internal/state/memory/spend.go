@@ -112,14 +112,27 @@ func (s *Spend) overBudget(keyID string, at time.Time, caps state.SpendAmounts, 
 	now := s.now()
 	day, month := at.UTC().Format(DayLayout), at.UTC().Format(MonthLayout)
 	switch {
-	case caps.Total > 0 && ks.total+whole >= caps.Total+min(whole, 1):
+	case over(ks.total, caps.Total, whole):
 		return "total"
-	case caps.Day > 0 && now.Before(DayExpiry(at)) && ks.days[day]+whole >= caps.Day+min(whole, 1):
+	case now.Before(DayExpiry(at)) && over(ks.days[day], caps.Day, whole):
 		return "daily"
-	case caps.Month > 0 && now.Before(MonthExpiry(at)) && ks.months[month]+whole >= caps.Month+min(whole, 1):
+	case now.Before(MonthExpiry(at)) && over(ks.months[month], caps.Month, whole):
 		return "monthly"
 	}
 	return ""
+}
+
+// over reports whether a period with spend spent is past its cap (0: no
+// cap) for a request: at or over it, or, with whole > 0, unable to take
+// whole more within it.
+func over(spent, limit, whole int64) bool {
+	if limit <= 0 {
+		return false
+	}
+	if whole > 0 {
+		return spent+whole > limit
+	}
+	return spent >= limit
 }
 
 // adjust adds each amount to its period. A period already expired is not
