@@ -329,7 +329,9 @@ func (t *turn) guard(g *Gateway) func(profile string) ([]byte, error) {
 		}
 		var tools []int // each probe tool's index in req.Tools
 		for i, tl := range req.Tools {
-			if tl.Type == "function" {
+			// Function tools, and any other tool with a name or a description
+			// of its own (custom tools): the model reads them too.
+			if tl.Type == "function" || tl.Name != "" || tl.Description != "" {
 				if err := uniqueKeys(gjson.ParseBytes(tl.Raw), fmt.Sprintf("tools[%d]", i)); err != nil {
 					return nil, err
 				}

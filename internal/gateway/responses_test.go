@@ -821,4 +821,9 @@ func TestResponsesGuardrailsReadEverythingTheModelReads(t *testing.T) {
 	if strings.Contains(got, "@example") || strings.Count(got, "[REDACTED_EMAIL]") != 3 || !strings.Contains(got, `"call_id":"c1"`) {
 		t.Errorf("upstream got %s", got)
 	}
+	// A custom tool's description reaches the model as a function's does.
+	responseOf(t, do(t, ng, "POST", "/v1/responses", `{"model":"smart","input":"hi","tools":[{"type":"custom","name":"grammar","description":"mail ann@example.net"}]}`))
+	if got := string(oa.lastBody()); strings.Contains(got, "ann@example.net") || !strings.Contains(got, `"type":"custom"`) {
+		t.Errorf("upstream got %s", got)
+	}
 }
