@@ -34,8 +34,12 @@ type Settings struct {
 	CacheEnabled bool
 	CacheTTL     time.Duration
 	// CacheGlobal shares entries between keys (default: each key its own).
-	CacheGlobal   bool
-	RouteCacheTTL map[string]time.Duration
+	CacheGlobal bool
+	// CacheStoreRepeat writes a key's answer to the shared store only when
+	// the key asks the same again, learnt from the write that admits the
+	// request (config.Cache.Store "repeat"); off, every miss's answer.
+	CacheStoreRepeat bool
+	RouteCacheTTL    map[string]time.Duration
 	// TargetLimits are a provider's own requests and tokens per minute.
 	TargetLimits map[string]TargetLimit
 	// DefaultMaxOutputTokens is the output a budget reservation assumes for a

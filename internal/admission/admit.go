@@ -70,6 +70,12 @@ func (a *Admitter) Admit(ctx context.Context, req Request) (*Ticket, error) {
 	wins := keyWindows(req.Key, estimate)
 	use := state.KeyUse{Windows: windowUses(wins), Micros: cost, Caps: caps}
 	asks := len(use.Windows) > 0 || caps != (state.SpendAmounts{})
+	if t.mode == CacheMiss && asks && a.lru != nil && a.set.CacheStoreRepeat && req.Key.Limits.Shards <= 1 {
+		// The write that admits the request also tells whether the key
+		// asked this before: only then does its answer go to the shared
+		// store (Ticket.settle), so a miss writes nothing of its own.
+		use.Sight = t.cacheKey[:16]
+	}
 	lookup := func() {
 		e, err := a.tieredGet(ctx, t.cacheKey)
 		if err == nil {
@@ -137,6 +143,7 @@ func (a *Admitter) Admit(ctx context.Context, req Request) (*Ticket, error) {
 			return nil, t.refusal(&openai.Error{Code: openai.CodeUnavailable, Message: "rate limits cannot be checked right now; try again shortly"})
 		}
 		t.reserved, t.spendReserved = wins, res.Reserved
+		t.localOnly = res.Sight == state.SightFirst
 	}
 	if t.cached != nil {
 		t.mode = CacheHit

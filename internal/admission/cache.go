@@ -34,6 +34,9 @@ func (m CacheMode) String() string {
 	return ""
 }
 
+// localTTL bounds an entry's life in the in-process cache.
+const localTTL = time.Minute
+
 // tieredGet looks in the in-process LRU first, then the shared store.
 func (a *Admitter) tieredGet(ctx context.Context, key string) (*state.CacheEntry, error) {
 	if a.lru != nil {
@@ -43,14 +46,14 @@ func (a *Admitter) tieredGet(ctx context.Context, key string) (*state.CacheEntry
 	}
 	e, err := a.store.Cache.Get(ctx, key)
 	if err == nil && a.lru != nil {
-		_ = a.lru.Put(ctx, key, e, time.Minute)
+		_ = a.lru.Put(ctx, key, e, localTTL)
 	}
 	return e, err
 }
 
 func (a *Admitter) tieredPut(ctx context.Context, key string, e *state.CacheEntry, ttl time.Duration) error {
 	if a.lru != nil {
-		_ = a.lru.Put(ctx, key, e, min(ttl, time.Minute))
+		_ = a.lru.Put(ctx, key, e, min(ttl, localTTL))
 	}
 	return a.store.Cache.Put(ctx, key, e, ttl)
 }

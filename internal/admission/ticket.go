@@ -25,7 +25,10 @@ type Ticket struct {
 	cacheKey string
 	cacheTTL time.Duration
 	mode     CacheMode
-	header   http.Header
+	// localOnly keeps a miss's answer in the in-process cache only: its key
+	// had not asked it before (state.SightFirst).
+	localOnly bool
+	header    http.Header
 
 	at            time.Time          // when the reservation was made
 	useID         string             // the key-use item (or shard) that took it
@@ -139,7 +142,10 @@ func (t *Ticket) settle(ctx context.Context, entry *state.CacheEntry) {
 			}
 		})
 	}
-	if entry != nil && t.mode == CacheMiss {
+	if entry != nil && t.mode == CacheMiss && t.localOnly {
+		// The one copy: kept for the entry's life (the LRU's bounds permitting).
+		_ = a.lru.Put(ctx, t.cacheKey, entry, t.cacheTTL)
+	} else if entry != nil && t.mode == CacheMiss {
 		wg.Go(func() {
 			if err := a.tieredPut(ctx, t.cacheKey, entry, t.cacheTTL); err != nil {
 				a.count.cacheErrors.Add(1)

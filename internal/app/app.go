@@ -116,6 +116,7 @@ func admissionSettings(cfg *config.Config) admission.Settings {
 	s := admission.Settings{
 		AuthEnabled: cfg.Auth.Enabled, KeyCacheTTL: cfg.Auth.KeyCacheTTL, FailClosed: cfg.Limits.FailClosed,
 		CacheEnabled: cfg.Cache.Enabled, CacheTTL: cfg.Cache.TTL, CacheGlobal: cfg.Cache.Scope == config.CacheScopeGlobal,
+		CacheStoreRepeat:       cfg.Cache.Store == config.CacheStoreRepeat,
 		DefaultMaxOutputTokens: admission.DefaultMaxOutputTokens,
 		RouteCacheTTL:          map[string]time.Duration{}, TargetLimits: map[string]admission.TargetLimit{},
 	}

@@ -55,17 +55,20 @@ func costRows(t *table, ddb ddbResult, initDur time.Duration) {
 	t.section("cost", fmt.Sprintf("USD per million gateway requests; Lambda arm64 %d MB + DynamoDB on-demand, us-east-1 prices of %s",
 		memMB, pricesChecked))
 
-	missDur, hitDur, from := ddb.memMiss, ddb.memHit, "the memory store (DynamoDB skipped)"
+	durs, rep, from := ddb.mem, ddb.mem, "the memory store (DynamoDB skipped)"
+	rep[secondAsk] = ddb.mem[firstAsk]
 	if ddb.skipped == "" {
-		missDur, hitDur, from = ddb.ddbMiss, ddb.ddbHit, "DynamoDB Local"
+		durs, rep, from = ddb.ddb, ddb.rep, "DynamoDB Local"
 	}
 	cases := []struct {
 		name string
 		dur  time.Duration
 		s    *ddbScenario
 	}{
-		{"cache miss", missDur, ddb.scenario("cache miss, warm key")},
-		{"cache hit", hitDur, ddb.scenario("cache hit, other instance")},
+		{"cache miss", durs[firstAsk], ddb.scenario("cache miss, warm key")},
+		{"cache hit", durs[hit], ddb.scenario("cache hit, other instance")},
+		{"store = repeat, cache miss", rep[firstAsk], ddb.scenario("store = repeat: cache miss, warm key")},
+		{"store = repeat, stored miss", rep[secondAsk], ddb.scenario("store = repeat: cache miss, stored")},
 	}
 	t.row("Lambda requests", "", usd(lambdaPerMillionRequests), "", fmt.Sprintf("$%.2f per million", lambdaPerMillionRequests))
 	lambda := map[string]float64{}
@@ -111,14 +114,14 @@ func costRows(t *table, ddb ddbResult, initDur time.Duration) {
 				fmt.Sprintf("baseline = Lambda + DynamoDB; the front door adds $%.2f per million", fd.perMillion))
 		}
 	}
-	if ddb.skipped == "" && ddb.ddbMissCPU > 0 {
+	if ddb.skipped == "" && ddb.ddbCPU[firstAsk] > 0 {
 		// What the memory size buys: the handler's CPU time, measured here on
 		// a whole core, stretches by fullCPUMB / size on a smaller share; its
 		// waiting (on DynamoDB, on the model) does not.
 		for _, c := range []struct {
 			name      string
 			wall, cpu time.Duration
-		}{{"cache miss", ddb.ddbMiss, ddb.ddbMissCPU}, {"cache hit", ddb.ddbHit, ddb.ddbHitCPU}} {
+		}{{"cache miss", ddb.ddb[firstAsk], ddb.ddbCPU[firstAsk]}, {"cache hit", ddb.ddb[hit], ddb.ddbCPU[hit]}} {
 			wait := max(c.wall-c.cpu, 0)
 			base := 0.0
 			for _, mb := range []int{128, 256, 512, 1024} {
@@ -150,7 +153,8 @@ func costRows(t *table, ddb ddbResult, initDur time.Duration) {
 	}
 	t.note("cost: billed duration = the median in-process handler duration measured above (loopback upstream, so no model "+
 		"time), rounded up to Lambda's 1 ms; the cache-hit case is a hit on another instance (its in-process cache cold: "+
-		"one more GetItem). Prices: Lambda arm64 $%.10f per GB-s and $%.2f per million requests; DynamoDB on-demand $%.3f per "+
+		"one more GetItem); with [cache] store = \"repeat\" a miss writes no cache entry and a stored miss (a key's second "+
+		"ask of a question, on another instance) writes it, once per question and key while the entry lives. Prices: Lambda arm64 $%.10f per GB-s and $%.2f per million requests; DynamoDB on-demand $%.3f per "+
 		"million WRU and $%.3f per million RRU (us-east-1, checked %s). Not included: data transfer, CloudWatch Logs and "+
 		"metrics, Secrets Manager, storage, free tiers.",
 		lambdaARMPerGBSecond, lambdaPerMillionRequests, ddbPerMillionWRU, ddbPerMillionRRU, pricesChecked)

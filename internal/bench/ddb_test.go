@@ -314,13 +314,26 @@ type ddbScenario struct {
 type ddbResult struct {
 	skipped   string
 	scenarios []ddbScenario
-	// Median handler durations (in-process ServeHTTP, loopback upstream).
-	memMiss, memHit time.Duration
-	ddbMiss, ddbHit time.Duration
-	// Median CPU time (user + system, this process) of a DynamoDB miss and hit.
-	ddbMissCPU, ddbHitCPU time.Duration
+	// Median handler durations (in-process ServeHTTP, loopback upstream)
+	// with the memory store and with DynamoDB, and the median CPU time
+	// (user + system, this process) with DynamoDB, per request kind.
+	// rep is the DynamoDB durations with [cache] store = "repeat".
+	mem, ddb, ddbCPU, rep [kinds]time.Duration
 	requests              int
 }
+
+// The request kinds timed: a key's first ask of a question (a miss), its
+// second on another instance (a hit, or with [cache] store = "repeat" a
+// miss that writes the shared entry), and its third on a third instance (a
+// hit).
+const (
+	firstAsk = iota
+	secondAsk
+	hit
+	kinds
+)
+
+var kindNames = [kinds]string{"cache miss", "second ask", "cache hit"}
 
 // scenario returns the named scenario (nil when the phase was skipped).
 func (r ddbResult) scenario(prefix string) *ddbScenario {
@@ -396,28 +409,28 @@ func check(rec *httptest.ResponseRecorder, wantCache string) error {
 	return nil
 }
 
-// timeRequests measures n cache misses on g1 (fresh prompts) and, for each,
-// the hit of the same prompt on g2 (another instance: its in-process cache
-// does not hold it): the median durations and the median CPU time.
-func timeRequests(g1, g2 http.Handler, secret, tag string, n int) (miss, hit, missCPU, hitCPU time.Duration, err error) {
-	var ms, hs, mc, hc []time.Duration
+// timeRequests asks n fresh questions, each on gs[0], gs[1], gs[2] in turn
+// (three instances: none holds another's in-process cache), each answer
+// with the X-Gateway-Cache of want; it returns the median durations and
+// CPU times of each kind.
+func timeRequests(gs [kinds]http.Handler, want [kinds]string, secret, tag string, n int) (dur, cpu [kinds]time.Duration, err error) {
+	var ds, cs [kinds][]time.Duration
 	for i := 0; i < n; i++ {
 		prompt := fmt.Sprintf("timing %s %d %d", tag, i, time.Now().UnixNano())
-		c0 := cpuTime()
-		rec, d := serve(g1, secret, prompt)
-		c1 := cpuTime()
-		if err := check(rec, "miss"); err != nil {
-			return 0, 0, 0, 0, fmt.Errorf("timing miss: %w", err)
+		for k, g := range gs {
+			c0 := cpuTime()
+			rec, d := serve(g, secret, prompt)
+			c := cpuTime() - c0
+			if err := check(rec, want[k]); err != nil {
+				return dur, cpu, fmt.Errorf("timing %s: %w", kindNames[k], err)
+			}
+			ds[k], cs[k] = append(ds[k], d), append(cs[k], c)
 		}
-		ms, mc = append(ms, d), append(mc, c1-c0)
-		rec, d = serve(g2, secret, prompt)
-		hc = append(hc, cpuTime()-c1)
-		if err := check(rec, "hit"); err != nil {
-			return 0, 0, 0, 0, fmt.Errorf("timing hit: %w", err)
-		}
-		hs = append(hs, d)
 	}
-	return median(ms), median(hs), median(mc), median(hc), nil
+	for k := range dur {
+		dur[k], cpu[k] = median(ds[k]), median(cs[k])
+	}
+	return dur, cpu, nil
 }
 
 // cpuTime is the user and system CPU time this process has used.
@@ -449,25 +462,29 @@ func dynamoPhase(b *testing.B, t *table) ddbResult {
 	if err != nil {
 		b.Fatal(err)
 	}
-	m1, err1 := newStateGateway(ctx, cfg, mem)
-	m2, err2 := newStateGateway(ctx, cfg, mem)
-	if err1 != nil || err2 != nil {
-		b.Fatal(err1, err2)
+	var ms [kinds]http.Handler
+	for i := range ms {
+		g, err := newStateGateway(ctx, cfg, mem)
+		if err != nil {
+			b.Fatal(err)
+		}
+		serve(g, memSecret, fmt.Sprintf("warm %d", i))
+		ms[i] = g
 	}
-	serve(m1, memSecret, "warm")
-	serve(m2, memSecret, "warm 2")
-	if res.memMiss, res.memHit, _, _, err = timeRequests(m1, m2, memSecret, "memory", n); err != nil {
+	// The memory store keeps every answer at once: the second ask is a hit.
+	if res.mem, _, err = timeRequests(ms, [kinds]string{"miss", "hit", "hit"}, memSecret, "memory", n); err != nil {
 		t.row("handler duration (memory store)", "", "failed", "", err.Error())
 	}
 
 	endpoint, ok := testutil.LookupDynamoEndpoint()
 	if !ok {
 		res.skipped = "skipped (set DYNAMODB_ENDPOINT or run make bench)"
-		for _, name := range []string{"calls and units, cache miss", "calls and units, cache hit"} {
-			t.row(name, "", res.skipped, "", "")
+		for _, name := range kindNames {
+			t.row("calls and units, "+name, "", res.skipped, "", "")
 		}
-		t.row("handler duration, cache miss (median)", fmtDur(res.memMiss), res.skipped, "", "baseline = memory store")
-		t.row("handler duration, cache hit, other instance", fmtDur(res.memHit), res.skipped, "", "")
+		for k, name := range kindNames {
+			t.row("handler duration, "+name+" (median)", fmtDur(res.mem[k]), res.skipped, "", "baseline = memory store")
+		}
 		return res
 	}
 	if err := dynamoScenarios(ctx, b, t, &res, cfg, endpoint, n); err != nil {
@@ -499,13 +516,18 @@ func dynamoScenarios(ctx context.Context, b *testing.B, t *table, res *ddbResult
 	if err != nil {
 		return err
 	}
-	g1, err := newStateGateway(ctx, cfg, store)
-	if err != nil {
-		return err
-	}
-	g2, err := newStateGateway(ctx, cfg, store)
-	if err != nil {
-		return err
+	// Three instances of each mode: the default ([cache] store = "first")
+	// and store = "repeat".
+	repeatCfg := *cfg
+	repeatCfg.Cache.Store = config.CacheStoreRepeat
+	var gs, rs [kinds]http.Handler
+	for i := range kinds {
+		if gs[i], err = newStateGateway(ctx, cfg, store); err != nil {
+			return err
+		}
+		if rs[i], err = newStateGateway(ctx, &repeatCfg, store); err != nil {
+			return err
+		}
 	}
 
 	run := func(name string, g http.Handler, prompt, want string) error {
@@ -537,11 +559,17 @@ func dynamoScenarios(ctx context.Context, b *testing.B, t *table, res *ddbResult
 		want    string
 		counted bool
 	}{
-		{"cache miss, cold key (its first request ever: the first write also reads the old spend layout, once)", g1, "first", "miss", true},
-		{"cache miss, warm key", g1, "second", "miss", true},
-		{"cache hit, same instance (in-process cache)", g1, "second", "hit", true},
-		{"", g2, "warm the other instance's key", "miss", false},
-		{"cache hit, other instance, warm key", g2, "second", "hit", true},
+		{"cache miss, cold key (its first request ever: the first write also reads the old spend layout, once)", gs[0], "first", "miss", true},
+		{"cache miss, warm key", gs[0], "second", "miss", true},
+		{"cache hit, same instance (in-process cache)", gs[0], "second", "hit", true},
+		{"", gs[1], "warm the other instance's key", "miss", false},
+		{"cache hit, other instance, warm key", gs[1], "second", "hit", true},
+		{"", rs[0], "warm a store = repeat instance's key", "miss", false},
+		{"store = repeat: cache miss, warm key (a question the key has not asked: the answer stays in-process)", rs[0], "third", "miss", true},
+		{"", rs[1], "warm a second store = repeat instance's key", "miss", false},
+		{"store = repeat: cache miss, stored (the key's second ask, on another instance: writes the cache entry)", rs[1], "third", "miss", true},
+		{"", rs[2], "warm a third store = repeat instance's key", "miss", false},
+		{"store = repeat: cache hit, other instance, warm key", rs[2], "third", "hit", true},
 	}
 	for _, st := range steps {
 		if !st.counted {
@@ -554,8 +582,11 @@ func dynamoScenarios(ctx context.Context, b *testing.B, t *table, res *ddbResult
 			return err
 		}
 	}
-	progress("dynamodb: handler duration with DynamoDB Local, %d misses and hits", n)
-	if res.ddbMiss, res.ddbHit, res.ddbMissCPU, res.ddbHitCPU, err = timeRequests(g1, g2, secret, "dynamodb", n); err != nil {
+	progress("dynamodb: handler duration with DynamoDB Local, %d questions asked three times in each mode", n)
+	if res.ddb, res.ddbCPU, err = timeRequests(gs, [kinds]string{"miss", "hit", "hit"}, secret, "dynamodb", n); err != nil {
+		return err
+	}
+	if res.rep, _, err = timeRequests(rs, [kinds]string{"miss", "miss", "hit"}, secret, "dynamodb repeat", n); err != nil {
 		return err
 	}
 
@@ -576,14 +607,18 @@ func dynamoScenarios(ctx context.Context, b *testing.B, t *table, res *ddbResult
 		}
 		t.row(s.name, "", fmt.Sprintf("%d calls in %d rounds", total, s.rounds), fmt.Sprintf("%g WRU, %g RRU", s.wru, s.rru), note)
 	}
-	t.row("handler duration, cache miss (median)", fmtDur(res.memMiss), fmtDur(res.ddbMiss), deltaRatio(res.memMiss, res.ddbMiss),
-		fmt.Sprintf("baseline = memory store; %d requests; ServeHTTP in process, settlement included", n))
-	t.row("handler duration, cache hit, other instance", fmtDur(res.memHit), fmtDur(res.ddbHit), deltaRatio(res.memHit, res.ddbHit), "")
+	t.row("handler duration, cache miss (median)", fmtDur(res.mem[firstAsk]), fmtDur(res.ddb[firstAsk]), deltaRatio(res.mem[firstAsk], res.ddb[firstAsk]),
+		fmt.Sprintf("baseline = memory store; %d requests of each kind; ServeHTTP in process, settlement included", n))
+	t.row("handler duration, cache hit, other instance (median)", fmtDur(res.mem[hit]), fmtDur(res.ddb[hit]), deltaRatio(res.mem[hit], res.ddb[hit]), "")
+	t.row("store = repeat: handler duration, cache miss (median)", fmtDur(res.mem[firstAsk]), fmtDur(res.rep[firstAsk]), deltaRatio(res.mem[firstAsk], res.rep[firstAsk]), "")
+	t.row("store = repeat: handler duration, cache miss, stored (median)", fmtDur(res.mem[firstAsk]), fmtDur(res.rep[secondAsk]), deltaRatio(res.mem[firstAsk], res.rep[secondAsk]),
+		"baseline = a memory-store miss")
 	t.note("dynamodb: units from item sizes: a write ceil(size/1 KB) WRU (min 1); a read ceil(size/4 KB) RRU (min 1) strongly " +
 		"consistent, half that eventually consistent (min 0.5, also for a missing item); BatchGetItem rounds each item on its own. " +
 		"Sizes per DynamoDB's rule (attribute names + values) from a Scan after each request. " +
 		"Rounds = calls the request waited for one after another (concurrent calls are one round). " +
 		"DynamoDB Local's reported capacity is printed as a cross-check where it reports one. Durations are against " +
-		"DynamoDB Local on loopback, not the service.")
+		"DynamoDB Local on loopback, not the service. store = repeat ([cache] store): a miss writes no cache entry; the " +
+		"key's second ask of the question writes it (a miss with 3 WRU, once per question and key while the entry lives).")
 	return nil
 }

@@ -76,6 +76,9 @@ func (c *Config) applyDefaults() {
 	if c.Cache.Scope == "" {
 		c.Cache.Scope = CacheScopeKey
 	}
+	if c.Cache.Store == "" {
+		c.Cache.Store = CacheStoreFirst
+	}
 	if c.Cache.MaxEntries == 0 {
 		c.Cache.MaxEntries = 10_000
 	}

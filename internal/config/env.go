@@ -56,6 +56,7 @@ var envVars = []EnvVar{
 	setting("GATEWAY_CACHE", "cache.enabled", func(c *Config) *bool { return &c.Cache.Enabled }, parseBool),
 	setting("GATEWAY_CACHE_TTL", "cache.ttl", func(c *Config) *time.Duration { return &c.Cache.TTL }, parseDuration),
 	setting("GATEWAY_CACHE_SCOPE", "cache.scope", func(c *Config) *string { return &c.Cache.Scope }, parseString),
+	setting("GATEWAY_CACHE_STORE", "cache.store", func(c *Config) *string { return &c.Cache.Store }, parseString),
 	setting("GATEWAY_LIMITS_FAIL_CLOSED", "limits.fail_closed", func(c *Config) *bool { return &c.Limits.FailClosed }, parseBool),
 	setting("GATEWAY_METRICS_NAMESPACE", "metrics.namespace", func(c *Config) *string { return &c.Metrics.Namespace }, parseString),
 }

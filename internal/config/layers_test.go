@@ -126,6 +126,8 @@ func TestEveryLayerIsValidatedAndTheErrorNamesTheKey(t *testing.T) {
 			want: []string{"GATEWAY_MAX_BODY_BYTES", "server.max_body_bytes"}},
 		{name: "an environment-only value the validation refuses", env: []string{"GATEWAY_CACHE_SCOPE", "team"},
 			want: []string{"cache.scope (from GATEWAY_CACHE_SCOPE)", `"team"`}},
+		{name: "a cache store that is neither first nor repeat", env: []string{"GATEWAY_CACHE_STORE", "always"},
+			want: []string{"cache.store (from GATEWAY_CACHE_STORE)", `"always"`}},
 		{name: "an environment-only store without its table", env: []string{"GATEWAY_STORE", "dynamodb"},
 			want: []string{"store.table"}},
 		{name: "an environment-only negative body limit", env: []string{"GATEWAY_MAX_BODY_BYTES", "-1"},
@@ -185,6 +187,7 @@ func TestEveryEnvironmentVariableKeepsItsName(t *testing.T) {
 		{"GATEWAY_CACHE", "cache.enabled", "false", func(c *config.Config) any { return c.Cache.Enabled }, false},
 		{"GATEWAY_CACHE_TTL", "cache.ttl", "2m", func(c *config.Config) any { return c.Cache.TTL }, 2 * time.Minute},
 		{"GATEWAY_CACHE_SCOPE", "cache.scope", "global", func(c *config.Config) any { return c.Cache.Scope }, "global"},
+		{"GATEWAY_CACHE_STORE", "cache.store", "repeat", func(c *config.Config) any { return c.Cache.Store }, "repeat"},
 		{"GATEWAY_LIMITS_FAIL_CLOSED", "limits.fail_closed", "true", func(c *config.Config) any { return c.Limits.FailClosed }, true},
 		{"GATEWAY_METRICS_NAMESPACE", "metrics.namespace", "NS", func(c *config.Config) any { return c.Metrics.Namespace }, "NS"},
 	}

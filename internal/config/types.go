@@ -118,12 +118,26 @@ type Cache struct {
 	// answers its own; "global" shares them between keys (a hit then tells a
 	// key that another sent the same request).
 	Scope string `toml:"scope" json:"scope"`
+	// Store is when an answer is written to the shared store (DynamoDB)
+	// behind the in-process cache: "first" (default) on every miss;
+	// "repeat" when its key asks the same again: the first answer stays in
+	// the instance's memory only, and a key with limits or a budget learns
+	// of its repeat from the write that admits it, so a miss costs no write
+	// of its own (a repeat on another instance then calls the model again).
+	// The memory store keeps every answer either way.
+	Store string `toml:"store" json:"store"`
 }
 
 // Cache scopes.
 const (
 	CacheScopeKey    = "key"
 	CacheScopeGlobal = "global"
+)
+
+// When answers reach the shared cache.
+const (
+	CacheStoreFirst  = "first"
+	CacheStoreRepeat = "repeat"
 )
 
 // Limits configures rate-limit behaviour.

@@ -122,6 +122,9 @@ func (c *Config) Validate() error {
 	if c.Cache.Scope != CacheScopeKey && c.Cache.Scope != CacheScopeGlobal {
 		bad("cache.scope: %q is not key or global", c.Cache.Scope)
 	}
+	if c.Cache.Store != CacheStoreFirst && c.Cache.Store != CacheStoreRepeat {
+		bad("cache.store: %q is not first or repeat", c.Cache.Store)
+	}
 	if c.Store.Kind != "memory" && c.Store.Kind != "dynamodb" {
 		bad("store.kind: %q is not memory or dynamodb", c.Store.Kind)
 	}

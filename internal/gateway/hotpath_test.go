@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -134,4 +135,78 @@ func TestHotPathIsALookupAndOneWriteBeforeTheUpstream(t *testing.T) {
 	}
 	t.Logf("pre-upstream DynamoDB calls: %v in %v (each delayed %v); settlement after: %v; request took %v",
 		ops, calls[1].end.Sub(calls[0].start), delay, after, time.Since(started))
+}
+
+// With [cache] store = "repeat" a key with limits writes an answer to
+// DynamoDB on its second ask only (the write that admits the request tells
+// it); a miss writes it at once by default, and when that write cannot tell
+// (a key without limits, a sharded key).
+func TestWithStoreRepeatTheCacheEntryIsWrittenOnAKeysSecondAsk(t *testing.T) {
+	ctx := context.Background()
+	client := testutil.DynamoClient(t, testutil.DynamoEndpoint(t))
+	table := testutil.NewTable(t, client, "gw-cachestore")
+	api := &timedAPI{API: client}
+	store := dynamo.New(api, table)
+	a := newUpstream(t, okChat("a"))
+	cases := []struct {
+		name, key, store string
+		firstPuts        int
+	}{
+		{"a key with limits", `{"limits":{"rpm":100,"tpm":100000},"budget":{"daily_usd":1000}}`, "repeat", 0},
+		{"a key with only an rpm limit", `{"limits":{"rpm":100}}`, "repeat", 0},
+		{"the default (first)", `{"limits":{"rpm":100,"tpm":100000}}`, "", 1},
+		{"store = first", `{"limits":{"rpm":100,"tpm":100000}}`, "first", 1},
+		{"a key without limits", `{}`, "repeat", 1},
+		{"a sharded key", `{"limits":{"rpm":100,"shards":2}}`, "repeat", 1},
+	}
+	for i, tc := range cases {
+		toml := strings.ReplaceAll(strings.ReplaceAll(stateful, "{A}", a.URL), "{B}", a.URL)
+		if tc.store != "" {
+			toml = strings.Replace(toml, "[cache]\n", "[cache]\nstore = \""+tc.store+"\"\n", 1)
+		}
+		cfg, err := config.Parse(toml, func(string) string { return secretKey })
+		if err != nil {
+			t.Fatal(err)
+		}
+		instance := func() http.Handler {
+			g, err := app.New(ctx, cfg, app.Options{Store: store, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return g
+		}
+		g := instance()
+		secret, _ := createKey(t, g, tc.key)
+		body := fmt.Sprintf(`{"model":"shared","messages":[{"role":"user","content":"question %d"}]}`, i)
+		puts := func(want string, g http.Handler) int {
+			t.Helper()
+			n := len(api.snapshot())
+			rec := do(t, g, "POST", "/v1/chat/completions", body, "Authorization", "Bearer "+secret)
+			if rec.Code != 200 || rec.Header().Get("X-Gateway-Cache") != want {
+				t.Fatalf("%s: %d cache=%q, want %s: %s", tc.name, rec.Code, rec.Header().Get("X-Gateway-Cache"), want, rec.Body)
+			}
+			p := 0
+			for _, c := range api.snapshot()[n:] {
+				if c.op == "PutItem" {
+					p++
+				}
+			}
+			return p
+		}
+		if p := puts("miss", g); p != tc.firstPuts {
+			t.Errorf("%s: the first ask wrote %d cache entries, want %d", tc.name, p, tc.firstPuts)
+		}
+		// The same instance answers the repeat from its memory either way.
+		if p := puts("hit", g); p != 0 {
+			t.Errorf("%s: a hit wrote %d cache entries", tc.name, p)
+		}
+		if tc.firstPuts == 0 {
+			if p := puts("miss", instance()); p != 1 {
+				t.Errorf("%s: the second ask, on another instance, wrote %d cache entries, want 1", tc.name, p)
+			}
+		}
+		if p := puts("hit", instance()); p != 0 {
+			t.Errorf("%s: a hit on a third instance wrote %d cache entries", tc.name, p)
+		}
+	}
 }

@@ -14,7 +14,8 @@
 //	                                                (the per-target limits; a key's own windows live in its key-use item)
 //	key use   pk=USE#<key-id>          sk=USE       one item per key: its rate-limit windows (`rpm@<start>+<size>`, N)
 //	                                                and its spend (`usd`, `usd@d2026-11-25`, `usd@m2026-11`, N), so
-//	                                                admitting a request is one conditional UpdateItem and settling it one more
+//	                                                admitting a request is one conditional UpdateItem and settling it one more;
+//	                                                and `s0`…`s15` (S), the cache fingerprints it last asked for (KeyUse.Sight)
 //	cache     pk=CACHE#<sha256-hex>    sk=CACHE     attribute `body` (B, gzip when large), `ct`, ttl
 //	response  pk=RESP#<response-id>    sk=RESP      attribute `owner` (S), `body` (B, gzip when large), ttl
 //
@@ -25,6 +26,7 @@ package state
 import (
 	"context"
 	"errors"
+	"hash/fnv"
 	"time"
 )
 
@@ -207,7 +209,37 @@ type KeyUse struct {
 	// within the cap) rather than only to be below its cap: a shard of a
 	// key, whose overshoots would add up over its shards, reserves so.
 	Whole bool
+	// Sight, when not empty, is a fingerprint (of a cache key) that a
+	// reservation which takes something also records in the key's item, in
+	// one of SightSlots slots chosen from it, and reports whether that slot
+	// already held it (KeyUseResult.Sight): the response cache writes its
+	// shared entry only for a request a key has made before, at no write of
+	// its own. A slot holds the last fingerprint recorded in it.
+	Sight string
 }
+
+// SightSlots is how many fingerprints a key's item remembers (KeyUse.Sight).
+const SightSlots = 16
+
+// SightSlot is the slot fingerprint fp is recorded in.
+func SightSlot(fp string) int {
+	h := fnv.New32a()
+	h.Write([]byte(fp))
+	return int(h.Sum32() % SightSlots)
+}
+
+// SightResult is what a reservation knows of its KeyUse.Sight.
+type SightResult int
+
+const (
+	// SightUnknown: nothing was recorded (no Sight asked, nothing taken, a
+	// refusal).
+	SightUnknown SightResult = iota
+	// SightFirst: recorded; its slot held another fingerprint or none.
+	SightFirst
+	// SightRepeat: recorded; its slot already held this fingerprint.
+	SightRepeat
+)
 
 // WholeMicros is what each capped period must hold within its cap: Micros
 // when Whole is set, else 0 (a period need only be below its cap).
@@ -231,6 +263,8 @@ type KeyUseResult struct {
 	OverBudget string
 	// Reserved is what was added to each spend period.
 	Reserved SpendAmounts
+	// Sight is whether the KeyUse's Sight was recorded, and seen before.
+	Sight SightResult
 }
 
 // KeyUses holds a key's rate-limit windows and its spend together, so that

@@ -116,6 +116,16 @@ func (e *expr) value(v int64) string {
 	return k
 }
 
+// text is a string value (named apart from the numbers, which fakedynamo sums).
+func (e *expr) text(v string) string {
+	k := ":s" + strconv.Itoa(len(e.values))
+	e.values[k] = &types.AttributeValueMemberS{Value: v}
+	return k
+}
+
+// sightAttr is the attribute of fingerprint fp's slot (state.KeyUse.Sight).
+func sightAttr(fp string) string { return "s" + strconv.Itoa(state.SightSlot(fp)) }
+
 // Reserve implements state.KeyUses with one conditional UpdateItem (or,
 // when nothing is added, one strongly consistent GetItem: a check only),
 // which also removes up to maxRemoves attributes of past periods. A refusal
@@ -182,7 +192,11 @@ func (u *KeyUses) Reserve(ctx context.Context, keyID string, now time.Time, use 
 		u.judge(&res, out.Item, now, use)
 		return res, nil
 	}
-	update, removed := u.update(e, keyID, adds, named)
+	var sets []string
+	if use.Sight != "" {
+		sets = append(sets, e.name(sightAttr(use.Sight))+" = "+e.text(use.Sight))
+	}
+	update, removed := u.update(e, keyID, adds, sets, named)
 	out, err := u.d.addItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                           aws.String(u.d.table),
 		Key:                                 key,
@@ -214,16 +228,23 @@ func (u *KeyUses) Reserve(ctx context.Context, keyID string, now time.Time, use 
 	if use.Micros != 0 {
 		res.Reserved = use.Caps.Capped(use.Micros)
 	}
+	if use.Sight != "" {
+		res.Sight = state.SightFirst
+		if v, ok := out.Attributes[sightAttr(use.Sight)].(*types.AttributeValueMemberS); ok && v.Value == use.Sight {
+			res.Sight = state.SightRepeat
+		}
+	}
 	u.afterWrite(ctx, keyID, out.Attributes, now, removed)
 	return res, nil
 }
 
-// update is an UpdateExpression that adds adds, marks the item with
-// attrLayout, and removes up to maxRemoves attributes of past periods the
-// key's earlier answers showed (none of named); it returns the names it
+// update is an UpdateExpression that adds adds, sets sets, marks the item
+// with attrLayout, and removes up to maxRemoves attributes of past periods
+// the key's earlier answers showed (none of named); it returns the names it
 // removes.
-func (u *KeyUses) update(e *expr, keyID string, adds []string, named map[string]bool) (string, []string) {
-	update := "ADD " + strings.Join(adds, ", ") + " SET " + e.name(attrLayout) + " = if_not_exists(" + e.name(attrLayout) + ", " + e.value(1) + ")"
+func (u *KeyUses) update(e *expr, keyID string, adds, sets []string, named map[string]bool) (string, []string) {
+	sets = append([]string{e.name(attrLayout) + " = if_not_exists(" + e.name(attrLayout) + ", " + e.value(1) + ")"}, sets...)
+	update := "ADD " + strings.Join(adds, ", ") + " SET " + strings.Join(sets, ", ")
 	var removed, rs []string
 	for _, a := range u.takeStale(keyID) {
 		if !named[a] {
@@ -372,7 +393,7 @@ func (u *KeyUses) Settle(ctx context.Context, keyID string, at time.Time, window
 	if len(adds) == 0 {
 		return nil
 	}
-	update, removed := u.update(e, keyID, adds, added)
+	update, removed := u.update(e, keyID, adds, nil, added)
 	out, err := u.d.addItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(u.d.table),
 		Key:                       u.d.key(usePK(keyID), skUse),

@@ -17,6 +17,7 @@ type KeyUses struct {
 	mu     sync.Mutex
 	limits *Limits
 	spend  *Spend
+	sights map[string]*[state.SightSlots]string // per key: its KeyUse.Sight slots
 }
 
 // NewKeyUses returns key uses kept in limits and spend.
@@ -63,12 +64,39 @@ func (k *KeyUses) Reserve(ctx context.Context, keyID string, now time.Time, u st
 		res.Windows[i].Count += wu.N
 	}
 	res.Reserved = u.Caps.Capped(u.Micros)
-	if res.Reserved != (state.SpendAmounts{}) {
+	took := res.Reserved != (state.SpendAmounts{})
+	if took {
 		if err := k.spend.adjust(ctx, keyID, now, res.Reserved); err != nil {
 			return state.KeyUseResult{}, err
 		}
 	}
+	for _, wu := range u.Windows {
+		took = took || wu.N != 0
+	}
+	if u.Sight != "" && took {
+		res.Sight = k.sight(keyID, u.Sight)
+	}
 	return res, nil
+}
+
+// sight records fp in its slot of the key's, as DynamoDB's Reserve does
+// when it writes (k.mu held).
+func (k *KeyUses) sight(keyID, fp string) state.SightResult {
+	if k.sights == nil {
+		k.sights = map[string]*[state.SightSlots]string{}
+	}
+	slots := k.sights[keyID]
+	if slots == nil {
+		slots = new([state.SightSlots]string)
+		k.sights[keyID] = slots
+	}
+	i := state.SightSlot(fp)
+	was := slots[i]
+	slots[i] = fp
+	if was == fp {
+		return state.SightRepeat
+	}
+	return state.SightFirst
 }
 
 // Settle implements state.KeyUses.

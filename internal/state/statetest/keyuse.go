@@ -2,6 +2,7 @@ package statetest
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -198,6 +199,67 @@ func (s *suite) keyUses(t *testing.T) {
 		// Each reservation sees the spend below the cap: 12 fit (11 × 90 = 990 < 1000, 12 × 90 = 1080).
 		if got := spent(t, st, "rich", at); okSpend.Load() != 12 || got.TotalMicros != 12*90 {
 			t.Errorf("%d reservations admitted, total %d; want 12 and %d", okSpend.Load(), got.TotalMicros, 12*90)
+		}
+	})
+
+	t.Run("a reservation records a sight and says whether its slot held it", func(t *testing.T) {
+		t.Parallel()
+		st := s.newStore(t)
+		// Two fingerprints of one slot, and one of another.
+		a, b, other := "fp-a", "", ""
+		for i := 0; b == "" || other == ""; i++ {
+			fp := fmt.Sprintf("fp-%d", i)
+			if state.SightSlot(fp) == state.SightSlot(a) {
+				if b == "" && fp != a {
+					b = fp
+				}
+			} else if other == "" {
+				other = fp
+			}
+		}
+		sight := func(key, fp string, at time.Time) state.SightResult {
+			t.Helper()
+			u := use(100, 1)
+			u.Sight = fp
+			r := reserve(t, st, key, at, u)
+			if !r.Allowed {
+				t.Fatalf("refused: %+v", r)
+			}
+			return r.Sight
+		}
+		steps := []struct {
+			key, fp string
+			want    state.SightResult
+		}{
+			{"k1", a, state.SightFirst},
+			{"k1", a, state.SightRepeat},
+			{"k1", other, state.SightFirst}, // another slot: a stays
+			{"k1", a, state.SightRepeat},
+			{"k2", a, state.SightFirst}, // each key its own
+			{"k1", b, state.SightFirst}, // a's slot: b replaces a
+			{"k1", a, state.SightFirst},
+			{"k1", other, state.SightRepeat},
+		}
+		for i, st := range steps {
+			if got := sight(st.key, st.fp, base.Add(time.Duration(i)*time.Second)); got != st.want {
+				t.Fatalf("step %d (%s, %s): sight %v, want %v", i, st.key, st.fp, got, st.want)
+			}
+		}
+		// The sights took nothing of the windows: 8 requests, 7 of them k1's.
+		if r := reserve(t, st, "k1", base.Add(10*time.Second), use(100, 0)); r.Windows[0].Count != 8 || r.Sight != state.SightUnknown {
+			t.Fatalf("after the sights: %+v, want a count of 8 and no sight asked", r)
+		}
+		// A refusal and a check that takes nothing record nothing.
+		full := state.KeyUse{Windows: []state.WindowUse{{Window: hour, N: 1, Limit: 0}}, Sight: "fp-refused"}
+		if r := reserve(t, st, "k3", base, full); r.Allowed || r.Sight != state.SightUnknown {
+			t.Fatalf("refused reservation: %+v", r)
+		}
+		check := state.KeyUse{Windows: []state.WindowUse{{Window: hour, N: 0, Limit: 5}}, Sight: "fp-refused"}
+		if r := reserve(t, st, "k3", base, check); !r.Allowed || r.Sight != state.SightUnknown {
+			t.Fatalf("check-only reservation: %+v", r)
+		}
+		if got := sight("k3", "fp-refused", base.Add(time.Second)); got != state.SightFirst {
+			t.Fatalf("after a refusal and a check: %v, want first (neither recorded it)", got)
 		}
 	})
 }
