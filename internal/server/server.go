@@ -32,10 +32,13 @@ func New(h http.Handler) *http.Server {
 }
 
 // Main is the local server's entry point: flags, configuration, listen, and
-// a graceful stop on SIGINT/SIGTERM.
+// a graceful stop on SIGINT/SIGTERM; or, as `reindex-keys`, ReindexKeys.
 func Main(args []string, getenv func(string) string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if len(args) > 0 && args[0] == "reindex-keys" {
+		return ReindexKeys(ctx, args[1:], getenv, os.Stdout)
+	}
 	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
 	g, cfg, addr, err := setup(ctx, args, getenv, log)
 	if err != nil {
@@ -102,6 +105,6 @@ func CacheState(cfg *config.Config) string {
 	if !cfg.Cache.Enabled {
 		return "off ([cache] enabled = true or GATEWAY_CACHE=true turns it on)"
 	}
-	return fmt.Sprintf("on (%s store, ttl %s, scope %s; [cache] enabled = false or GATEWAY_CACHE=false turns it off)",
-		cfg.Store.Kind, cfg.Cache.TTL, cfg.Cache.Scope)
+	return fmt.Sprintf("on (%s store, ttl %s, scope %s, stored %s; [cache] enabled = false or GATEWAY_CACHE=false turns it off)",
+		cfg.Store.Kind, cfg.Cache.TTL, cfg.Cache.Scope, map[string]string{config.CacheStoreFirst: "on every miss", config.CacheStoreRepeat: "when a key asks again"}[cfg.Cache.Store])
 }

@@ -21,7 +21,7 @@ import (
 // index is one item collection: listing keys is a Query of it (and a
 // BatchGetItem of the records), never a Scan of the table. Index items of
 // keys created before that layout, pk=KEYID#<id>, sk=KEY, are still read by
-// id (get, disable, delete) but not listed.
+// id (get, disable, delete), and listed once ReindexKeys has moved them.
 //
 // A key is looked up by hash eventually consistently (half the read units),
 // and again strongly consistently when that finds nothing, so a key works as
