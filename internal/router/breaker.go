@@ -40,6 +40,16 @@ type BreakerConfig struct {
 // leaves unset.
 var DefaultBreaker = BreakerConfig{FailureThreshold: 5, RecoveryTimeout: 30 * time.Second, HalfOpenMaxCalls: 1}
 
+// Ticket is what Allow hands an allowed call, to be given back with the
+// call's outcome (Record or Release): it tells a trial of the current
+// half-open period from a call admitted before the breaker last changed
+// state, whose outcome must not free a slot it never held nor judge the
+// trials.
+type Ticket struct {
+	gen   uint64 // the breaker's generation when the call was admitted
+	trial bool   // the call holds a half-open trial slot
+}
+
 // Breaker is a per-target circuit breaker.
 type Breaker struct {
 	cfg BreakerConfig
@@ -54,6 +64,8 @@ type Breaker struct {
 	openedAt  time.Time
 	trials    int
 	openCount int
+	// gen counts state changes: a ticket of an earlier generation is stale.
+	gen uint64
 }
 
 // NewBreaker builds a breaker; now may be nil (time.Now).
@@ -69,39 +81,47 @@ func NewBreaker(cfg BreakerConfig, now func() time.Time) *Breaker {
 
 // Allow reports whether a call may go through and, when it may, reserves a
 // trial slot in the half-open state. Every allowed call must be followed by
-// exactly one Record.
-func (b *Breaker) Allow() bool {
+// exactly one Record or Release with the ticket it got.
+func (b *Breaker) Allow() (Ticket, bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	switch b.state {
 	case Open:
 		if b.now().Sub(b.openedAt) < b.cfg.RecoveryTimeout {
-			return false
+			return Ticket{}, false
 		}
-		b.state, b.trials = HalfOpen, 0
+		b.enter(HalfOpen)
 		fallthrough
 	case HalfOpen:
 		if b.trials >= b.cfg.HalfOpenMaxCalls {
-			return false
+			return Ticket{}, false
 		}
 		b.trials++
-		return true
+		return Ticket{gen: b.gen, trial: true}, true
 	default:
-		return true
+		return Ticket{gen: b.gen}, true
 	}
 }
 
-// Record reports the outcome of an allowed call.
-func (b *Breaker) Record(success bool) {
+// Record reports the outcome of the call allowed with t. An open or
+// half-open breaker drops a stale outcome (of a call admitted before its
+// last change of state: before it opened, or by an earlier half-open
+// period): only the current period's trials judge the target, so a stale
+// success never closes a breaker that has opened since and a stale failure
+// never reopens one whose trials are under way. A closed breaker counts
+// every outcome in the order they end, stale or not: a late failure is
+// still a failure of the target.
+func (b *Breaker) Record(t Ticket, success bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.state != Closed && t.gen != b.gen {
+		return
+	}
 	switch b.state {
 	case HalfOpen:
-		if b.trials > 0 {
-			b.trials--
-		}
+		b.trials-- // the same generation while half-open: t holds a slot
 		if success {
-			b.state, b.failures = Closed, 0
+			b.enter(Closed)
 		} else {
 			b.trip()
 		}
@@ -117,20 +137,29 @@ func (b *Breaker) Record(success bool) {
 	}
 }
 
-// Release gives back an allowed call whose outcome says nothing about the
-// target (it was skipped, or the client went away), recording no outcome: a
-// half-open breaker's trial slot goes to the next call, and a closed
-// breaker's consecutive failures stay as they were.
-func (b *Breaker) Release() {
+// Release gives back the call allowed with t when its outcome says nothing
+// about the target (it was skipped, or the client went away), recording no
+// outcome: the trial slot t holds goes to the next call, and a closed
+// breaker's consecutive failures stay as they were. A stale trial's slot was
+// taken back when its period ended, so it frees nothing.
+func (b *Breaker) Release(t Ticket) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.state == HalfOpen && b.trials > 0 {
+	if t.trial && t.gen == b.gen {
 		b.trials--
 	}
 }
 
+// enter moves the breaker to state s with no trial slot taken, in a new
+// generation: every ticket handed out before is stale from here on.
+func (b *Breaker) enter(s BreakerState) {
+	b.state, b.trials, b.failures = s, 0, 0
+	b.gen++
+}
+
 func (b *Breaker) trip() {
-	b.state, b.openedAt, b.failures, b.trials = Open, b.now(), 0, 0
+	b.enter(Open)
+	b.openedAt = b.now()
 	b.openCount++
 	if b.OnOpen != nil {
 		go b.OnOpen()

@@ -83,7 +83,8 @@ func (r *Router) Run(ctx context.Context, plan *Plan, fn Attempt) (*Result, erro
 		if ctx.Err() != nil {
 			break
 		}
-		if !t.Breaker.Allow() {
+		tk, ok := t.Breaker.Allow()
+		if !ok {
 			if last == nil {
 				last = breakerOpenError(t)
 			}
@@ -94,7 +95,7 @@ func (r *Router) Run(ctx context.Context, plan *Plan, fn Attempt) (*Result, erro
 		}
 		tried++
 		res.Tried = t
-		over, err := r.tryTarget(ctx, plan.Retry, t, fn, res)
+		over, err := r.tryTarget(ctx, plan.Retry, t, tk, fn, res)
 		if over {
 			return res, err
 		}
@@ -112,14 +113,18 @@ func (r *Router) Run(ctx context.Context, plan *Plan, fn Attempt) (*Result, erro
 	return res, last
 }
 
-// tryTarget runs fn on t, whose breaker has let the first attempt through,
-// and retries it by policy while its breaker allows. over reports that Run is
+// tryTarget runs fn on t, whose breaker has let the first attempt through
+// with tk, and retries it by policy while its breaker allows. Each attempt
+// gives its own ticket back with its outcome. over reports that Run is
 // finished: t answered (err is nil and res holds the answer) or failed in a
 // way no other target would fix. Otherwise err is why Run moves on.
-func (r *Router) tryTarget(ctx context.Context, policy RetryPolicy, t *Target, fn Attempt, res *Result) (over bool, err error) {
+func (r *Router) tryTarget(ctx context.Context, policy RetryPolicy, t *Target, tk Ticket, fn Attempt, res *Result) (over bool, err error) {
 	for attempt := 0; ; attempt++ {
-		if attempt > 0 && !t.Breaker.Allow() {
-			return false, err // t's breaker has opened since: move on with the last failure
+		if attempt > 0 {
+			var ok bool
+			if tk, ok = t.Breaker.Allow(); !ok {
+				return false, err // t's breaker has opened since: move on with the last failure
+			}
 		}
 		res.Attempts++
 		actx, cancel := context.WithCancel(ctx)
@@ -129,7 +134,7 @@ func (r *Router) tryTarget(ctx context.Context, policy RetryPolicy, t *Target, f
 		err = fn(actx, t)
 		timedOut := timer.stop()
 		if err == nil {
-			res.Target, res.Latency, res.Done = t, timer.elapsed(), doneFunc(t, cancel)
+			res.Target, res.Latency, res.Done = t, timer.elapsed(), doneFunc(t, tk, cancel)
 			t.observe(res.Latency)
 			return true, nil
 		}
@@ -143,22 +148,22 @@ func (r *Router) tryTarget(ctx context.Context, policy RetryPolicy, t *Target, f
 			// The target was never called (e.g. its own rate limit is spent):
 			// move on without counting it against the target.
 			t.c.requests.Add(-1)
-			t.Breaker.Release()
+			t.Breaker.Release(tk)
 			return false, err
 		case ctx.Err() != nil && !timedOut:
 			// The client went away: no fault of the target's, and no sign of
 			// its health either, so a half-open breaker's probe slot goes to
 			// the next call and a closed breaker keeps its failure count.
-			t.Breaker.Release()
+			t.Breaker.Release(tk)
 			return false, err
 		case !isRetryable(err):
 			// A client error is no fault of the target's, and another target
 			// would refuse it too.
-			settle(t.Breaker, err)
+			settle(t.Breaker, tk, err)
 			return true, err
 		}
 		t.c.failures.Add(1)
-		t.Breaker.Record(false)
+		t.Breaker.Record(tk, false)
 		// A failing target must not look fast to lowest_latency.
 		t.observe(failurePenalty(t, timer.elapsed()))
 		if ctx.Err() != nil || attempt >= policy.MaxRetries {
@@ -218,11 +223,12 @@ func (at *attemptTimer) stop() (timedOut bool) {
 // elapsed is the time since the attempt started.
 func (at *attemptTimer) elapsed() time.Duration { return time.Since(at.start) }
 
-// doneFunc is Result.Done for an attempt on t that answered: the first call
-// frees the target's in-flight slot, records the outcome on its breaker (a
-// retryable error counts as a failure of the target, a client that went away
-// as no outcome) and cancels the attempt's context; later calls do nothing.
-func doneFunc(t *Target, cancel context.CancelFunc) func(err error) {
+// doneFunc is Result.Done for an attempt on t that answered with ticket tk:
+// the first call frees the target's in-flight slot, records the outcome on
+// its breaker (a retryable error counts as a failure of the target, a client
+// that went away as no outcome) and cancels the attempt's context; later
+// calls do nothing.
+func doneFunc(t *Target, tk Ticket, cancel context.CancelFunc) func(err error) {
 	var once sync.Once
 	return func(err error) {
 		once.Do(func() {
@@ -230,25 +236,25 @@ func doneFunc(t *Target, cancel context.CancelFunc) func(err error) {
 			if err != nil && isRetryable(err) {
 				t.c.failures.Add(1)
 			}
-			settle(t.Breaker, err)
+			settle(t.Breaker, tk, err)
 			cancel()
 		})
 	}
 }
 
-// settle records on b the outcome of a call that ended with err (nil: it
-// answered). A retryable error is the target's failure; the client-closed
-// status says nothing about the target, so it records no outcome (a
-// half-open breaker's probe slot is freed for the next call); any other
-// error is the client's and shows the target answering.
-func settle(b *Breaker, err error) {
+// settle records on b the outcome of the call allowed with tk that ended
+// with err (nil: it answered). A retryable error is the target's failure;
+// the client-closed status says nothing about the target, so it records no
+// outcome (the probe slot tk holds, if any, is freed for the next call); any
+// other error is the client's and shows the target answering.
+func settle(b *Breaker, tk Ticket, err error) {
 	switch {
 	case err == nil:
-		b.Record(true)
+		b.Record(tk, true)
 	case clientClosed(err):
-		b.Release()
+		b.Release(tk)
 	default:
-		b.Record(!isRetryable(err))
+		b.Record(tk, !isRetryable(err))
 	}
 }
 

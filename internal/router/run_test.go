@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -457,7 +458,7 @@ func TestRunStopsWhenTheClientGoesAway(t *testing.T) {
 func TestRunSkipsOpenBreakers(t *testing.T) {
 	trip := func(tg *Target) {
 		tg.Breaker = NewBreaker(BreakerConfig{FailureThreshold: 1, RecoveryTimeout: time.Hour}, newClock().now)
-		tg.Breaker.Record(false)
+		call(tg.Breaker, false)
 	}
 	t.Run("an open target is skipped without an attempt or a failover", func(t *testing.T) {
 		a, b := newFake("a"), newFake("b")
@@ -623,7 +624,7 @@ func TestAProbeWhoseClientLeftNeitherClosesNorReopensTheBreaker(t *testing.T) {
 		tg := target(t, r, "a/x")
 		c := newClock()
 		tg.Breaker = NewBreaker(BreakerConfig{FailureThreshold: 1, RecoveryTimeout: time.Hour}, c.now)
-		tg.Breaker.Record(false)
+		call(tg.Breaker, false)
 		c.advance(time.Hour)
 		if st := tg.Breaker.State(); st != HalfOpen {
 			t.Fatalf("breaker is %s, want half_open", st)
@@ -635,7 +636,7 @@ func TestAProbeWhoseClientLeftNeitherClosesNorReopensTheBreaker(t *testing.T) {
 		if st := tg.Breaker.State(); st != HalfOpen {
 			t.Errorf("breaker is %s after a probe whose client left, want half_open", st)
 		}
-		if !tg.Breaker.Allow() {
+		if !allows(tg.Breaker) {
 			t.Error("the probe's slot was not given back: the next call cannot probe")
 		}
 	}
@@ -728,5 +729,193 @@ func TestAnUnsetMaxBackoffStillBoundsRetryAfter(t *testing.T) {
 	res.Done(nil)
 	if waits := sl.Waits(); len(waits) != 0 || res.Target.Key() != "b/x" {
 		t.Errorf("waits %v, answered by %s; want no wait and b/x", waits, res.Target.Key())
+	}
+}
+
+// clientLeft is the outcome Done gets when the client went away during the
+// delivery: no verdict on the target.
+var clientLeft = &openai.Error{Code: openai.CodeUpstreamError, Status: statusClientClosed, Message: "request cancelled"}
+
+// withBreaker gives a/x a breaker that opens on one failure and lets
+// halfOpenMax trials through after an hour of the returned clock.
+func withBreaker(t *testing.T, r *Router, halfOpenMax int) (*Target, *clock) {
+	t.Helper()
+	tg := target(t, r, "a/x")
+	c := newClock()
+	tg.Breaker = NewBreaker(BreakerConfig{FailureThreshold: 1, RecoveryTimeout: time.Hour, HalfOpenMaxCalls: halfOpenMax}, c.now)
+	return tg, c
+}
+
+// admitted runs p and fails the test unless a target answered; the
+// result's Done is left to the caller, as for a stream being delivered.
+func admitted(t *testing.T, r *Router, p *Plan) *Result {
+	t.Helper()
+	res, err := r.Run(context.Background(), p, chat)
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	return res
+}
+
+// refused checks that a run over p is turned away by a's breaker without a call.
+func refused(t *testing.T, r *Router, p *Plan, a *fakeProvider) {
+	t.Helper()
+	calls := a.Calls()
+	res, err := r.Run(context.Background(), p, chat)
+	if err == nil {
+		res.Done(nil)
+		t.Fatal("the breaker let one more trial through than it has slots")
+	}
+	if e := asError(t, err); e.Code != openai.CodeNoTargets || a.Calls() != calls {
+		t.Fatalf("error %v after %d new calls, want the open breaker's refusal and none", e, a.Calls()-calls)
+	}
+}
+
+// staleOutcomes are the ways a delivery can end, each a stale result once
+// the breaker has changed state since the call was admitted.
+var staleOutcomes = []struct {
+	name string
+	err  error
+}{
+	{name: "success", err: nil},
+	{name: "client error", err: statusErr("a", 400, nil)},
+	{name: "retryable error", err: statusErr("a", 502, nil)},
+	{name: "client left", err: clientLeft},
+}
+
+// TestADeliveryFromBeforeTheBreakerOpenedDoesNotJudgeTheTrial pins that a
+// call admitted while the breaker was closed (a long stream) and finished
+// after it opened and went half-open frees no trial slot, since it held
+// none, and neither closes nor reopens the breaker: the trial decides.
+func TestADeliveryFromBeforeTheBreakerOpenedDoesNotJudgeTheTrial(t *testing.T) {
+	for _, tt := range staleOutcomes {
+		t.Run(tt.name, func(t *testing.T) {
+			a := newFake("a", nil, statusErr("a", 500, nil), nil)
+			r, _ := newTestRouter(a)
+			tg, c := withBreaker(t, r, 1)
+			p := plan(t, r, RetryPolicy{}, "a/x")
+			stream := admitted(t, r, p)
+			if _, err := r.Run(context.Background(), p, chat); err == nil || tg.Breaker.State() != Open {
+				t.Fatalf("a failure left the breaker %s, want open", tg.Breaker.State())
+			}
+			c.advance(time.Hour)
+			trial := admitted(t, r, p)
+			stream.Done(tt.err)
+			if got := tg.Breaker.State(); got != HalfOpen {
+				t.Fatalf("breaker %s after the stream from before it opened ended, want half_open", got)
+			}
+			refused(t, r, p, a)
+			trial.Done(nil)
+			if got := tg.Breaker.State(); got != Closed {
+				t.Errorf("breaker %s after the trial succeeded, want closed", got)
+			}
+		})
+	}
+}
+
+// TestADeliveryFromAnEarlierHalfOpenPeriodDoesNotJudgeTheNext pins the same
+// for a trial of a half-open period that ended (another trial failed): it
+// holds no slot of the next period and does not judge its trials.
+func TestADeliveryFromAnEarlierHalfOpenPeriodDoesNotJudgeTheNext(t *testing.T) {
+	for _, tt := range staleOutcomes {
+		t.Run(tt.name, func(t *testing.T) {
+			fail := statusErr("a", 500, nil)
+			a := newFake("a", fail, nil, fail, nil)
+			r, _ := newTestRouter(a)
+			tg, c := withBreaker(t, r, 2)
+			p := plan(t, r, RetryPolicy{}, "a/x")
+			r.Run(context.Background(), p, chat)
+			c.advance(time.Hour)
+			early := admitted(t, r, p)
+			if _, err := r.Run(context.Background(), p, chat); err == nil || tg.Breaker.State() != Open {
+				t.Fatalf("a failed trial left the breaker %s, want open", tg.Breaker.State())
+			}
+			c.advance(time.Hour)
+			trial := admitted(t, r, p)
+			early.Done(tt.err)
+			if got := tg.Breaker.State(); got != HalfOpen {
+				t.Fatalf("breaker %s after a trial of the earlier period ended, want half_open", got)
+			}
+			second := admitted(t, r, p)
+			refused(t, r, p, a)
+			trial.Done(nil)
+			second.Done(nil)
+			if got := tg.Breaker.State(); got != Closed {
+				t.Errorf("breaker %s after the trials succeeded, want closed", got)
+			}
+		})
+	}
+}
+
+// TestStaleDeliveriesRacingTrialsKeepTheHalfOpenBound pins, under -race,
+// that the results of many calls admitted while the breaker was closed,
+// arriving all at once while runs race for the half-open trial slots, never
+// let more than HalfOpenMaxCalls trials be in flight and leave the breaker
+// half-open with all its slots free. Every trial ends with the client gone,
+// so only the stale results could move the breaker. The clock stands still.
+func TestStaleDeliveriesRacingTrialsKeepTheHalfOpenBound(t *testing.T) {
+	const stale, racers, runsEach, maxTrials = 48, 16, 8, 2
+	script := make([]error, stale+2)
+	script[stale] = statusErr("a", 500, nil) // the call that opens the breaker; every other answers
+	a := newFake("a", script...)
+	r, _ := newTestRouter(a)
+	tg, c := withBreaker(t, r, maxTrials)
+	p := plan(t, r, RetryPolicy{}, "a/x")
+	streams := make([]*Result, stale)
+	for i := range streams {
+		streams[i] = admitted(t, r, p)
+	}
+	if _, err := r.Run(context.Background(), p, chat); err == nil || tg.Breaker.State() != Open {
+		t.Fatalf("a failure left the breaker %s, want open", tg.Breaker.State())
+	}
+	c.advance(time.Hour)
+
+	start := make(chan struct{})
+	var inTrial, most atomic.Int64
+	var wg sync.WaitGroup
+	for i, res := range streams {
+		wg.Go(func() {
+			<-start
+			res.Done(staleOutcomes[i%len(staleOutcomes)].err)
+		})
+	}
+	for range racers {
+		wg.Go(func() {
+			<-start
+			for range runsEach {
+				res, err := r.Run(context.Background(), p, chat)
+				if err != nil {
+					if e, ok := err.(*openai.Error); !ok || e.Code != openai.CodeNoTargets {
+						t.Errorf("Run: %v, want an answer or the open breaker's refusal", err)
+					}
+					continue
+				}
+				n := inTrial.Add(1) // between Run and Done the run holds a trial slot
+				for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+				}
+				inTrial.Add(-1)
+				res.Done(clientLeft)
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+
+	if got := most.Load(); got > maxTrials || got == 0 {
+		t.Errorf("%d trials were in flight at once, want at least one and at most %d", got, maxTrials)
+	}
+	if got := tg.Breaker.State(); got != HalfOpen {
+		t.Fatalf("breaker %s after the race, want half_open: a stale result moved it", got)
+	}
+	var trials []*Result
+	for range maxTrials {
+		trials = append(trials, admitted(t, r, p))
+	}
+	refused(t, r, p, a)
+	for _, res := range trials {
+		res.Done(nil)
+	}
+	if got := tg.Breaker.State(); got != Closed || tg.InFlight() != 0 {
+		t.Errorf("breaker %s with %d in flight after the trials succeeded, want closed and none", got, tg.InFlight())
 	}
 }
