@@ -614,7 +614,7 @@ kind = "mock"
 timeout = %[1]q
 delay = %[1]q
 `, tt.value), emptyEnv)
-			got := []time.Duration{c.Server.Timeout, c.Defaults.Timeout, c.Defaults.Retry.BaseBackoff,
+			got := []time.Duration{c.Server.Timeout, c.Defaults.Timeout, *c.Defaults.Retry.BaseBackoff,
 				c.Defaults.Breaker.RecoveryTimeout, c.Providers[0].Timeout, c.Providers[0].Delay}
 			for i, d := range got {
 				if d != tt.want {
@@ -664,6 +664,127 @@ failure_threshold = 0
 	}
 	if got := c.BreakerConfig().FailureThreshold; got != 0 {
 		t.Errorf("failure_threshold = 0 became %d", got)
+	}
+}
+
+func TestExplicitZeroDurationsMeanZero(t *testing.T) {
+	const route = `
+[[routes]]
+model = "m"
+targets = [{ provider = "mock", model = "mock-echo" }]
+`
+	tests := []struct {
+		name string
+		text string
+		got  func(c *config.Config) time.Duration
+		want time.Duration
+	}{
+		{name: "a zero base_backoff retries without a wait", text: "[defaults.retry]\nbase_backoff = \"0s\"\n" + mockOnly,
+			got: func(c *config.Config) time.Duration { return c.RetryPolicy(nil).BaseBackoff }},
+		{name: "a zero base_backoff as an integer", text: "[defaults.retry]\nbase_backoff = 0\n" + mockOnly,
+			got: func(c *config.Config) time.Duration { return c.RetryPolicy(nil).BaseBackoff }},
+		{name: "a route's zero base_backoff wins over the defaults'",
+			text: "[defaults.retry]\nbase_backoff = \"1s\"\n" + mockOnly + route + "[routes.retry]\nbase_backoff = \"0s\"\n",
+			got:  func(c *config.Config) time.Duration { return c.RetryPolicy(c.Routes[0].Retry).BaseBackoff }},
+		{name: "a route that leaves base_backoff out takes the defaults'",
+			text: "[defaults.retry]\nbase_backoff = \"0s\"\n" + mockOnly + route + "[routes.retry]\nmax_retries = 3\n",
+			got:  func(c *config.Config) time.Duration { return c.RetryPolicy(c.Routes[0].Retry).BaseBackoff }},
+		{name: "a zero key_cache_ttl trusts no key in-process", text: "[auth]\nkey_cache_ttl = \"0s\"\n" + mockOnly,
+			got: func(c *config.Config) time.Duration { return c.Auth.KeyCacheTTL }},
+		{name: "a zero mock delay answers at once", text: mockOnly + "delay = \"0s\"\n",
+			got: func(c *config.Config) time.Duration { return c.Providers[0].Delay }},
+		{name: "a negative route cache_ttl still turns caching off for the route", text: mockOnly + route + "cache_ttl = \"-1s\"\n",
+			got: func(c *config.Config) time.Duration { return c.Routes[0].CacheTTL }, want: -time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.got(mustParse(t, tt.text, emptyEnv)); got != tt.want {
+				t.Errorf("got %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestExplicitZeroDurationsAreRefusedWhereZeroIsNoValue(t *testing.T) {
+	const two = mockOnly + "[[providers]]\nname = \"other\"\nkind = \"mock\"\nmodels = [\"other-echo\"]\n"
+	const route = "[[routes]]\nmodel = \"m\"\n"
+	tests := []struct {
+		name string
+		text string
+		want []string // substrings of the error
+	}{
+		{name: "the server's request timeout", text: "[server]\nrequest_timeout = \"0s\"\n" + mockOnly,
+			want: []string{"config: server.request_timeout: 0s is not a timeout; leave it out for the default (10m)"}},
+		{name: "the default upstream timeout", text: "[defaults]\ntimeout = \"0s\"\n" + mockOnly,
+			want: []string{"config: defaults.timeout: 0s is not a timeout; leave it out for the default (1m)"}},
+		{name: "the default upstream timeout as an integer", text: "[defaults]\ntimeout = 0\n" + mockOnly,
+			want: []string{"defaults.timeout: 0s is not a timeout"}},
+		{name: "a provider's timeout", text: two + "timeout = \"0s\"\n",
+			want: []string{"config: providers[1].timeout: 0s is not a timeout; leave it out for defaults.timeout (1m)"}},
+		{name: "a route target's timeout", text: two + route +
+			"targets = [{ provider = \"mock\", model = \"m\" }, { provider = \"other\", model = \"m\", timeout = \"0s\" }]\n",
+			want: []string{"config: routes[0].targets[1].timeout: 0s is not a timeout; leave it out for its provider's"}},
+		{name: "a condition target's timeout", text: two + route + "strategy = \"conditional\"\ntargets = [{ provider = \"mock\", model = \"m\" }]\n" +
+			"[[routes.conditions]]\nmodel = \"x\"\ntargets = [{ provider = \"other\", model = \"m\", timeout = \"0ms\" }]\n",
+			want: []string{"routes[0].conditions[0].targets[0].timeout: 0s is not a timeout"}},
+		{name: "the breaker's recovery timeout", text: "[defaults.breaker]\nrecovery_timeout = \"0s\"\n" + mockOnly,
+			want: []string{"config: defaults.breaker.recovery_timeout: 0s is not a recovery timeout; leave it out for the default (30s)"}},
+		{name: "the default max_backoff", text: "[defaults.retry]\nmax_backoff = \"0s\"\n" + mockOnly,
+			want: []string{"config: defaults.retry.max_backoff: 0s is not a longest wait; leave it out for the default (5s)",
+				`base_backoff = "0s"`}},
+		{name: "a route's max_backoff", text: mockOnly + route + "targets = [{ provider = \"mock\", model = \"m\" }]\n[routes.retry]\nmax_backoff = \"0s\"\n",
+			want: []string{"config: routes[0].retry.max_backoff: 0s is not a longest wait; leave it out for defaults.retry.max_backoff"}},
+		{name: "the cache's ttl", text: "[cache]\nttl = \"0s\"\n" + mockOnly,
+			want: []string{"config: cache.ttl: 0s is not a lifetime; leave it out for the default (1h)", "enabled = false"}},
+		{name: "a route's cache_ttl", text: mockOnly + route + "cache_ttl = \"0s\"\ntargets = [{ provider = \"mock\", model = \"m\" }]\n",
+			want: []string{"config: routes[0].cache_ttl: 0s is not a lifetime; leave it out for cache.ttl", "negative"}},
+		{name: "the JWT lifetime", text: "[auth]\njwt_ttl = \"0s\"\n" + mockOnly,
+			want: []string{"config: auth.jwt_ttl: 0s is not a lifetime; leave it out for the default (15m)"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := config.Parse(tt.text, emptyEnv)
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not contain %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestNegativeDurationsAreRefusedByName(t *testing.T) {
+	const route = "[[routes]]\nmodel = \"m\"\n"
+	tests := []struct {
+		name string
+		text string
+		key  string
+	}{
+		{name: "the server's request timeout", text: "[server]\nrequest_timeout = \"-1s\"\n" + mockOnly, key: "server.request_timeout"},
+		{name: "the default upstream timeout", text: "[defaults]\ntimeout = \"-1s\"\n" + mockOnly, key: "defaults.timeout"},
+		{name: "a route target's timeout", text: mockOnly + route + "targets = [{ provider = \"mock\", model = \"m\", timeout = \"-1s\" }]\n",
+			key: "routes[0].targets[0].timeout"},
+		{name: "the default base_backoff", text: "[defaults.retry]\nbase_backoff = \"-1ms\"\n" + mockOnly, key: "defaults.retry.base_backoff"},
+		{name: "a route's base_backoff", text: mockOnly + route + "targets = [{ provider = \"mock\", model = \"m\" }]\n[routes.retry]\nbase_backoff = \"-1ms\"\n",
+			key: "routes[0].retry.base_backoff"},
+		{name: "the default max_backoff", text: "[defaults.retry]\nmax_backoff = \"-1s\"\n" + mockOnly, key: "defaults.retry.max_backoff"},
+		{name: "the breaker's recovery timeout", text: "[defaults.breaker]\nrecovery_timeout = \"-1s\"\n" + mockOnly, key: "defaults.breaker.recovery_timeout"},
+		{name: "the key cache's ttl", text: "[auth]\nkey_cache_ttl = \"-1s\"\n" + mockOnly, key: "auth.key_cache_ttl"},
+		{name: "the JWT lifetime", text: "[auth]\njwt_ttl = \"-1s\"\n" + mockOnly, key: "auth.jwt_ttl"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := config.Parse(tt.text, emptyEnv)
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			if want := "config: " + tt.key + ": must not be negative"; !strings.Contains(err.Error(), want) {
+				t.Errorf("error %q does not contain %q", err, want)
+			}
+		})
 	}
 }
 

@@ -6,11 +6,20 @@ import (
 	"github.com/aigateway/gateway/internal/router"
 )
 
+// The defaults of the durations for which zero is no value (Validate refuses
+// an explicit zero and names the default).
+const (
+	defaultRequestTimeout = 10 * time.Minute
+	defaultTimeout        = 60 * time.Second
+	defaultCacheTTL       = time.Hour
+	defaultJWTTTL         = 15 * time.Minute
+)
+
 // newConfig is the first layer: the defaults that a zero value cannot stand
 // for (a switch that is on unless turned off). The file and the environment
 // go over it; applyDefaults fills the rest once they have.
 func newConfig() *Config {
-	c := &Config{}
+	c := &Config{defined: map[string]bool{}}
 	// The exact response cache, in memory for the local server and in the
 	// state store when deployed: [cache] enabled = false or
 	// GATEWAY_CACHE=false turns it off.
@@ -18,41 +27,33 @@ func newConfig() *Config {
 	return c
 }
 
-// applyDefaults fills every value the file or the environment left unset
-// (zero).
+// applyDefaults fills every value the file or the environment left unset:
+// zero, or nil for a pointer. A duration they set to zero stays zero (for
+// Validate to keep or refuse).
 func (c *Config) applyDefaults() {
+	unset := func(key string, d time.Duration) bool { return d == 0 && !c.defined[key] }
 	if c.Server.Port == 0 {
 		c.Server.Port = 8080
 	}
 	if c.Server.MaxBodyBytes == 0 {
 		c.Server.MaxBodyBytes = 10 << 20
 	}
-	if c.Server.Timeout == 0 {
-		c.Server.Timeout = 10 * time.Minute
+	if unset("server.request_timeout", c.Server.Timeout) {
+		c.Server.Timeout = defaultRequestTimeout
 	}
 	if len(c.Server.CORS.AllowedHeaders) == 0 {
 		c.Server.CORS.AllowedHeaders = []string{"Authorization", "Content-Type", "X-Api-Key", "X-Gateway-Provider", "X-Gateway-Cache", "Cache-Control"}
 	}
-	if c.Defaults.Timeout == 0 {
-		c.Defaults.Timeout = 60 * time.Second
+	if unset("defaults.timeout", c.Defaults.Timeout) {
+		c.Defaults.Timeout = defaultTimeout
 	}
 	d := &c.Defaults.Retry
-	if d.MaxRetries == nil {
-		v := router.DefaultRetry.MaxRetries
-		d.MaxRetries = &v
-	}
-	if d.BaseBackoff == 0 {
-		d.BaseBackoff = router.DefaultRetry.BaseBackoff
-	}
-	if d.MaxBackoff == 0 {
-		d.MaxBackoff = router.DefaultRetry.MaxBackoff
-	}
+	orDefault(&d.MaxRetries, router.DefaultRetry.MaxRetries)
+	orDefault(&d.BaseBackoff, router.DefaultRetry.BaseBackoff)
+	orDefault(&d.MaxBackoff, router.DefaultRetry.MaxBackoff)
 	b := &c.Defaults.Breaker
-	if b.FailureThreshold == nil {
-		v := router.DefaultBreaker.FailureThreshold
-		b.FailureThreshold = &v
-	}
-	if b.RecoveryTimeout == 0 {
+	orDefault(&b.FailureThreshold, router.DefaultBreaker.FailureThreshold)
+	if unset("defaults.breaker.recovery_timeout", b.RecoveryTimeout) {
 		b.RecoveryTimeout = router.DefaultBreaker.RecoveryTimeout
 	}
 	if b.HalfOpenMaxCalls == 0 {
@@ -61,17 +62,17 @@ func (c *Config) applyDefaults() {
 	if c.Metrics.Namespace == "" {
 		c.Metrics.Namespace = "AIGateway"
 	}
-	if c.Auth.KeyCacheTTL == 0 {
+	if unset("auth.key_cache_ttl", c.Auth.KeyCacheTTL) {
 		c.Auth.KeyCacheTTL = 30 * time.Second
 	}
-	if c.Auth.JWTTTL == 0 {
-		c.Auth.JWTTTL = 15 * time.Minute
+	if unset("auth.jwt_ttl", c.Auth.JWTTTL) {
+		c.Auth.JWTTTL = defaultJWTTTL
 	}
 	if c.Store.Kind == "" {
 		c.Store.Kind = "memory"
 	}
-	if c.Cache.TTL == 0 {
-		c.Cache.TTL = time.Hour
+	if unset("cache.ttl", c.Cache.TTL) {
+		c.Cache.TTL = defaultCacheTTL
 	}
 	if c.Cache.Scope == "" {
 		c.Cache.Scope = CacheScopeKey
@@ -89,5 +90,12 @@ func (c *Config) applyDefaults() {
 		if c.Providers[i].Name == "" {
 			c.Providers[i].Name = c.Providers[i].Kind
 		}
+	}
+}
+
+// orDefault points *p at v when it is nil (unset).
+func orDefault[T any](p **T, v T) {
+	if *p == nil {
+		*p = &v
 	}
 }

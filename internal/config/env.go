@@ -163,6 +163,7 @@ func (c *Config) overlay(getenv func(string) string, inFile func(key ...string) 
 			c.origin = map[string]string{}
 		}
 		c.origin[e.Key] = e.Name
+		c.defined[e.Key] = v != "" // a locked variable left unset sets nothing: the default applies
 		applied = append(applied, e.Name)
 		switch {
 		case !fromFile || e.same(c, &before):

@@ -101,7 +101,40 @@ func (c *Config) decode(text string, getenv func(string) string) (toml.MetaData,
 		}
 		return md, fmt.Errorf("config: unknown key(s): %s", strings.Join(keys, ", "))
 	}
+	// The metadata names no index of an array (IsDefined cannot say which
+	// provider set its timeout): the keys are read again from the text.
+	var tree map[string]any
+	if _, err := toml.Decode(text, &tree); err != nil {
+		return md, fmt.Errorf("config: %w", err)
+	}
+	define(c.defined, "", tree)
 	return md, c.expand(getenv)
+}
+
+// define adds to keys the key of v, a value of the decoded TOML tree, and of
+// everything in it, as Validate names them: "defaults.timeout",
+// "routes[0].targets[1].timeout".
+func define(keys map[string]bool, key string, v any) {
+	if key != "" {
+		keys[key] = true
+	}
+	switch v := v.(type) {
+	case map[string]any:
+		for k, x := range v {
+			if key != "" {
+				k = key + "." + k
+			}
+			define(keys, k, x)
+		}
+	case []map[string]any: // an array of tables
+		for i, x := range v {
+			define(keys, fmt.Sprintf("%s[%d]", key, i), x)
+		}
+	case []any:
+		for i, x := range v {
+			define(keys, fmt.Sprintf("%s[%d]", key, i), x)
+		}
+	}
 }
 
 var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?\}`)

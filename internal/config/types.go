@@ -39,6 +39,10 @@ type Config struct {
 	// origin maps a key to the environment variable that set it, so that
 	// validation errors name both.
 	origin map[string]string
+	// defined holds every key the file or the environment set, named as the
+	// errors name it (providers[0].timeout), so that a duration set to zero
+	// is told from one left out.
+	defined map[string]bool
 }
 
 // Server configures the HTTP front.
@@ -63,11 +67,13 @@ type Defaults struct {
 	Breaker Breaker       `toml:"breaker" json:"breaker"`
 }
 
-// Retry mirrors router.RetryPolicy.
+// Retry mirrors router.RetryPolicy. A nil field is unset (a route's takes
+// [defaults.retry]'s), so that zero is a value: base_backoff = "0s" retries
+// without a wait.
 type Retry struct {
-	MaxRetries  *int          `toml:"max_retries" json:"max_retries,omitempty"`
-	BaseBackoff time.Duration `toml:"base_backoff" json:"base_backoff,omitempty"`
-	MaxBackoff  time.Duration `toml:"max_backoff" json:"max_backoff,omitempty"`
+	MaxRetries  *int           `toml:"max_retries" json:"max_retries,omitempty"`
+	BaseBackoff *time.Duration `toml:"base_backoff" json:"base_backoff,omitempty"`
+	MaxBackoff  *time.Duration `toml:"max_backoff" json:"max_backoff,omitempty"`
 }
 
 // Breaker mirrors router.BreakerConfig.
@@ -84,7 +90,8 @@ type Auth struct {
 	Enabled bool `toml:"enabled" json:"enabled"`
 	// AdminKey guards /admin/*; without it the admin API is closed.
 	AdminKey provider.Secret `toml:"admin_key" json:"admin_key,omitempty"`
-	// KeyCacheTTL is how long a looked-up key is trusted in-process.
+	// KeyCacheTTL is how long a looked-up key is trusted in-process; 0 trusts
+	// none (every request looks its key up).
 	KeyCacheTTL time.Duration `toml:"key_cache_ttl" json:"key_cache_ttl"`
 	// JWTHS256Secret enables HS256 tokens and POST /auth/token.
 	JWTHS256Secret provider.Secret `toml:"jwt_hs256_secret" json:"jwt_hs256_secret,omitempty"`
@@ -200,7 +207,8 @@ type Route struct {
 	Conditions []Condition `toml:"conditions" json:"conditions,omitempty"`
 	Retry      *Retry      `toml:"retry" json:"retry,omitempty"`
 	NoFailover bool        `toml:"no_failover" json:"no_failover,omitempty"`
-	// CacheTTL overrides [cache] ttl for this route; a negative value turns caching off for it.
+	// CacheTTL overrides [cache] ttl for this route; a negative value turns caching off for it
+	// (0 is refused: leave the key out for [cache] ttl).
 	CacheTTL time.Duration `toml:"cache_ttl" json:"cache_ttl,omitempty"`
 }
 
@@ -249,16 +257,16 @@ func (p Provider) ProviderConfig(defaultTimeout time.Duration) provider.Config {
 // RetryPolicy resolves a route's retry policy against the defaults.
 func (c *Config) RetryPolicy(r *Retry) router.RetryPolicy {
 	d := c.Defaults.Retry
-	p := router.RetryPolicy{MaxRetries: *d.MaxRetries, BaseBackoff: d.BaseBackoff, MaxBackoff: d.MaxBackoff}
+	p := router.RetryPolicy{MaxRetries: *d.MaxRetries, BaseBackoff: *d.BaseBackoff, MaxBackoff: *d.MaxBackoff}
 	if r != nil {
 		if r.MaxRetries != nil {
 			p.MaxRetries = *r.MaxRetries
 		}
-		if r.BaseBackoff != 0 {
-			p.BaseBackoff = r.BaseBackoff
+		if r.BaseBackoff != nil {
+			p.BaseBackoff = *r.BaseBackoff
 		}
-		if r.MaxBackoff != 0 {
-			p.MaxBackoff = r.MaxBackoff
+		if r.MaxBackoff != nil {
+			p.MaxBackoff = *r.MaxBackoff
 		}
 	}
 	return p

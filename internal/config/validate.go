@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/aigateway/gateway/internal/provider"
 	"github.com/aigateway/gateway/internal/router"
@@ -21,11 +22,36 @@ func (c *Config) Validate() error {
 		}
 		errs = append(errs, errors.New("config: "+msg))
 	}
+	// No duration is negative; where zero is no value, a zero that the file
+	// or the environment set is refused, naming what the key takes unset.
+	nonNegative := func(key string, d time.Duration) bool {
+		if d < 0 {
+			bad("%s: must not be negative", key)
+		}
+		return d >= 0
+	}
+	positive := func(key string, d time.Duration, what, unset string) {
+		if nonNegative(key, d) && d == 0 && c.defined[key] {
+			bad("%s: 0s is not %s; leave it out for %s", key, what, unset)
+		}
+	}
+	retry := func(k string, r *Retry, unset string) {
+		if r.BaseBackoff != nil {
+			nonNegative(k+".base_backoff", *r.BaseBackoff) // 0 retries without a wait
+		}
+		if r.MaxBackoff != nil { // the router reads a MaxBackoff of 0 as its default
+			positive(k+".max_backoff", *r.MaxBackoff, "a longest wait", unset+`, or set base_backoff = "0s" to retry without a wait`)
+		}
+	}
 	names := map[string]bool{}
 	if len(c.Providers) == 0 {
 		bad("providers: at least one provider is required")
 	}
 	folded := map[string]string{}
+	providerTimeout := "defaults.timeout"
+	if c.Defaults.Timeout > 0 {
+		providerTimeout += " (" + short(c.Defaults.Timeout) + ")"
+	}
 	for i, p := range c.Providers {
 		k := fmt.Sprintf("providers[%d]", i)
 		kind, known := provider.LookupKind(p.Kind)
@@ -58,9 +84,7 @@ func (c *Config) Validate() error {
 		if p.CredentialsFile != "" && p.APIKey != "" {
 			bad("%s.credentials_file: set credentials_file or api_key (a static access token), not both", k)
 		}
-		if p.Timeout < 0 {
-			bad("%s.timeout: must not be negative", k)
-		}
+		positive(k+".timeout", p.Timeout, "a timeout", providerTimeout)
 		if p.Delay < 0 {
 			bad("%s.delay: must not be negative", k)
 		}
@@ -80,6 +104,7 @@ func (c *Config) Validate() error {
 			if !nonNegativeFinite(t.Weight) {
 				bad("%s.targets[%d].weight: must be a finite number, not negative", k, j)
 			}
+			positive(fmt.Sprintf("%s.targets[%d].timeout", k, j), t.Timeout, "a timeout", "its provider's")
 		}
 	}
 	for i, r := range c.Routes {
@@ -95,6 +120,12 @@ func (c *Config) Validate() error {
 			bad("%s.strategy: %q is not one of %s", k, r.Strategy, strings.Join(router.Strategies, ", "))
 		}
 		checkTargets(k, r.Targets)
+		if r.Retry != nil {
+			retry(k+".retry", r.Retry, "defaults.retry.max_backoff")
+		}
+		if r.CacheTTL == 0 && c.defined[k+".cache_ttl"] {
+			bad("%s.cache_ttl: 0s is not a lifetime; leave it out for cache.ttl, or set a negative one to turn caching off for this route", k)
+		}
 		if r.Strategy == router.StrategyConditional && len(r.Conditions) == 0 {
 			bad("%s.conditions: a conditional route needs at least one condition", k)
 		}
@@ -119,6 +150,9 @@ func (c *Config) Validate() error {
 			bad("aliases.%s: points at unknown model %q", alias, target)
 		}
 	}
+	if c.Cache.TTL == 0 && c.defined["cache.ttl"] {
+		bad("cache.ttl: 0s is not a lifetime; leave it out for the default (%s), or set enabled = false to turn the cache off", short(defaultCacheTTL))
+	}
 	if c.Cache.Scope != CacheScopeKey && c.Cache.Scope != CacheScopeGlobal {
 		bad("cache.scope: %q is not key or global", c.Cache.Scope)
 	}
@@ -131,6 +165,8 @@ func (c *Config) Validate() error {
 	if c.Store.Kind == "dynamodb" && c.Store.Table == "" {
 		bad("store.table: required when store.kind is dynamodb")
 	}
+	nonNegative("auth.key_cache_ttl", c.Auth.KeyCacheTTL) // 0 trusts no key in-process
+	positive("auth.jwt_ttl", c.Auth.JWTTTL, "a lifetime", "the default ("+short(defaultJWTTTL)+")")
 	if s := c.Auth.JWTHS256Secret; s != "" && len(s) < 32 {
 		bad("auth.jwt_hs256_secret: must be at least 32 characters")
 	}
@@ -143,7 +179,24 @@ func (c *Config) Validate() error {
 	if c.Server.MaxBodyBytes < 0 {
 		bad("server.max_body_bytes: must not be negative")
 	}
+	positive("server.request_timeout", c.Server.Timeout, "a timeout", "the default ("+short(defaultRequestTimeout)+")")
+	positive("defaults.timeout", c.Defaults.Timeout, "a timeout", "the default ("+short(defaultTimeout)+")")
+	retry("defaults.retry", &c.Defaults.Retry, "the default ("+short(router.DefaultRetry.MaxBackoff)+")")
+	positive("defaults.breaker.recovery_timeout", c.Defaults.Breaker.RecoveryTimeout, "a recovery timeout",
+		"the default ("+short(router.DefaultBreaker.RecoveryTimeout)+")")
 	return errors.Join(errs...)
+}
+
+// short writes d without its zero units: 10m, not 10m0s.
+func short(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 func (c *Config) providerModel(model string) bool {
