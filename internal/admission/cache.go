@@ -34,7 +34,7 @@ func (m CacheMode) String() string {
 	return ""
 }
 
-// localTTL bounds an entry's life in the in-process cache.
+// localTTL bounds the life of a shared entry's copy in the in-process cache.
 const localTTL = time.Minute
 
 // tieredGet looks in the in-process LRU first, then the shared store.

@@ -142,10 +142,12 @@ func (t *Ticket) settle(ctx context.Context, entry *state.CacheEntry) {
 			}
 		})
 	}
-	if entry != nil && t.mode == CacheMiss && t.localOnly {
+	local := func() bool {
 		// The one copy: kept for the entry's life (the LRU's bounds permitting).
-		_ = a.lru.Put(ctx, t.cacheKey, entry, t.cacheTTL)
-	} else if entry != nil && t.mode == CacheMiss {
+		return a.lru.Put(ctx, t.cacheKey, entry, t.cacheTTL) == nil
+	}
+	if entry != nil && t.mode == CacheMiss && (!t.localOnly || !local()) {
+		// Shared, or too large for the in-process cache: then shared anyway.
 		wg.Go(func() {
 			if err := a.tieredPut(ctx, t.cacheKey, entry, t.cacheTTL); err != nil {
 				a.count.cacheErrors.Add(1)

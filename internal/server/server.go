@@ -105,6 +105,10 @@ func CacheState(cfg *config.Config) string {
 	if !cfg.Cache.Enabled {
 		return "off ([cache] enabled = true or GATEWAY_CACHE=true turns it on)"
 	}
-	return fmt.Sprintf("on (%s store, ttl %s, scope %s, stored %s; [cache] enabled = false or GATEWAY_CACHE=false turns it off)",
-		cfg.Store.Kind, cfg.Cache.TTL, cfg.Cache.Scope, map[string]string{config.CacheStoreFirst: "on every miss", config.CacheStoreRepeat: "when a key asks again"}[cfg.Cache.Store])
+	stored := ""
+	if cfg.Store.Kind != "memory" {
+		stored = map[string]string{config.CacheStoreFirst: ", stored on every miss", config.CacheStoreRepeat: ", stored when a key asks again"}[cfg.Cache.Store]
+	}
+	return fmt.Sprintf("on (%s store, ttl %s, scope %s%s; [cache] enabled = false or GATEWAY_CACHE=false turns it off)",
+		cfg.Store.Kind, cfg.Cache.TTL, cfg.Cache.Scope, stored)
 }

@@ -36,8 +36,7 @@ func ReindexKeys(ctx context.Context, api ReindexAPI, table string) (moved, left
 		ProjectionExpression:      aws.String("#pk, #h"),
 		ExpressionAttributeNames:  map[string]string{"#pk": attrPK, "#sk": attrSK, "#h": attrHash},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":old": s(prefixID), ":sk": s(skKey)},
-		ConsistentRead:            aws.Bool(true),
-	})
+	}) // eventually consistent: nothing writes the old index any more
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {

@@ -249,8 +249,12 @@ func (s *suite) keyUses(t *testing.T) {
 		if r := reserve(t, st, "k1", base.Add(10*time.Second), use(100, 0)); r.Windows[0].Count != 8 || r.Sight != state.SightUnknown {
 			t.Fatalf("after the sights: %+v, want a count of 8 and no sight asked", r)
 		}
-		// A refusal and a check that takes nothing record nothing.
-		full := state.KeyUse{Windows: []state.WindowUse{{Window: hour, N: 1, Limit: 0}}, Sight: "fp-refused"}
+		// A refusal (by the store's condition: the window is full) and a
+		// check that takes nothing record nothing.
+		if r := reserve(t, st, "k3", base, state.KeyUse{Windows: []state.WindowUse{{Window: hour, N: 1, Limit: 1}}}); !r.Allowed {
+			t.Fatalf("filling the window: %+v", r)
+		}
+		full := state.KeyUse{Windows: []state.WindowUse{{Window: hour, N: 1, Limit: 1}}, Sight: "fp-refused"}
 		if r := reserve(t, st, "k3", base, full); r.Allowed || r.Sight != state.SightUnknown {
 			t.Fatalf("refused reservation: %+v", r)
 		}
