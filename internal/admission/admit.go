@@ -28,6 +28,10 @@ type Request struct {
 	// answer's limit the client set (0: none); token limits reserve their sum,
 	// budgets its price.
 	PromptTokens, MaxOutputTokens int64
+	// CacheWrites is set when the request marks prompt cache breakpoints:
+	// the provider may write its prompt to a cache, at a surcharge the
+	// budget reservation then assumes.
+	CacheWrites bool
 	// NoCache is set when the client asked to bypass the cache.
 	NoCache bool
 }
@@ -70,7 +74,7 @@ func (a *Admitter) Admit(ctx context.Context, req Request) (*Ticket, error) {
 	wins := keyWindows(req.Key, estimate)
 	use := state.KeyUse{Windows: windowUses(wins), Micros: cost, Caps: caps}
 	asks := len(use.Windows) > 0 || caps != (state.SpendAmounts{})
-	if t.mode == CacheMiss && asks && a.lru != nil && a.set.CacheStoreRepeat && req.Key.Limits.Shards <= 1 {
+	if t.mode == CacheMiss && asks && a.lru != nil && a.set.CacheStoreRepeat && shards(req.Key) == 1 {
 		// The write that admits the request also tells whether the key
 		// asked this before: only then does its answer go to the shared
 		// store (Ticket.settle), so a miss writes nothing of its own.

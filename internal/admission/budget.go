@@ -52,7 +52,7 @@ func (a *Admitter) reservationMicros(req Request) (int64, error) {
 	}
 	var dearest float64
 	priced := keep(req.Plan.Targets, func(t *router.Target) bool {
-		usd, ok := a.prices.EstimateCost(t.Model, clampTokens(req.PromptTokens), clampTokens(out))
+		usd, ok := a.prices.EstimateCost(t.Model, clampTokens(req.PromptTokens), clampTokens(out), req.CacheWrites)
 		if ok && usd > dearest {
 			dearest = usd
 		}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/aigateway/gateway/internal/admission"
+	"github.com/aigateway/gateway/internal/pricing"
 	"github.com/aigateway/gateway/internal/router"
 	"github.com/aigateway/gateway/internal/state"
 	"github.com/aigateway/gateway/internal/state/memory"
@@ -64,5 +65,34 @@ func TestStoreRepeatKeepsTheFirstAnswerInProcessAndSharesTheSecond(t *testing.T)
 			}
 			ask(instance(), admission.CacheHit)
 		})
+	}
+}
+
+// A request that marks prompt cache breakpoints reserves its prompt at the
+// dearest cache-write price (settling may charge that much), so fewer such
+// requests fit under a budget at once than plain ones.
+func TestABudgetReservesTheCacheWriteSurchargeOfARequestWithBreakpoints(t *testing.T) {
+	for _, tc := range []struct {
+		cacheWrites bool
+		want        int
+	}{{false, 4}, {true, 2}} {
+		// claude-sonnet-4-5: $3 per million input, $6 per million written
+		// for an hour. 100,000 prompt tokens reserve $0.30, or $0.60.
+		a := admission.New(admission.Settings{AuthEnabled: true, DefaultMaxOutputTokens: 1},
+			admission.Options{Store: memory.New(nil), Prices: pricing.Default()})
+		key := &state.Key{ID: "k", Enabled: true, Budget: state.Budget{DailyUSD: 1}}
+		admitted := 0
+		for range 10 {
+			_, err := a.Admit(context.Background(), admission.Request{Key: key, Endpoint: admission.Chat, Model: "claude-sonnet-4-5",
+				Plan:         &router.Plan{Route: "claude-sonnet-4-5", Targets: []*router.Target{{Model: "claude-sonnet-4-5"}}},
+				PromptTokens: 100_000, MaxOutputTokens: 1, CacheWrites: tc.cacheWrites})
+			if err != nil {
+				break
+			}
+			admitted++ // never settled: each holds its reservation
+		}
+		if admitted != tc.want {
+			t.Errorf("cache writes %v: %d reservations under $1 before the refusal, want %d", tc.cacheWrites, admitted, tc.want)
+		}
 	}
 }

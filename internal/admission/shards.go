@@ -22,9 +22,15 @@ import (
 // The x-ratelimit-remaining-* headers are left out for a sharded key: no one
 // shard knows the key's total.
 
+// shards is how many key-use items key k has: Limits.Shards within
+// [1, state.MaxKeyShards].
+func shards(k *state.Key) int {
+	return int(max(min(k.Limits.Shards, state.MaxKeyShards), 1))
+}
+
 // useID is the key-use id of shard s of key k (k.ID itself when unsharded).
 func useID(k *state.Key, s int) string {
-	if k.Limits.Shards <= 1 {
+	if shards(k) == 1 {
 		return k.ID
 	}
 	return k.ID + "#" + strconv.Itoa(s)
@@ -73,8 +79,8 @@ func shardUse(u state.KeyUse, n, s int) (out state.KeyUse, fits bool) {
 // result, the key-use id that took it (for settlement) and the store's
 // error, if any (the caller fails open or closed).
 func (a *Admitter) reserveKey(ctx context.Context, k *state.Key, now time.Time, u state.KeyUse) (state.KeyUseResult, string, error) {
-	n := int(min(k.Limits.Shards, state.MaxKeyShards))
-	if n <= 1 {
+	n := shards(k)
+	if n == 1 {
 		r, err := a.store.KeyUses.Reserve(ctx, k.ID, now, u)
 		return r, k.ID, err
 	}
@@ -109,7 +115,7 @@ func (a *Admitter) reserveKey(ctx context.Context, k *state.Key, now time.Time, 
 
 // Spent is key k's spend at at, summed over its shards.
 func (a *Admitter) Spent(ctx context.Context, k *state.Key, at time.Time) (state.SpendTotals, error) {
-	n := int(max(min(k.Limits.Shards, state.MaxKeyShards), 1))
+	n := shards(k)
 	var sum state.SpendTotals
 	for s := range n {
 		t, err := a.store.Spend.Get(ctx, useID(k, s), at)

@@ -162,3 +162,44 @@ func TestAnAbandonedStreamIsChargedForWhatWasRelayed(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// A chat request with a cache_control breakpoint reserves its prompt at the
+// one-hour cache-write price (settling may charge that), one without at the
+// input price: seen in the spend while the call is in flight.
+func TestACacheBreakpointReservesTheCacheWritePrice(t *testing.T) {
+	release := make(chan struct{})
+	arrived := make(chan struct{}, 1)
+	a := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+		arrived <- struct{}{}
+		<-release
+		okChat("a")(w, r)
+	})
+	st := memory.New(nil)
+	toml := strings.Replace(stateful, "output = 2000000.0\n", "output = 2000000.0\ncache_write_1h = 3000000.0\n", 1)
+	g := newStateful(t, toml, st, a, a)
+	inFlight := func(content string) int64 {
+		t.Helper()
+		secret, id := createKey(t, g, `{"budget":{"daily_usd":1000000}}`)
+		done := make(chan int, 1)
+		go func() {
+			rec := do(t, g, "POST", "/v1/chat/completions", `{"model":"shared","max_tokens":1,"messages":[{"role":"user","content":`+content+`}]}`, "Authorization", "Bearer "+secret)
+			done <- rec.Code
+		}()
+		<-arrived
+		s, err := st.Spend.Get(context.Background(), id, time.Now())
+		release <- struct{}{}
+		if code := <-done; err != nil || code != 200 {
+			t.Fatalf("%d, %v", code, err)
+		}
+		return s.DayMicros
+	}
+	const text = `"` + "a prompt of some length to estimate" + `"`
+	plain := inFlight(text)
+	marked := inFlight(`[{"type":"text","text":` + text + `,"cache_control":{"type":"ephemeral","ttl":"1h"}}]`)
+	// $1 per prompt token plain, $3 written for an hour; the output
+	// allowance ($2 for max_tokens 1) is the same.
+	prompt := plain - 2_000_000
+	if prompt <= 0 || marked-2_000_000 < 3*prompt {
+		t.Fatalf("reserved %d µ$ plain and %d µ$ with a cache breakpoint, want the prompt part tripled (at least)", plain, marked)
+	}
+}

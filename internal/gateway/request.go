@@ -117,6 +117,12 @@ type admitted struct {
 // admit authenticates, applies the content rules, resolves the route and
 // runs admission (allow-lists, limits, budget, cache lookup). The headers
 // admission asks for are set on w; nothing is written.
+// cacheControlKey is the key that marks a prompt cache breakpoint (chat and
+// the Messages API): a body holding it may make the provider write its
+// prompt to a cache. Inside a JSON string the quotes would be escaped, so a
+// prompt that only mentions it does not count.
+var cacheControlKey = []byte(`"cache_control"`)
+
 func (g *Gateway) admit(w http.ResponseWriter, r *http.Request, rec *record, in incoming) (*admitted, error) {
 	ctx := r.Context()
 	key, err := g.Admission.Authenticate(ctx, r.Header)
@@ -163,7 +169,8 @@ func (g *Gateway) admit(w http.ResponseWriter, r *http.Request, rec *record, in 
 		}
 	}
 	t, err := g.Admission.Admit(ctx, admission.Request{Key: key, Endpoint: in.endpoint, Model: in.model, Plan: plan,
-		Body: cacheBody, PromptTokens: in.prompt, MaxOutputTokens: in.maxOutput, NoCache: noCache(r)})
+		Body: cacheBody, PromptTokens: in.prompt, MaxOutputTokens: in.maxOutput, NoCache: noCache(r),
+		CacheWrites: bytes.Contains(in.body, cacheControlKey)})
 	if err != nil {
 		return nil, err
 	}

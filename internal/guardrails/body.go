@@ -23,7 +23,8 @@ import (
 // both see the same text. encoding/json takes the last of duplicate keys and
 // matches keys in any letter case; other parsers take the first, or only the
 // lower-case key. A body that carries a key on the way to a text the policy
-// reads ("messages", a message's "content", "name" or "tool_calls", a part's
+// reads ("messages", a message's "content", "name", "tool_calls",
+// "reasoning_content" or "thinking_blocks", a thinking block's "thinking", a part's
 // "type" or "text", a call's "function", "name" and "arguments", "tools", a
 // tool's "function", "name", "description" and "parameters",
 // "response_format", its "json_schema" and that object's "name",
@@ -173,33 +174,52 @@ func walkFormat(doc gjson.Result, req *openai.ChatRequest, visit func(field, gjs
 	return nil
 }
 
-// onlyKeys is onlyKey for each of names in the object at where, in order;
-// the error names the first key that is ambiguous.
+// onlyKeys is onlyKey for each of names in the object at where, in one pass
+// over its keys; the error names the first of names that is ambiguous.
 func onlyKeys(obj gjson.Result, where string, names ...string) ([]gjson.Result, error) {
 	out := make([]gjson.Result, len(names))
-	for i, name := range names {
-		v, ok := onlyKey(obj, name)
-		if !ok {
-			return nil, ambiguous(where+"."+name, where, name)
+	if !obj.IsObject() {
+		return out, nil
+	}
+	seen := make([]bool, len(names))
+	bad := len(names) // the first ambiguous name's index
+	obj.ForEach(func(k, val gjson.Result) bool {
+		ks := jsontext.Str(k)
+		for i, name := range names {
+			if !strings.EqualFold(ks, name) {
+				continue
+			}
+			if seen[i] || ks != name {
+				bad = min(bad, i)
+			}
+			seen[i], out[i] = true, val
 		}
-		out[i] = v
+		return true
+	})
+	if bad < len(names) {
+		return nil, ambiguous(where+"."+names[bad], where, names[bad])
 	}
 	return out, nil
 }
 
 func walkMessage(m gjson.Result, i int, msg *openai.Message, visit func(field, gjson.Result)) error {
 	where := fmt.Sprintf("messages[%d]", i)
-	content, ok := onlyKey(m, "content")
-	if !ok {
-		return ambiguous(where+".content", where, "content")
+	// An assistant turn's reasoning (reasoning_content, thinking_blocks) is
+	// checked, never redacted (a signed block must stay as it was): only its
+	// keys are made sure of here.
+	keys, err := onlyKeys(m, where, "content", "name", "tool_calls", "reasoning_content", "thinking_blocks")
+	if err != nil {
+		return err
 	}
-	name, ok := onlyKey(m, "name")
-	if !ok {
-		return ambiguous(where+".name", where, "name")
-	}
-	calls, ok := onlyKey(m, "tool_calls")
-	if !ok {
-		return ambiguous(where+".tool_calls", where, "tool_calls")
+	content, name, calls, blocks := keys[0], keys[1], keys[2], keys[4]
+	if err := walkArray(blocks, len(msg.ThinkingBlocks), func(j int, b gjson.Result) error {
+		if _, ok := onlyKey(b, "thinking"); !ok {
+			where := fmt.Sprintf("%s.thinking_blocks[%d]", where, j)
+			return ambiguous(where+".thinking", where, "thinking")
+		}
+		return nil
+	}); err != nil {
+		return err
 	}
 	switch {
 	case content.Type == gjson.String:
@@ -279,10 +299,11 @@ func onlyKey(obj gjson.Result, name string) (v gjson.Result, ok bool) {
 	ok = true
 	seen := false
 	obj.ForEach(func(k, val gjson.Result) bool {
-		if !strings.EqualFold(jsontext.Str(k), name) {
+		ks := jsontext.Str(k)
+		if !strings.EqualFold(ks, name) {
 			return true
 		}
-		if seen || jsontext.Str(k) != name {
+		if seen || ks != name {
 			ok = false
 			return false
 		}

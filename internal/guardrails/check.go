@@ -149,9 +149,12 @@ func eachChatText(req *openai.ChatRequest, text func(string) int, schema func([]
 	n := 0
 	for i := range req.Messages {
 		m := &req.Messages[i]
-		n += text(m.Content.Text) + text(m.Name)
+		n += text(m.Content.Text) + text(m.Name) + text(m.ReasoningContent)
 		for j := range m.Content.Parts {
 			n += text(m.Content.Parts[j].Text)
+		}
+		for j := range m.ThinkingBlocks {
+			n += text(m.ThinkingBlocks[j].Thinking)
 		}
 		for j := range m.ToolCalls {
 			n += text(m.ToolCalls[j].Function.Name) + text(m.ToolCalls[j].Function.Arguments)

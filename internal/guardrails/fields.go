@@ -34,6 +34,11 @@ import (
 //     (names, enum values, titles) are not read.
 //   - response_format.json_schema: its name, its description, and the
 //     descriptions of its schema as for a tool's parameters.
+//   - messages[i].reasoning_content and messages[i].thinking_blocks[j].thinking:
+//     an assistant turn's reasoning sent back in the history, which
+//     providers that replay reasoning (and models whose chat templates show
+//     it) read. Read by the rules and the length limit, never redacted: a
+//     signed block must reach the provider as it was signed.
 //
 // Names (of tools, tool calls and the output schema) are read by the
 // blocked words and patterns but never redacted: an upstream accepts only
@@ -57,6 +62,8 @@ const (
 	formatNameField                         // response_format.json_schema.name
 	formatDescriptionField                  // response_format.json_schema.description
 	formatSchemaField                       // response_format.json_schema.schema
+	reasoningField                          // messages[i].reasoning_content
+	thinkingField                           // messages[i].thinking_blocks[j].thinking
 )
 
 // field is where a text sits in a chat request.
@@ -86,6 +93,10 @@ func (f field) param() string {
 		return "response_format.json_schema.description"
 	case formatSchemaField:
 		return "response_format.json_schema.schema"
+	case reasoningField:
+		return fmt.Sprintf("messages[%d].reasoning_content", f.i)
+	case thinkingField:
+		return fmt.Sprintf("messages[%d].thinking_blocks[%d].thinking", f.i, f.j)
 	}
 	return fmt.Sprintf("messages[%d].content", f.i)
 }
@@ -109,6 +120,14 @@ func (r *rules) blockedChat(req *openai.ChatRequest) (field, string) {
 		}
 		if rule := r.blocked(m.Name); rule != "" {
 			return field{kind: nameField, i: i}, rule
+		}
+		if rule := r.blocked(m.ReasoningContent); rule != "" {
+			return field{kind: reasoningField, i: i}, rule
+		}
+		for j := range m.ThinkingBlocks {
+			if rule := r.blocked(m.ThinkingBlocks[j].Thinking); rule != "" {
+				return field{kind: thinkingField, i: i, j: j}, rule
+			}
 		}
 		for j := range m.ToolCalls {
 			if rule := r.blocked(m.ToolCalls[j].Function.Name); rule != "" {

@@ -75,6 +75,8 @@ func TestEveryTextTheModelReadsIsChecked(t *testing.T) {
 		{"text parts that join into a longer word pass", parts(`{"type":"text","text":"a cl"}`, `{"type":"text","text":"assy act"}`), ""},
 		{"a word split across two messages passes", msgs(`{"role":"user","content":"so b"}`, `{"role":"user","content":"ad"}`), ""},
 		{"a clean agent request passes", msgs(hi, `{"role":"user","name":"reader","content":"hi"}`, toolCall(`{"q":"good\nthings"}`)), ""},
+		{"a blocked word in an earlier turn's reasoning_content is refused", msgs(hi, `{"role":"assistant","content":"ok","reasoning_content":"so bad"}`, hi), "messages[1].reasoning_content"},
+		{"a blocked word in an earlier turn's thinking block is refused", msgs(hi, `{"role":"assistant","content":"ok","thinking_blocks":[{"type":"thinking","thinking":"fine","signature":"s1"},{"type":"thinking","thinking":"top secret","signature":"s2"}]}`, hi), "messages[1].thinking_blocks[1].thinking"},
 		{"clean tools pass", withTools(tool(`"looks things up"`, okParams)), ""},
 	}
 	for _, tt := range tests {
@@ -186,6 +188,9 @@ func TestAmbiguousKeysOfTheNewFieldsAreRefused(t *testing.T) {
 		{"a second function key in a tool is refused", `{"messages":[],"tools":[{"type":"function","function":{"name":"f"},"FUNCTION":{"name":"g"}}]}`, "tools[0].function"},
 		{"a second description key is refused", tool(`{"name":"f","description":"bad","description":"ok"}`), "tools[0].function.description"},
 		{"a parameters key in another case is refused", tool(`{"name":"f","parameters":{},"Parameters":{}}`), "tools[0].function.parameters"},
+		{"a second reasoning_content key is refused", `{"messages":[{"role":"assistant","content":"ok","reasoning_content":"bad","reasoning_content":"ok"}]}`, "messages[0].reasoning_content"},
+		{"a thinking_blocks key in another case is refused", `{"messages":[{"role":"assistant","content":"ok","thinking_blocks":[],"Thinking_Blocks":[]}]}`, "messages[0].thinking_blocks"},
+		{"a second thinking key in a thinking block is refused", `{"messages":[{"role":"assistant","content":"ok","thinking_blocks":[{"type":"thinking","thinking":"bad","thinking":"ok"}]}]}`, "messages[0].thinking_blocks[0].thinking"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -308,6 +313,8 @@ func TestTheLengthLimitCountsEveryTextTheModelReads(t *testing.T) {
 		{"a tool's name and description count", with(`"tools":[{"type":"function","function":{"name":"lookup","description":"` + long + `"}}]`), true},
 		{"a parameter's description counts", with(`"tools":[{"type":"function","function":{"name":"f","parameters":{"description":"` + long + `"}}}]`), true},
 		{"an escaped description counts as the characters it decodes to", with(`"tools":[{"type":"function","function":{"name":"f","parameters":{"description":"\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"}}}]`), false},
+		{"an earlier turn's reasoning_content counts", msgs(`{"role":"assistant","content":"","reasoning_content":"`+long+`"}`, hi), true},
+		{"an earlier turn's thinking blocks count", msgs(`{"role":"assistant","content":"","thinking_blocks":[{"type":"thinking","thinking":"`+long+`","signature":"s"}]}`, hi), true},
 		{"the output schema's description counts", with(`"response_format":{"type":"json_schema","json_schema":{"name":"o","description":"` + long + `"}}`), true},
 		{"the descriptions in the output schema count", with(`"response_format":{"type":"json_schema","json_schema":{"name":"o","schema":{"description":"` + long + `"}}}`), true},
 		{"a schema's keys and types do not count", with(`"tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object","properties":{"a_rather_long_property_name":{"type":"string"}}}}}]`), false},

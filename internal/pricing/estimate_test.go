@@ -132,7 +132,7 @@ func TestEstimateCost(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, ok := tbl.EstimateCost(tt.model, tt.prompt, tt.maxOut)
+			got, ok := tbl.EstimateCost(tt.model, tt.prompt, tt.maxOut, false)
 			if ok != tt.wantOK || !near(got, tt.want) {
 				t.Errorf("EstimateCost(%q, %d, %d) = %v, %v; want %v, %v", tt.model, tt.prompt, tt.maxOut, got, ok, tt.want, tt.wantOK)
 			}
@@ -141,7 +141,7 @@ func TestEstimateCost(t *testing.T) {
 	t.Run("the estimate grows with max tokens", func(t *testing.T) {
 		prev := -1.0
 		for _, maxOut := range []int{0, 1, 100, 4096, 128_000} {
-			got, _ := tbl.EstimateCost("claude-sonnet-4-5", 500, maxOut)
+			got, _ := tbl.EstimateCost("claude-sonnet-4-5", 500, maxOut, false)
 			if got <= prev {
 				t.Errorf("max %d: %v, not above %v", maxOut, got, prev)
 			}
@@ -149,10 +149,21 @@ func TestEstimateCost(t *testing.T) {
 		}
 	})
 	t.Run("the estimate is at least the actual cost of a call within it", func(t *testing.T) {
-		est, _ := tbl.EstimateCost("gpt-4o", 2000, 500)
+		est, _ := tbl.EstimateCost("gpt-4o", 2000, 500, false)
 		actual, _ := tbl.Cost("gpt-4o", usage(2000, 1500, 500))
 		if est < actual {
 			t.Errorf("estimate %v below actual %v", est, actual)
+		}
+	})
+	t.Run("with cache breakpoints the estimate holds a prompt written to the one-hour cache", func(t *testing.T) {
+		est, _ := tbl.EstimateCost("claude-sonnet-4-5", 2000, 500, true)
+		written := openai.Usage{PromptTokens: 2000, CompletionTokens: 500,
+			PromptTokensDetails: &openai.PromptTokensDetails{CacheCreationTokens: 2000,
+				CacheCreationTokenDetails: &openai.CacheCreationDetails{Ephemeral1hInputTokens: 2000}}}
+		actual, _ := tbl.Cost("claude-sonnet-4-5", written)
+		plain, _ := tbl.EstimateCost("claude-sonnet-4-5", 2000, 500, false)
+		if est < actual || !near(est, (2000*6+500*15)/1e6) || plain >= actual {
+			t.Errorf("estimate %v (without breakpoints %v), actual %v with every prompt token written for an hour", est, plain, actual)
 		}
 	})
 }

@@ -304,17 +304,23 @@ func (t *Table) Cost(model string, u openai.Usage) (usd float64, ok bool) {
 // EstimateCost is what a call can cost before it is made, for a spend
 // reservation: promptTokens (see EstimatePromptTokens) at the full input price,
 // no cache discount assumed, plus maxOutputTokens at the output price. The
-// caller picks maxOutputTokens when the request sets none. Unknown model: 0,
-// false. Cache-write surcharges are not assumed either: a prompt written to
-// the cache can cost up to CacheWrite1h per token, which settling the call
-// charges; reserving that much for every call would refuse calls that never
-// write to a cache.
-func (t *Table) EstimateCost(model string, promptTokens, maxOutputTokens int) (usd float64, ok bool) {
+// caller picks maxOutputTokens when the request sets none. With cacheWrites
+// (the request marks prompt cache breakpoints, so the provider may write the
+// prompt to its cache) the prompt is priced at the dearest of the input and
+// cache-write prices, as settling may charge it; without, at the input
+// price (reserving the surcharge for every call would refuse calls that
+// never write to a cache). Unknown model: 0, false.
+func (t *Table) EstimateCost(model string, promptTokens, maxOutputTokens int, cacheWrites bool) (usd float64, ok bool) {
 	p, _, ok := t.Lookup(model)
 	if !ok {
 		return 0, false
 	}
-	return (float64(max(promptTokens, 0))*p.Input + float64(max(maxOutputTokens, 0))*p.Output) / 1e6, true
+	in := p.Input
+	if cacheWrites {
+		e := p.effective()
+		in = max(e.Input, e.CacheWrite, e.CacheWrite1h)
+	}
+	return (float64(max(promptTokens, 0))*in + float64(max(maxOutputTokens, 0))*p.Output) / 1e6, true
 }
 
 func normalize(model string) string { return strings.ToLower(strings.TrimSpace(model)) }

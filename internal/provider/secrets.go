@@ -211,11 +211,14 @@ func isAlnum(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
 
 // Secrets returns the secrets of the instance c configures: APIKey and every
 // value of Headers.
-func (c Config) Secrets() Secrets {
+func (c Config) Secrets() Secrets { return NewSecrets(c.SecretValues()...) }
+
+// SecretValues are those secrets as configured, in a slice of the caller's.
+func (c Config) SecretValues() []Secret {
 	all := make([]Secret, 0, len(c.Headers)+1)
 	all = append(all, c.APIKey)
 	for _, v := range c.Headers {
 		all = append(all, v)
 	}
-	return NewSecrets(all...)
+	return all
 }

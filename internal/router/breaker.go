@@ -119,7 +119,8 @@ func (b *Breaker) Record(t Ticket, success bool) {
 	}
 	switch b.state {
 	case HalfOpen:
-		b.trials-- // the same generation while half-open: t holds a slot
+		// A trial of this period: either way a new period begins (enter
+		// frees every slot).
 		if success {
 			b.enter(Closed)
 		} else {

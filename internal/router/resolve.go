@@ -3,7 +3,6 @@ package router
 import (
 	"fmt"
 	"net/http"
-	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -93,7 +92,9 @@ func (r *Router) Resolve(req *Request, pin string) (*Plan, error) {
 // resolvePinned plans model (req's model without a provider prefix) on the
 // provider the client pinned. On a route the pinned provider serves in
 // several places, the upstream model is the one the unpinned request would
-// try first: a conditional route's matched rule before its own targets.
+// try first. A conditional route's rule that matches the request holds its
+// requests to its own targets (data residency, a tenant's deployment): a
+// pin may pick among them only.
 func (r *Router) resolvePinned(req *Request, pin, model string) (*Plan, error) {
 	p, ok := r.Provider(pin)
 	if !ok {
@@ -105,12 +106,19 @@ func (r *Router) resolvePinned(req *Request, pin, model string) (*Plan, error) {
 		plan.Route, plan.Retry = rt.Name, r.retryFor(rt)
 		rq := *req
 		rq.Model = model // a rule on the model name matches it without the prefix
-		cands, fallbacks := rt.candidates(&rq)
-		for _, wt := range slices.Concat(cands, fallbacks, rt.allTargets()) {
+		cands, ruled := rt.candidates(&rq)
+		if !ruled {
+			cands = rt.allTargets() // the route's own targets first
+		}
+		for _, wt := range cands {
 			if wt.Provider.Name() == p.Name() {
 				plan.Targets = []*Target{wt.Target}
 				return plan, nil
 			}
+		}
+		if ruled {
+			return nil, &openai.Error{Code: openai.CodeModelNotFound, Param: "model",
+				Message: fmt.Sprintf("provider %s is not among the targets route `%s` allows for this request (its matching rule keeps requests to its own targets)", p.Name(), rt.Name)}
 		}
 	}
 	r.mu.Lock()

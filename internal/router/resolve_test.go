@@ -1,8 +1,10 @@
 package router
 
 import (
+	"errors"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -171,5 +173,37 @@ func TestAPinOnAConditionalRouteTakesTheMatchedRulesModel(t *testing.T) {
 				t.Errorf("targets = %v, want [%s]", got, tt.want)
 			}
 		})
+	}
+}
+
+// A rule that matches keeps its requests to its own targets (data
+// residency): a pin of a provider outside the rule is refused, whether as a
+// pin argument or a provider prefix, and also when that provider serves any
+// model by a pattern; without a matching rule the pin is free.
+func TestAPinCannotLeaveTheConditionalRuleThatMatched(t *testing.T) {
+	r, _ := newTestRouter(newFake("a"), newFake("b"), newFake("c"))
+	if err := r.AddWildcard("c", "*", 0); err != nil {
+		t.Fatal(err)
+	}
+	rt := &Route{Name: "smart", Strategy: StrategyConditional,
+		Targets: []WeightedTarget{wt(t, r, "c/default", 1)},
+		Conditions: []Condition{
+			{Headers: map[string]string{"X-Region": "eu"}, Targets: []WeightedTarget{wt(t, r, "a/eu", 1), wt(t, r, "b/eu", 1)}},
+		}}
+	if err := r.AddRoute(rt); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct{ model, pin string }{{"smart", "c"}, {"c/smart", ""}} {
+		_, err := r.Resolve(&Request{Model: tt.model, Header: header("X-Region", "eu")}, tt.pin)
+		var oe *openai.Error
+		if !errors.As(err, &oe) || oe.Code != openai.CodeModelNotFound || !strings.Contains(oe.Message, "matching rule") {
+			t.Errorf("model %q pin %q in the eu rule: %v, want model_not_found naming the rule", tt.model, tt.pin, err)
+		}
+	}
+	if plan, err := r.Resolve(&Request{Model: "smart", Header: header("X-Region", "eu")}, "b"); err != nil || !slices.Equal(keys(plan.Targets), []string{"b/eu"}) {
+		t.Errorf("a pin inside the rule: %v, %v", plan, err)
+	}
+	if plan, err := r.Resolve(&Request{Model: "c/smart"}, ""); err != nil || !slices.Equal(keys(plan.Targets), []string{"c/default"}) {
+		t.Errorf("without the rule: %v, %v", plan, err)
 	}
 }

@@ -134,7 +134,7 @@ func (r *Router) tryTarget(ctx context.Context, policy RetryPolicy, t *Target, t
 		err = fn(actx, t)
 		timedOut := timer.stop()
 		if err == nil {
-			res.Target, res.Latency, res.Done = t, timer.elapsed(), doneFunc(t, tk, cancel)
+			res.Target, res.Latency, res.Done = t, timer.elapsed(), doneFunc(ctx, t, tk, cancel)
 			t.observe(res.Latency)
 			return true, nil
 		}
@@ -223,21 +223,27 @@ func (at *attemptTimer) stop() (timedOut bool) {
 // elapsed is the time since the attempt started.
 func (at *attemptTimer) elapsed() time.Duration { return time.Since(at.start) }
 
-// doneFunc is Result.Done for an attempt on t that answered with ticket tk:
-// the first call frees the target's in-flight slot, records the outcome on
-// its breaker (a retryable error counts as a failure of the target, a client
-// that went away as no outcome) and cancels the attempt's context; later
-// calls do nothing.
-func doneFunc(t *Target, tk Ticket, cancel context.CancelFunc) func(err error) {
+// doneFunc is Result.Done for an attempt on t that answered with ticket tk
+// under ctx, the request's: the first call frees the target's in-flight
+// slot, records the outcome on its breaker (a retryable error counts as a
+// failure of the target; a request that ended first, its client gone or its
+// own deadline passed, as no outcome: a stream cut so says nothing of the
+// target's health) and cancels the attempt's context; later calls do
+// nothing.
+func doneFunc(ctx context.Context, t *Target, tk Ticket, cancel context.CancelFunc) func(err error) {
 	var once sync.Once
 	return func(err error) {
 		once.Do(func() {
 			t.c.inflight.Add(-1)
+			defer cancel()
+			if ctx.Err() != nil {
+				t.Breaker.Release(tk)
+				return
+			}
 			if err != nil && isRetryable(err) {
 				t.c.failures.Add(1)
 			}
 			settle(t.Breaker, tk, err)
-			cancel()
 		})
 	}
 }

@@ -3,6 +3,7 @@ package router
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -651,6 +652,23 @@ func TestAProbeWhoseClientLeftNeitherClosesNorReopensTheBreaker(t *testing.T) {
 		}
 		check(t, tg)
 	})
+	for _, deliver := range []error{nil, statusErr("a", 500, nil)} {
+		// A stream whose request ended first (the client gone mid-stream, or
+		// the request's own deadline passed) is delivered with whatever the
+		// relay saw: no outcome either way.
+		t.Run(fmt.Sprintf("the probe answers, the client leaves mid-stream, the delivery says %v", deliver), func(t *testing.T) {
+			r, _ := newTestRouter(newFake("a"))
+			tg := halfOpen(t, r)
+			ctx, cancel := context.WithCancel(context.Background())
+			res, err := r.Run(ctx, plan(t, r, RetryPolicy{}, "a/x"), chat)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cancel()
+			res.Done(deliver)
+			check(t, tg)
+		})
+	}
 	t.Run("the probe answers but the delivery ends with the client closed status", func(t *testing.T) {
 		r, _ := newTestRouter(newFake("a"))
 		tg := halfOpen(t, r)

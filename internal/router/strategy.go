@@ -30,10 +30,7 @@ var Strategies = []string{StrategyFallback, StrategyWeighted, StrategyRoundRobin
 // deployment), so its requests never fall through to the route's default;
 // give the rule more targets to fail over between.
 func (r *Router) orderTargets(rt *Route, req *Request) []*Target {
-	cands, fallbacks := rt.candidates(req)
-	if len(cands) == 0 {
-		cands = fallbacks
-	}
+	cands, _ := rt.candidates(req)
 	if len(cands) == 0 {
 		return nil
 	}
@@ -50,20 +47,18 @@ func (r *Router) orderTargets(rt *Route, req *Request) []*Target {
 	return out
 }
 
-// candidates are the targets a request may use, and the route's own targets
-// (its default) behind them: a conditional route offers the targets of its
-// first rule that matches the request. A pin looks among both for the
-// pinned provider's model. When no rule matches, or for every other
-// strategy, the candidates are the route's own targets, without fallbacks.
-func (rt *Route) candidates(req *Request) (cands, fallbacks []WeightedTarget) {
+// candidates are the targets a request may use: on a conditional route the
+// targets of its first rule that matches the request (ruled is true then;
+// configuration gives every rule a target), else the route's own targets.
+func (rt *Route) candidates(req *Request) (cands []WeightedTarget, ruled bool) {
 	if rt.Strategy == StrategyConditional {
 		for _, c := range rt.Conditions {
 			if c.matches(req) {
-				return c.Targets, rt.Targets
+				return c.Targets, true
 			}
 		}
 	}
-	return rt.Targets, nil
+	return rt.Targets, false
 }
 
 // pick returns the index in cands (never empty) of the target the route's

@@ -241,6 +241,19 @@ const (
 	SightRepeat
 )
 
+// OverCap reports whether a spend period that has spent spent is past its
+// cap (0: none) for a request: at or over it, or, with whole > 0 (see
+// KeyUse.WholeMicros), unable to take whole more within it.
+func OverCap(spent, limit, whole int64) bool {
+	if limit <= 0 {
+		return false
+	}
+	if whole > 0 {
+		return spent+whole > limit
+	}
+	return spent >= limit
+}
+
 // WholeMicros is what each capped period must hold within its cap: Micros
 // when Whole is set, else 0 (a period need only be below its cap).
 func (u KeyUse) WholeMicros() int64 {

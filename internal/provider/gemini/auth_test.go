@@ -157,7 +157,16 @@ func TestVertexTokensFromAServiceAccountKeyAreRenewedBeforeTheyExpire(t *testing
 	}
 
 	first := ts.fetchTimes()[0]
-	time.Sleep(time.Until(first.Add(lifetime/2 + 200*time.Millisecond)))
+	// Wait for the renewal time the client set itself (from its own receipt
+	// of the token: a slow first answer moves it later than first's half-life).
+	r := p.tokens.(*refreshingTokens)
+	r.mu.Lock()
+	renewAt := r.refreshAt
+	r.mu.Unlock()
+	if !renewAt.Before(first.Add(lifetime)) {
+		t.Fatalf("renewal set for %v after the first token's fetch, not before its expiry", renewAt.Sub(first))
+	}
+	time.Sleep(time.Until(renewAt) + 50*time.Millisecond)
 	chat()
 	fetches := ts.fetchTimes()
 	if len(fetches) != 2 {
@@ -253,6 +262,27 @@ func TestAnAccessTokenTheUpstreamEchoesIsRedacted(t *testing.T) {
 	if err == nil || strings.Contains(err.Error(), "ya29.token-1") {
 		t.Fatalf("err = %v, want an error without the access token", err)
 	}
+}
+
+// Concurrent requests share the provider's secrets: each redacts the access
+// token (and the configured header values) from what the upstream says, and
+// none writes into a slice another reads (go test -race: the token was
+// appended into spare capacity of the shared configured secrets).
+func TestConcurrentRequestsRedactTheAccessTokenWithoutARace(t *testing.T) {
+	ts := newTokenServer(t, time.Hour)
+	up := newUpstream(t, providertest.JSON(500, `{"error":{"code":500,"message":"proxy saw Bearer ya29.token-1 and h-one-secret","status":"INTERNAL"}}`))
+	p := vertexWith(t, up, provider.Config{CredentialsFile: ts.keyFile(t),
+		Headers: map[string]provider.Secret{"X-One": "h-one-secret", "X-Two": "h-two-secret"}})
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			_, err := p.Chat(context.Background(), chatReq(t, "m"))
+			if err == nil || strings.Contains(err.Error(), "ya29.token-1") || strings.Contains(err.Error(), "h-one-secret") {
+				t.Errorf("err = %v, want an error without the token or the header value", err)
+			}
+		})
+	}
+	wg.Wait()
 }
 
 func TestApplicationDefaultCredentialsAreUsedWhenNothingElseIsConfigured(t *testing.T) {

@@ -35,7 +35,6 @@ func parseError(body []byte) (*apiError, bool) {
 // the gateway's credential failing, not the client's request, so it is
 // reported like a 401.
 type upstreamErrors struct {
-	p *Provider
 	// up is the upstream the request went to, with its secrets.
 	up          provider.Upstream
 	keyRejected bool

@@ -79,7 +79,7 @@ func FuzzParseError(f *testing.F) {
 		if ok != (e != nil) {
 			t.Fatalf("parseError = %v, %v", e, ok)
 		}
-		u := &upstreamErrors{p: p, up: p.up}
+		u := &upstreamErrors{up: p.up}
 		m := u.message(body)
 		if ok && m != e.Message {
 			t.Fatalf("message %q, want %q", m, e.Message)

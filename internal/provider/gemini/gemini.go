@@ -17,7 +17,9 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -47,9 +49,15 @@ type Provider struct {
 	// tokens makes Vertex AI access tokens; nil with a static token.
 	tokens oauth2.TokenSource
 	// secrets are the configured secret values; a request's access token
-	// joins them for redaction.
+	// joins them for redaction, in tokenUp: the upstream of the last token
+	// (rebuilt when the token changes, about once an hour).
 	secrets []provider.Secret
-	logger  *slog.Logger
+	tokenMu sync.Mutex
+	tokenUp struct {
+		token string
+		up    provider.Upstream
+	}
+	logger *slog.Logger
 	// now and newID are replaced by tests for stable output.
 	now   func() time.Time
 	newID func() string
@@ -79,10 +87,7 @@ func New(cfg provider.Config, deps provider.Deps) (*Provider, error) {
 		now:    time.Now,
 		newID:  provider.NewCompletionID,
 	}
-	p.secrets = append(p.secrets, cfg.APIKey)
-	for _, v := range cfg.Headers {
-		p.secrets = append(p.secrets, v)
-	}
+	p.secrets = cfg.SecretValues()
 	base := strings.TrimRight(cfg.BaseURL, "/")
 	switch cfg.Kind {
 	case KindGemini:
@@ -165,6 +170,18 @@ func geminiModelPath(model string) string {
 	return "models/" + url.PathEscape(model)
 }
 
+// upstreamFor is p's upstream with token among the secrets it redacts.
+func (p *Provider) upstreamFor(token string) provider.Upstream {
+	p.tokenMu.Lock()
+	defer p.tokenMu.Unlock()
+	if p.tokenUp.token != token || token == "" {
+		up := p.up
+		up.Secrets = provider.NewSecrets(append(slices.Clip(p.secrets), provider.Secret(token))...)
+		p.tokenUp.token, p.tokenUp.up = token, up
+	}
+	return p.tokenUp.up
+}
+
 // request is what one upstream request is sent with: the headers (the
 // configured extras, then the credential) and the upstream whose secrets
 // are redacted from what it answers, the access token included.
@@ -177,8 +194,7 @@ func (p *Provider) request() (http.Header, provider.Upstream, error) {
 			return nil, up, p.tokenError(err)
 		}
 		h.Set("Authorization", "Bearer "+tok.AccessToken)
-		up.Secrets = provider.NewSecrets(append(p.secrets, provider.Secret(tok.AccessToken))...)
-		return h, up, nil
+		return h, p.upstreamFor(tok.AccessToken), nil
 	}
 	if k := p.key.Value(); k != "" {
 		if p.kind == KindVertex {
@@ -215,7 +231,7 @@ func (p *Provider) post(ctx context.Context, u string, body any) ([]byte, error)
 	if err != nil {
 		return nil, err
 	}
-	ue := &upstreamErrors{p: p, up: up}
+	ue := &upstreamErrors{up: up}
 	out, err := up.DoJSON(ctx, http.MethodPost, u, h, b, ue.message)
 	if err != nil {
 		return nil, ue.fix(err)
@@ -266,7 +282,7 @@ func (p *Provider) ChatStream(ctx context.Context, req *provider.ChatRequest) (p
 	if err != nil {
 		return nil, err
 	}
-	ue := &upstreamErrors{p: p, up: up}
+	ue := &upstreamErrors{up: up}
 	inner, err := up.StreamJSON(ctx, http.MethodPost, p.modelURL(req.Model, "streamGenerateContent")+"?alt=sse", h, b, ue.message, t.translate)
 	if err != nil {
 		return nil, ue.fix(err)

@@ -32,7 +32,7 @@ func (p *Provider) ListModels(ctx context.Context) ([]string, error) {
 		if err != nil {
 			return nil, "", err
 		}
-		ue := &upstreamErrors{p: p, up: up}
+		ue := &upstreamErrors{up: up}
 		out, err := up.DoJSON(ctx, http.MethodGet, p.base+"/v1beta/models?"+q.Encode(), h, nil, ue.message)
 		if err != nil {
 			return nil, "", ue.fix(err)

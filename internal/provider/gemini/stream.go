@@ -80,7 +80,7 @@ func (t *translator) translate(ev sse.Event) ([]provider.Chunk, bool, error) {
 						b.ToolCallArgs(n, compactArgs(pt.FunctionCall.Args)))
 				case pt.Thought:
 					if pt.Text != "" {
-						out = append(out, reasoningChunk(b, pt.Text))
+						out = append(out, b.Chunk(openai.Delta{ReasoningContent: pt.Text}, "")) // a thought summary
 					}
 				case pt.Text != "":
 					out = append(out, b.Text(pt.Text))
@@ -152,28 +152,3 @@ func (s *stream) Next() (provider.Chunk, error) {
 
 // Close implements provider.Stream.
 func (s *stream) Close() error { return s.inner.Close() }
-
-// reasoningChunk renders a thought summary as a delta's reasoning_content,
-// the field the Messages translator (and DeepSeek-style clients) read for
-// reasoning text. openai.Delta has no such field: a struct that embeds it
-// beside its own reasoning_content field (as the Messages translator's does)
-// would make encoding/json drop both, so the chunk is written here.
-func reasoningChunk(b *provider.ChunkBuilder, text string) provider.Chunk {
-	type delta struct {
-		ReasoningContent string `json:"reasoning_content"`
-	}
-	type choice struct {
-		Index        int     `json:"index"`
-		Delta        delta   `json:"delta"`
-		FinishReason *string `json:"finish_reason"`
-	}
-	c := struct {
-		ID      string   `json:"id"`
-		Object  string   `json:"object"`
-		Created int64    `json:"created"`
-		Model   string   `json:"model"`
-		Choices []choice `json:"choices"`
-	}{b.ID, "chat.completion.chunk", b.Created, b.Model, []choice{{Index: b.Index, Delta: delta{text}}}}
-	data, _ := provider.Marshal(c)
-	return provider.Chunk{Data: data}
-}

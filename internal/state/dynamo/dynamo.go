@@ -31,9 +31,11 @@ package dynamo
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -107,6 +109,33 @@ const (
 
 func (d *db) key(pk, sk string) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{attrPK: s(pk), attrSK: s(sk)}
+}
+
+// batchGet reads the items of keys (at most 100) strongly consistent, with
+// one BatchGetItem and follow-ups for what DynamoDB leaves unprocessed (up
+// to unprocessedRetries); absent items are left out.
+func (d *db) batchGet(ctx context.Context, keys []map[string]types.AttributeValue) ([]map[string]types.AttributeValue, error) {
+	req := map[string]types.KeysAndAttributes{d.table: {Keys: keys, ConsistentRead: aws.Bool(true)}}
+	var items []map[string]types.AttributeValue
+	for attempt := 0; len(req) > 0; attempt++ {
+		if attempt > unprocessedRetries {
+			return nil, fmt.Errorf("items still unprocessed after %d retries", unprocessedRetries)
+		}
+		if attempt > 0 {
+			select {
+			case <-time.After(time.Duration(attempt*attempt) * 10 * time.Millisecond):
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		}
+		out, err := d.api.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req}, d.callOpts...)
+		if err != nil {
+			return nil, err
+		}
+		items = append(items, out.Responses[d.table]...)
+		req = out.UnprocessedKeys
+	}
+	return items, nil
 }
 
 // expired reports whether item has a ttl at or before the store's now.

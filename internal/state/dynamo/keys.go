@@ -141,33 +141,16 @@ func (k *Keys) List(ctx context.Context) ([]*state.Key, error) {
 // unprocessedRetries bounds the BatchGetItem follow-ups for unprocessed keys.
 const unprocessedRetries = 5
 
-// batchGet reads the key records of hashes (at most 100), strongly
-// consistent, following up what DynamoDB leaves unprocessed. A hash whose
+// batchGet reads the key records of hashes (at most 100). A hash whose
 // record is gone (deleted between the Query and now) is skipped.
 func (k *Keys) batchGet(ctx context.Context, hashes []string) ([]map[string]types.AttributeValue, error) {
 	ks := make([]map[string]types.AttributeValue, len(hashes))
 	for i, h := range hashes {
 		ks[i] = k.d.key(prefixKey+h, skKey)
 	}
-	req := map[string]types.KeysAndAttributes{k.d.table: {Keys: ks, ConsistentRead: aws.Bool(true)}}
-	var items []map[string]types.AttributeValue
-	for attempt := 0; len(req) > 0; attempt++ {
-		if attempt > unprocessedRetries {
-			return nil, fmt.Errorf("dynamo: list keys: records still unprocessed after %d retries", unprocessedRetries)
-		}
-		if attempt > 0 {
-			select {
-			case <-time.After(time.Duration(attempt*attempt) * 10 * time.Millisecond):
-			case <-ctx.Done():
-				return nil, ctx.Err()
-			}
-		}
-		out, err := k.d.api.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req}, k.d.callOpts...)
-		if err != nil {
-			return nil, fmt.Errorf("dynamo: list keys: %w", err)
-		}
-		items = append(items, out.Responses[k.d.table]...)
-		req = out.UnprocessedKeys
+	items, err := k.d.batchGet(ctx, ks)
+	if err != nil {
+		return nil, fmt.Errorf("dynamo: list keys: %w", err)
 	}
 	return items, nil
 }

@@ -146,7 +146,7 @@ func (u *KeyUses) Reserve(ctx context.Context, keyID string, now time.Time, use 
 	caps := amounts(use.Caps)
 	whole := use.WholeMicros()
 	for i, p := range periods(now) {
-		if caps[i] > 0 && whole > caps[i] && res.OverBudget == "" {
+		if state.OverCap(0, caps[i], whole) && res.OverBudget == "" {
 			res.OverBudget, res.Allowed = p.name, false // not even an empty period holds it
 		}
 	}
@@ -261,11 +261,12 @@ func (u *KeyUses) update(e *expr, keyID string, adds, sets []string, named map[s
 // afterWrite is what follows a write, given the item as it was before it:
 // the item's past periods are remembered for the next write to remove, and
 // an item written for the first time takes over the key's spend from the
-// layout before key-use items (migrateSpend).
+// layout before key-use items (migrateSpend), whatever became of the
+// request: a client that has gone cannot cut the move short.
 func (u *KeyUses) afterWrite(ctx context.Context, keyID string, old map[string]types.AttributeValue, now time.Time, removed []string) {
 	u.remember(keyID, old, now, removed)
 	if _, ok := old[attrLayout]; !ok {
-		u.migrateSpend(ctx, keyID, now)
+		u.migrateSpend(context.WithoutCancel(ctx), keyID, now)
 	}
 }
 
@@ -282,7 +283,7 @@ func (u *KeyUses) judge(res *state.KeyUseResult, item map[string]types.Attribute
 	whole := use.WholeMicros()
 	for i, p := range periods(now) {
 		spent, _ := getInt(item, p.attr)
-		if caps[i] > 0 && (spent >= caps[i] || spent+whole > caps[i]) {
+		if state.OverCap(spent, caps[i], whole) {
 			res.OverBudget, res.Allowed = p.name, false
 			break
 		}
@@ -414,8 +415,9 @@ func (u *KeyUses) Settle(ctx context.Context, keyID string, at time.Time, window
 // (pk=SPEND#<key-id>, sk=TOTAL | DAY#<yyyy-mm-dd> | MONTH#<yyyy-mm>,
 // attribute usd_micros) into its key-use item: the total, today and this
 // month, added once, by the first write of the item (the one that set
-// attrLayout). The old items are left as they are. Best effort: a failure
-// here leaves the old spend uncounted, never counted twice.
+// attrLayout). The old items are left as they are. Best effort: a store
+// failure here (both the read, with its follow-ups, and the write failing)
+// leaves the old spend uncounted, never counted twice.
 func (u *KeyUses) migrateSpend(ctx context.Context, keyID string, now time.Time) {
 	old, err := u.legacySpend(ctx, keyID, now)
 	if err != nil || old == (state.SpendAmounts{}) {
@@ -439,19 +441,17 @@ func (u *KeyUses) migrateSpend(ctx context.Context, keyID string, now time.Time)
 }
 
 // legacySpend is the key's spend in the layout before key-use items: its
-// total and the day and month of at (one BatchGetItem; absent items are 0).
+// total and the day and month of at (one BatchGetItem, and follow-ups for
+// what it leaves unprocessed; absent items are 0).
 func (u *KeyUses) legacySpend(ctx context.Context, keyID string, at time.Time) (state.SpendAmounts, error) {
 	pk := "SPEND#" + keyID
 	day, month := "DAY#"+at.UTC().Format(memory.DayLayout), "MONTH#"+at.UTC().Format(memory.MonthLayout)
-	out, err := u.d.api.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: map[string]types.KeysAndAttributes{u.d.table: {
-		Keys:           []map[string]types.AttributeValue{u.d.key(pk, "TOTAL"), u.d.key(pk, day), u.d.key(pk, month)},
-		ConsistentRead: aws.Bool(true),
-	}}}, u.d.callOpts...)
+	items, err := u.d.batchGet(ctx, []map[string]types.AttributeValue{u.d.key(pk, "TOTAL"), u.d.key(pk, day), u.d.key(pk, month)})
 	if err != nil {
 		return state.SpendAmounts{}, err
 	}
 	var old state.SpendAmounts
-	for _, item := range out.Responses[u.d.table] {
+	for _, item := range items {
 		v, _ := getInt(item, "usd_micros")
 		switch getString(item, attrSK) {
 		case "TOTAL":

@@ -112,27 +112,14 @@ func (s *Spend) overBudget(keyID string, at time.Time, caps state.SpendAmounts, 
 	now := s.now()
 	day, month := at.UTC().Format(DayLayout), at.UTC().Format(MonthLayout)
 	switch {
-	case over(ks.total, caps.Total, whole):
+	case state.OverCap(ks.total, caps.Total, whole):
 		return "total"
-	case now.Before(DayExpiry(at)) && over(ks.days[day], caps.Day, whole):
+	case now.Before(DayExpiry(at)) && state.OverCap(ks.days[day], caps.Day, whole):
 		return "daily"
-	case now.Before(MonthExpiry(at)) && over(ks.months[month], caps.Month, whole):
+	case now.Before(MonthExpiry(at)) && state.OverCap(ks.months[month], caps.Month, whole):
 		return "monthly"
 	}
 	return ""
-}
-
-// over reports whether a period with spend spent is past its cap (0: no
-// cap) for a request: at or over it, or, with whole > 0, unable to take
-// whole more within it.
-func over(spent, limit, whole int64) bool {
-	if limit <= 0 {
-		return false
-	}
-	if whole > 0 {
-		return spent+whole > limit
-	}
-	return spent >= limit
 }
 
 // adjust adds each amount to its period. A period already expired is not
