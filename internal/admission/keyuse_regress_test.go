@@ -35,7 +35,8 @@ func TestAShardedKeyWithALimitBelowItsShardsAdmitsOnlyItsLimit(t *testing.T) {
 	for name, newStore := range bothStores() {
 		t.Run(name, func(t *testing.T) {
 			st := newStore(t)
-			a := admission.New(admission.Settings{AuthEnabled: true}, admission.Options{Store: st})
+			at := time.Now().Truncate(time.Hour).Add(30 * time.Minute) // one hour window for all 40
+			a := admission.New(admission.Settings{AuthEnabled: true}, admission.Options{Store: st, Now: func() time.Time { return at }})
 			key := &state.Key{ID: "k1", Enabled: true, Limits: state.KeyLimits{RequestsPerHour: 2, Shards: 4}}
 			ctx := context.Background()
 			admitted := 0

@@ -34,7 +34,10 @@ func TestAShardedKeyAdmitsExactlyItsLimit(t *testing.T) {
 	for name, newStore := range stores {
 		t.Run(name, func(t *testing.T) {
 			st := newStore(t)
-			a := admission.New(admission.Settings{AuthEnabled: true}, admission.Options{Store: st})
+			// One moment for every request: a burst across the top of an hour
+			// would meet two windows.
+			at := time.Now().Truncate(time.Hour).Add(30 * time.Minute)
+			a := admission.New(admission.Settings{AuthEnabled: true}, admission.Options{Store: st, Now: func() time.Time { return at }})
 			key := &state.Key{ID: "k1", Enabled: true, Limits: state.KeyLimits{RequestsPerHour: 20, Shards: 4}}
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()

@@ -142,18 +142,26 @@ func (t *Ticket) settle(ctx context.Context, entry *state.CacheEntry) {
 			}
 		})
 	}
-	local := func() bool {
-		// The one copy: kept for the entry's life (the LRU's bounds permitting).
-		return a.lru.Put(ctx, t.cacheKey, entry, t.cacheTTL) == nil
-	}
-	if entry != nil && t.mode == CacheMiss && (!t.localOnly || !local()) {
-		// Shared, or too large for the in-process cache: then shared anyway.
-		wg.Go(func() {
-			if err := a.tieredPut(ctx, t.cacheKey, entry, t.cacheTTL); err != nil {
-				a.count.cacheErrors.Add(1)
-				a.log.Warn("cache store failed", "error", err.Error())
+	if entry != nil && t.mode == CacheMiss {
+		put := a.tieredPut
+		if t.localOnly {
+			// A key's first ask keeps its answer in-process only, for the
+			// entry's life; one the in-process cache refuses (too large) is
+			// shared anyway.
+			if a.lru.Put(ctx, t.cacheKey, entry, t.cacheTTL) == nil {
+				put = nil
+			} else {
+				put = a.store.Cache.Put
 			}
-		})
+		}
+		if put != nil {
+			wg.Go(func() {
+				if err := put(ctx, t.cacheKey, entry, t.cacheTTL); err != nil {
+					a.count.cacheErrors.Add(1)
+					a.log.Warn("cache store failed", "error", err.Error())
+				}
+			})
+		}
 	}
 	wg.Wait()
 }

@@ -46,28 +46,21 @@ func buildRouter(ctx context.Context, c *config.Config, deps provider.Deps, onOp
 	for _, pc := range c.Providers {
 		timeouts[pc.Name] = pc
 	}
-	// weighted is whether a strategy reads the weights: there a weight of 0
-	// (or none) is a target that is never picked first, only failed over
-	// to (an A/B arm at 0 % gets no traffic); elsewhere targets weigh 1.
-	weighted := func(strategy string) bool {
-		return strategy == router.StrategyAB || strategy == router.StrategyWeighted
-	}
-	target := func(t config.Target, strategy string) (router.WeightedTarget, error) {
+	// A weight is read only by the weighted and ab strategies, where a weight
+	// of 0 (or none) is a target never picked first, only failed over to (an
+	// A/B arm at 0 % gets no traffic).
+	target := func(t config.Target) (router.WeightedTarget, error) {
 		to := t.Timeout
 		if to == 0 {
 			to = timeouts[t.Provider].Timeout
 		}
 		tg, err := r.Target(t.Provider, t.Model, to)
-		w := t.Weight
-		if w == 0 && !weighted(strategy) {
-			w = 1
-		}
-		return router.WeightedTarget{Target: tg, Weight: w}, err
+		return router.WeightedTarget{Target: tg, Weight: t.Weight}, err
 	}
-	targets := func(ts []config.Target, strategy string) ([]router.WeightedTarget, error) {
+	targets := func(ts []config.Target) ([]router.WeightedTarget, error) {
 		out := make([]router.WeightedTarget, 0, len(ts))
 		for _, t := range ts {
-			wt, err := target(t, strategy)
+			wt, err := target(t)
 			if err != nil {
 				return nil, err
 			}
@@ -80,12 +73,12 @@ func buildRouter(ctx context.Context, c *config.Config, deps provider.Deps, onOp
 		retry := c.RetryPolicy(rc.Retry)
 		rt := &router.Route{Name: rc.Model, Strategy: rc.Strategy, Retry: &retry, NoFailover: rc.NoFailover}
 		var err error
-		if rt.Targets, err = targets(rc.Targets, rc.Strategy); err != nil {
+		if rt.Targets, err = targets(rc.Targets); err != nil {
 			return nil, err
 		}
 		for _, cc := range rc.Conditions {
 			cond := router.Condition{Model: cc.Model, Headers: cc.Headers, Metadata: cc.Metadata, Fields: cc.Fields}
-			if cond.Targets, err = targets(cc.Targets, router.StrategyConditional); err != nil {
+			if cond.Targets, err = targets(cc.Targets); err != nil {
 				return nil, err
 			}
 			rt.Conditions = append(rt.Conditions, cond)
@@ -116,7 +109,7 @@ func buildRouter(ctx context.Context, c *config.Config, deps provider.Deps, onOp
 				implicit[m] = rt
 				order = append(order, m)
 			}
-			wt, err := target(config.Target{Provider: pc.Name, Model: m}, router.StrategyFallback)
+			wt, err := target(config.Target{Provider: pc.Name, Model: m})
 			if err != nil {
 				return nil, err
 			}

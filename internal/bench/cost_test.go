@@ -46,38 +46,54 @@ func billedMs(d time.Duration) int64 {
 	return max(int64(math.Ceil(float64(d)/float64(time.Millisecond))), 1)
 }
 
+// perMsAt is the USD per million requests of one billed ms at mb MB.
+func perMsAt(mb int) float64 { return float64(mb) / 1024 * lambdaARMPerGBSecond / 1000 * 1e6 }
+
+// billedAt estimates the duration Lambda bills at mb MB for a handler that
+// took wall on a whole core of this machine, cpu of it computing: the
+// computing stretches by fullCPUMB / mb below one vCPU, the waiting (on
+// DynamoDB, on the model) does not. Without a CPU figure (0) it is wall.
+func billedAt(wall, cpu time.Duration, mb int) (ms int64, wait, stretched time.Duration, share float64) {
+	share = min(float64(mb)/fullCPUMB, 1)
+	wait = max(wall-cpu, 0)
+	stretched = time.Duration(float64(cpu) / share)
+	return billedMs(wait + stretched), wait, stretched, share
+}
+
 // costRows prices a million requests from the measured figures: Lambda's
-// request charge, the handler's measured duration as the billed duration, and
-// DynamoDB's request units per request.
+// request charge, the handler's duration as Lambda would bill it at the
+// memory size (billedAt), and DynamoDB's request units per request.
 func costRows(t *table, ddb ddbResult, initDur time.Duration) {
 	memMB := envInt("BENCH_MEMORY_MB", defaultMemoryMB)
-	perMs := float64(memMB) / 1024 * lambdaARMPerGBSecond / 1000 * 1e6 // USD per million requests per billed ms
+	perMs := perMsAt(memMB)
 	t.section("cost", fmt.Sprintf("USD per million gateway requests; Lambda arm64 %d MB + DynamoDB on-demand, us-east-1 prices of %s",
 		memMB, pricesChecked))
 
 	durs, rep, from := ddb.mem, ddb.mem, "the memory store (DynamoDB skipped)"
+	var cpus, repCPUs [kinds]time.Duration // none measured with the memory store
 	rep[secondAsk] = ddb.mem[firstAsk]
 	if ddb.skipped == "" {
-		durs, rep, from = ddb.ddb, ddb.rep, "DynamoDB Local"
+		durs, rep, cpus, repCPUs, from = ddb.ddb, ddb.rep, ddb.ddbCPU, ddb.repCPU, "DynamoDB Local"
 	}
 	cases := []struct {
-		name string
-		dur  time.Duration
-		s    *ddbScenario
+		name      string
+		wall, cpu time.Duration
+		s         *ddbScenario
 	}{
-		{"cache miss", durs[firstAsk], ddb.scenario("cache miss, warm key")},
-		{"cache hit", durs[hit], ddb.scenario("cache hit, other instance")},
-		{"store = repeat, cache miss", rep[firstAsk], ddb.scenario("store = repeat: cache miss, warm key")},
-		{"store = repeat, stored miss", rep[secondAsk], ddb.scenario("store = repeat: cache miss, stored")},
+		{"cache miss", durs[firstAsk], cpus[firstAsk], ddb.scenario("cache miss, warm key")},
+		{"cache hit", durs[hit], cpus[hit], ddb.scenario("cache hit, other instance")},
+		{"store = repeat, cache miss", rep[firstAsk], repCPUs[firstAsk], ddb.scenario("store = repeat: cache miss, warm key")},
+		{"store = repeat, stored miss", rep[secondAsk], repCPUs[secondAsk], ddb.scenario("store = repeat: cache miss, stored")},
 	}
 	t.row("Lambda requests", "", usd(lambdaPerMillionRequests), "", fmt.Sprintf("$%.2f per million", lambdaPerMillionRequests))
 	lambda := map[string]float64{}
 	for _, c := range cases {
-		ms := billedMs(c.dur)
+		ms, wait, stretched, share := billedAt(c.wall, c.cpu, memMB)
 		d := float64(ms) * perMs
 		lambda[c.name] = lambdaPerMillionRequests + d
 		t.row(fmt.Sprintf("Lambda duration, %s (%d ms billed)", c.name, ms), "", usd(d), "",
-			fmt.Sprintf("handler median %s with %s; $%.10f per GB-s", fmtDur(c.dur), from, lambdaARMPerGBSecond))
+			fmt.Sprintf("handler median %s with %s: %s waiting + %s CPU at a %.2f vCPU share; $%.10f per GB-s",
+				fmtDur(c.wall), from, fmtDur(wait), fmtDur(stretched), share, lambdaARMPerGBSecond))
 	}
 	state := map[string]float64{}
 	for _, c := range cases {
@@ -122,26 +138,19 @@ func costRows(t *table, ddb ddbResult, initDur time.Duration) {
 			name      string
 			wall, cpu time.Duration
 		}{{"cache miss", ddb.ddb[firstAsk], ddb.ddbCPU[firstAsk]}, {"cache hit", ddb.ddb[hit], ddb.ddbCPU[hit]}} {
-			wait := max(c.wall-c.cpu, 0)
-			base := 0.0
+			cost := func(mb int) (float64, int64, time.Duration, time.Duration, float64) {
+				ms, wait, stretched, share := billedAt(c.wall, c.cpu, mb)
+				return lambdaPerMillionRequests + float64(ms)*perMsAt(mb), ms, wait, stretched, share
+			}
+			base, _, _, _, _ := cost(defaultMemoryMB)
 			for _, mb := range []int{128, 256, 512, 1024} {
-				share := min(float64(mb)/fullCPUMB, 1)
-				d := wait + time.Duration(float64(c.cpu)/share)
-				ms := billedMs(d)
-				cost := lambdaPerMillionRequests + float64(ms)*float64(mb)/1024*lambdaARMPerGBSecond/1000*1e6
-				if mb == defaultMemoryMB {
-					base = cost
-				}
+				usdAt, ms, wait, stretched, share := cost(mb)
 				mark := ""
 				if mb == defaultMemoryMB {
 					mark = " (the stack's default)"
 				}
-				vs := ""
-				if base > 0 {
-					vs = ratio(base, cost)
-				}
-				t.row(fmt.Sprintf("Lambda at %d MB, %s%s", mb, c.name, mark), "", usd(cost), vs,
-					fmt.Sprintf("estimated %s billed: %s waiting + %s CPU at a %.2f vCPU share", fmtDur(time.Duration(ms)*time.Millisecond), fmtDur(wait), fmtDur(time.Duration(float64(c.cpu)/share)), share))
+				t.row(fmt.Sprintf("Lambda at %d MB, %s%s", mb, c.name, mark), "", usd(usdAt), ratio(base, usdAt),
+					fmt.Sprintf("estimated %s billed: %s waiting + %s CPU at a %.2f vCPU share", fmtDur(time.Duration(ms)*time.Millisecond), fmtDur(wait), fmtDur(stretched), share))
 			}
 		}
 	}
@@ -152,7 +161,8 @@ func costRows(t *table, ddb ddbResult, initDur time.Duration) {
 			"provided.al2023 bills INIT as duration; INIT measured on this machine, not in Lambda")
 	}
 	t.note("cost: billed duration = the median in-process handler duration measured above (loopback upstream, so no model "+
-		"time), rounded up to Lambda's 1 ms; the cache-hit case is a hit on another instance (its in-process cache cold: "+
+		"time) with its CPU time stretched to the memory size's vCPU share (as in the rows by memory size), rounded up to "+
+		"Lambda's 1 ms; the cache-hit case is a hit on another instance (its in-process cache cold: "+
 		"one more GetItem); with [cache] store = \"repeat\" a miss writes no cache entry and a stored miss (a key's second "+
 		"ask of a question, on another instance) writes it, once per question and key while the entry lives. Prices: Lambda arm64 $%.10f per GB-s and $%.2f per million requests; DynamoDB on-demand $%.3f per "+
 		"million WRU and $%.3f per million RRU (us-east-1, checked %s). Not included: data transfer, CloudWatch Logs and "+

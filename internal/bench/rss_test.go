@@ -19,6 +19,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/aigateway/gateway/internal/testutil"
 )
 
 // procStatusKB reads a "Name:   123 kB" field of /proc/<pid>/status in bytes.
@@ -188,7 +190,7 @@ models = ["bench-slow"]
 	if os.Getenv("BENCH_RSS_CACHE") == "off" {
 		// The cache keeps an accumulator per stream on a miss: compare like
 		// with like against a build whose cache was off by default.
-		cfg += "\n[cache]\nenabled = false\n"
+		cfg = testutil.CacheOffUnlessSet(cfg)
 	}
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		return res, err

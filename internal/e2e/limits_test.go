@@ -291,9 +291,6 @@ func limitProof(t *testing.T, tableEP, storeEP string) proofResult {
 	for o, n := range others {
 		t.Errorf("%d× neither 200 nor 429: %s", n, o)
 	}
-	if other.Load() == 0 && limited.Load() != total-ok.Load() {
-		t.Errorf("limited %d, want %d", limited.Load(), total-ok.Load())
-	}
 	return proofResult{limit: limit, admitted: ok.Load(), failOpen: failOpen}
 }
 

@@ -162,7 +162,11 @@ func (g *Gateway) adminCreateKey(w http.ResponseWriter, r *http.Request, _ *reco
 		return &openai.Error{Code: openai.CodeInvalidRequest, Param: "limits.shards",
 			Message: fmt.Sprintf("limits.shards must be from 0 to %d", state.MaxKeyShards)}
 	}
-	for name, v := range map[string]int64{"rpm": req.Limits.RequestsPerMinute, "rph": req.Limits.RequestsPerHour, "tpm": req.Limits.TokensPerMinute} {
+	for _, l := range []struct {
+		name string
+		v    int64
+	}{{"rpm", req.Limits.RequestsPerMinute}, {"rph", req.Limits.RequestsPerHour}, {"tpm", req.Limits.TokensPerMinute}} {
+		name, v := l.name, l.v
 		if n := req.Limits.Shards; n > 1 && v > 0 && v < n {
 			return &openai.Error{Code: openai.CodeInvalidRequest, Param: "limits.shards",
 				Message: fmt.Sprintf("limits.shards (%d) must not exceed limits.%s (%d): each shard holds 1/%d of every limit", n, name, v, n)}

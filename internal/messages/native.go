@@ -89,8 +89,8 @@ func (u Usage) ChatUsage() openai.Usage {
 			CacheCreationTokens: u.CacheCreationInputTokens},
 	}
 	if c := u.CacheCreation; c != nil && u.CacheCreationInputTokens > 0 && c.Ephemeral5mInputTokens+c.Ephemeral1hInputTokens > 0 {
-		out.PromptTokensDetails.CacheCreationTokenDetails = &openai.CacheCreationDetails{
-			Ephemeral5mInputTokens: c.Ephemeral5mInputTokens, Ephemeral1hInputTokens: c.Ephemeral1hInputTokens}
+		cc := *c
+		out.PromptTokensDetails.CacheCreationTokenDetails = &cc
 	}
 	out.TotalTokens = out.PromptTokens + out.CompletionTokens
 	return out

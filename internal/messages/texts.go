@@ -131,13 +131,14 @@ func (w *textWalk) keys(obj gjson.Result, where string) {
 	}
 	seen := map[string]bool{}
 	obj.ForEach(func(k, _ gjson.Result) bool {
+		ks := jsontext.Str(k)
 		switch {
-		case !lowerASCII(jsontext.Str(k)):
-			w.err = invalidf("%s: key %q is not one of Anthropic's keys; send keys in lower case", where, jsontext.Str(k))
-		case seen[jsontext.Str(k)]:
-			w.err = invalidf("%s: key %q is given more than once", where, jsontext.Str(k))
+		case !lowerASCII(ks):
+			w.err = invalidf("%s: key %q is not one of Anthropic's keys; send keys in lower case", where, ks)
+		case seen[ks]:
+			w.err = invalidf("%s: key %q is given more than once", where, ks)
 		}
-		seen[jsontext.Str(k)] = true
+		seen[ks] = true
 		return w.err == nil
 	})
 }

@@ -13,6 +13,8 @@ package messages
 
 import (
 	"encoding/json"
+
+	"github.com/aigateway/gateway/internal/openai"
 )
 
 // Request is a decoded POST /v1/messages (or count_tokens) body. String forms
@@ -242,11 +244,9 @@ type Usage struct {
 	OutputTokens             int            `json:"output_tokens"`
 }
 
-// CacheCreation is usage.cache_creation: the cache writes of each lifetime.
-type CacheCreation struct {
-	Ephemeral5mInputTokens int `json:"ephemeral_5m_input_tokens"`
-	Ephemeral1hInputTokens int `json:"ephemeral_1h_input_tokens"`
-}
+// CacheCreation is usage.cache_creation: the cache writes of each lifetime,
+// the same object as chat usage's cache_creation_token_details.
+type CacheCreation = openai.CacheCreationDetails
 
 // TokenCount is the answer of /v1/messages/count_tokens.
 type TokenCount struct {

@@ -272,14 +272,16 @@ func TestAClientThatGoesAwayIsNotToldAndTheFunctionGoesOn(t *testing.T) {
 
 func TestAResponseStillStreamingAtTheDeadlineTimesOut(t *testing.T) {
 	s := start(t)
-	s.Timeout = 300 * time.Millisecond
+	// Long enough for the first chunk to come before the deadline on a busy
+	// machine.
+	s.Timeout = 2 * time.Second
 	status := make(chan int, 1)
 	go func() {
 		id, _, _ := next(t, s)
 		pr, pw := io.Pipe()
 		go func() {
 			_, _ = io.WriteString(pw, `{"statusCode":200}`+strings.Repeat("\x00", 8)+"data: 1\n\n")
-			time.Sleep(time.Second) // past the deadline, then one more write, which fails
+			time.Sleep(3 * time.Second) // past the deadline, then one more write, which fails
 			_, _ = io.WriteString(pw, "data: late\n\n")
 			_ = pw.Close()
 		}()
@@ -289,13 +291,13 @@ func TestAResponseStillStreamingAtTheDeadlineTimesOut(t *testing.T) {
 	b, _ := io.ReadAll(inv.Body)
 	var fe *runtimeapi.FunctionError
 	if err := inv.Err(); !errors.As(err, &fe) || fe.Type != runtimeapi.TimedOutType ||
-		!strings.Contains(err.Error(), "Task timed out after 0.30 seconds") {
+		!strings.Contains(err.Error(), "Task timed out after 2.00 seconds") {
 		t.Fatalf("err %v, want %s", err, runtimeapi.TimedOutType)
 	}
 	if !strings.HasSuffix(string(b), "data: 1\n\n") {
 		t.Fatalf("body %q: what came before the deadline is delivered", b)
 	}
-	if over := inv.Ended().Sub(inv.Deadline); over < 0 || over > 200*time.Millisecond {
+	if over := inv.Ended().Sub(inv.Deadline); over < 0 || over > time.Second {
 		t.Fatalf("cut %s after the deadline", over)
 	}
 	if code := <-status; code == http.StatusAccepted {
@@ -320,8 +322,10 @@ func TestAFunctionThatNeverAnswersTimesOutAndItsLateAnswerIsRefused(t *testing.T
 	if err := inv.Err(); !errors.As(err, &fe) || fe.Type != runtimeapi.TimedOutType {
 		t.Fatalf("err %v", err)
 	}
-	if took := time.Since(began); took < 200*time.Millisecond || took > time.Second {
-		t.Fatalf("timed out after %s, want 200ms", took)
+	// Not before the deadline the function was told (to the millisecond),
+	// nor long after.
+	if took := time.Since(began); inv.Ended().Before(inv.Deadline) || took > 2*time.Second {
+		t.Fatalf("timed out after %s (%s after the deadline), want 200ms", took, inv.Ended().Sub(inv.Deadline))
 	}
 	if code := post(t, s, <-ids, strings.NewReader("late")); code != http.StatusNotFound {
 		t.Fatalf("late answer: %d, want 404", code)
