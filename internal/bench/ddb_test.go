@@ -267,6 +267,7 @@ func account(calls []ddbCall, sizes map[string]int) (wru, rru, rep float64, hasR
 		}
 		for _, id := range c.updates {
 			wru += units(sizes[id], wruBytes)
+			detail = append(detail, fmt.Sprintf("UpdateItem of a %d B item", sizes[id]))
 		}
 		for _, it := range c.puts {
 			s := itemSize(it)
