@@ -631,12 +631,7 @@ func (g *Gateway) responseFromCache(w http.ResponseWriter, r *http.Request, rec 
 		writeBody(w, body, "application/json")
 		return nil
 	}
-	// The frames are made before the headers go out: a panic while making
-	// them is then a plain 500 in OpenAI's shape, not a cut stream.
-	frames := responses.Replay(&resp)
-	sse.SetHeaders(w.Header())
-	w.WriteHeader(http.StatusOK)
-	_ = writeFrames(w, frames)
+	replayStream(w, &resp)
 	return nil
 }
 
@@ -958,13 +953,18 @@ func (g *Gateway) getResponse(w http.ResponseWriter, r *http.Request, rec *recor
 		return g.storeError(rec, err)
 	}
 	rec.stream = true
-	// The frames are made before the headers go out: a panic while making
-	// them is then a plain 500 in OpenAI's shape, not a cut stream.
-	frames := responses.Replay(&resp)
+	replayStream(w, &resp)
+	return nil
+}
+
+// replayStream sends resp as the stream of events that would have made it.
+// The frames are made before the headers go out: a panic while making them
+// is then a plain 500 in OpenAI's shape, not a cut stream.
+func replayStream(w http.ResponseWriter, resp *responses.Response) {
+	frames := responses.Replay(resp)
 	sse.SetHeaders(w.Header())
 	w.WriteHeader(http.StatusOK)
 	_ = writeFrames(w, frames)
-	return nil
 }
 
 // deleteResponse is DELETE /v1/responses/{id}. Another key's id is a 404
