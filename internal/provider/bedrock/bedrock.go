@@ -48,13 +48,19 @@ var _ provider.Provider = (*Provider)(nil)
 //
 // The SDK does not retry: the gateway's router retries and fails over.
 func New(ctx context.Context, cfg provider.Config, deps provider.Deps) (*Provider, error) {
+	return newProvider(ctx, cfg, deps)
+}
+
+// newProvider is New with extra options for the HTTP transport (tests dial
+// through them).
+func newProvider(ctx context.Context, cfg provider.Config, deps provider.Deps, transport ...func(*http.Transport)) (*Provider, error) {
 	// A BuildableClient, not deps.HTTP: the SDK applies AWS_CA_BUNDLE to it
 	// and panics on a plain *http.Client.
-	httpClient := awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
+	httpClient := awshttp.NewBuildableClient().WithTransportOptions(append([]func(*http.Transport){func(t *http.Transport) {
 		t.MaxIdleConns = 512
 		t.MaxIdleConnsPerHost = 256
 		t.IdleConnTimeout = 90 * time.Second
-	})
+	}}, transport...)...)
 	opts := []func(*config.LoadOptions) error{
 		config.WithHTTPClient(httpClient),
 		config.WithRetryer(func() aws.Retryer { return aws.NopRetryer{} }),
@@ -70,6 +76,9 @@ func New(ctx context.Context, cfg provider.Config, deps provider.Deps) (*Provide
 		return nil, fmt.Errorf("provider %s: no AWS region: set the provider's region or AWS_REGION", cfg.Name)
 	}
 	client := bedrockruntime.NewFromConfig(awsCfg, func(o *bedrockruntime.Options) {
+		// Wrapped here, not before LoadDefaultConfig, which needs the
+		// BuildableClient itself for AWS_CA_BUNDLE.
+		o.HTTPClient = readOnlyBodies{o.HTTPClient}
 		if cfg.BaseURL != "" {
 			o.BaseEndpoint = aws.String(cfg.BaseURL)
 		}
