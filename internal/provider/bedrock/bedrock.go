@@ -25,6 +25,7 @@ import (
 
 	"github.com/aigateway/gateway/internal/openai"
 	"github.com/aigateway/gateway/internal/provider"
+	"github.com/aigateway/gateway/internal/sdkhttp"
 )
 
 // Kind is the provider family name.
@@ -78,7 +79,7 @@ func newProvider(ctx context.Context, cfg provider.Config, deps provider.Deps, t
 	client := bedrockruntime.NewFromConfig(awsCfg, func(o *bedrockruntime.Options) {
 		// Wrapped here, not before LoadDefaultConfig, which needs the
 		// BuildableClient itself for AWS_CA_BUNDLE.
-		o.HTTPClient = readOnlyBodies{o.HTTPClient}
+		o.HTTPClient = sdkhttp.ReadOnlyBodies(o.HTTPClient)
 		if cfg.BaseURL != "" {
 			o.BaseEndpoint = aws.String(cfg.BaseURL)
 		}

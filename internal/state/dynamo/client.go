@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aigateway/gateway/internal/sdkhttp"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
@@ -102,6 +103,8 @@ func NewClient(ctx context.Context, endpoint string, optFns ...func(*dynamodb.Op
 		o.APIOptions = append(o.APIOptions, func(st *middleware.Stack) error {
 			return st.Initialize.Add(callDeadline, middleware.Before)
 		})
+		// After LoadDefaultConfig, which needs the BuildableClient itself.
+		o.HTTPClient = sdkhttp.ReadOnlyBodies(o.HTTPClient)
 	}}, optFns...)
 	return dynamodb.NewFromConfig(cfg, opts...), nil
 }
