@@ -597,13 +597,20 @@ func (g *Gateway) checkMessages(profile string, req *messages.Request, body []by
 		probe.Messages[i].Role = "user"
 	}
 	// The model reads the tools (names, descriptions, the descriptions in
-	// their schemas) and the inputs of earlier tool calls too: they go in as
-	// the chat request's tools and tool calls, which the rules read as
-	// chat's.
+	// their schemas), the inputs of earlier tool calls and earlier thinking
+	// too: they go in as the chat request's tools, tool calls and thinking
+	// blocks, which the rules read as chat's.
 	type use struct{ msg, block, call int }
 	var uses []use
 	for m, msg := range req.Messages {
 		for j, b := range msg.Content {
+			if b.Type == messages.BlockThinking && b.Thinking != "" {
+				// An earlier turn's reasoning, which Anthropic reads back in a
+				// tool-use loop: checked as chat's thinking blocks are, never
+				// redacted (its signature must still match).
+				probe.Messages[m].ThinkingBlocks = append(probe.Messages[m].ThinkingBlocks,
+					openai.ThinkingBlock{Type: openai.ThinkingTypeThinking, Thinking: b.Thinking})
+			}
 			if b.Type == messages.BlockToolUse && len(b.Input) > 0 {
 				probe.Messages[m].ToolCalls = append(probe.Messages[m].ToolCalls, openai.ToolCall{ID: b.ID, Type: "function",
 					Function: openai.FunctionCall{Name: b.Name, Arguments: string(b.Input)}})

@@ -725,3 +725,26 @@ func TestMessagesGuardrailsReadToolsAndToolInputs(t *testing.T) {
 		t.Errorf("upstream got %s", got)
 	}
 }
+
+// An earlier turn's thinking, which Anthropic reads back in a tool-use loop,
+// meets the blocked words; an address in it is left as signed (redacting it
+// would break the signature).
+func TestMessagesGuardrailsReadEarlierThinking(t *testing.T) {
+	a := newUpstream(t, nativeUpstream)
+	g := newStateful(t, messagesCached, nil, a, a)
+	body := func(thinking string) string {
+		return `{"model":"claude-up","max_tokens":5,"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":[` +
+			`{"type":"thinking","thinking":"` + thinking + `","signature":"sig"},{"type":"text","text":"ok"}]},{"role":"user","content":"go on"}]}`
+	}
+	before := a.calls.Load()
+	rec := postMessages(t, g, "/v1/messages", body("recall project nightingale"))
+	if rec.Code != 400 || a.calls.Load() != before || !strings.Contains(rec.Body.String(), "messages.1") {
+		t.Errorf("a blocked word in earlier thinking: %d %s (upstream calls %d → %d)", rec.Code, rec.Body, before, a.calls.Load())
+	}
+	if rec := postMessages(t, g, "/v1/messages", body("write to jane.doe@example.com")); rec.Code != 200 {
+		t.Fatalf("%d %s", rec.Code, rec.Body)
+	}
+	if got := string(a.lastBody()); !strings.Contains(got, `"thinking":"write to jane.doe@example.com","signature":"sig"`) {
+		t.Errorf("the signed thinking was changed: %s", got)
+	}
+}

@@ -315,6 +315,10 @@ func (t *turn) guard(g *Gateway) func(profile string) ([]byte, error) {
 					Function: openai.FunctionCall{Name: it.Name, Arguments: it.Arguments}})
 				calls = append(calls, &it.Arguments)
 				continue
+			case responses.TypeReasoning:
+				// Checked, never redacted: a block's signature must still match.
+				m.ThinkingBlocks = responses.ThinkingBlocks(*it)
+				continue
 			default:
 				continue
 			}
@@ -444,6 +448,9 @@ func responsesParam(err error, params []string) error {
 		}
 		rest := ge.Param[strings.IndexByte(ge.Param, ']')+1:]
 		rest = strings.TrimPrefix(strings.TrimPrefix(rest, ".content"), ".tool_calls[0].function")
+		if strings.HasPrefix(rest, ".thinking_blocks") {
+			rest = ".encrypted_content" // where a reasoning item carries its thinking
+		}
 		out.Param = params[k] + rest
 	case ge.Param == "messages":
 		out.Param = "input"

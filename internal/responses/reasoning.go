@@ -82,6 +82,14 @@ func translatedReasoning(it Item) (text string, blocks []openai.ThinkingBlock, o
 	return sb.String(), blocks, true
 }
 
+// ThinkingBlocks are the thinking blocks a reasoning item the translation
+// made carries to the next chat request (nil for any other item): what a
+// content policy reads of it, since the model reads them.
+func ThinkingBlocks(it Item) []openai.ThinkingBlock {
+	_, blocks, _ := translatedReasoning(it)
+	return blocks
+}
+
 // reasoningOf is a chat message's reasoning: its text and blocks, with the
 // text taken from the blocks when the provider sent only those.
 func reasoningOf(m openai.ResponseMessage) (string, []openai.ThinkingBlock) {
