@@ -69,6 +69,7 @@ type Admitter struct {
 	log    *slog.Logger
 	now    func() time.Time
 	count  counters
+	full   fullShards // sharded keys' shards known full (shards.go)
 }
 
 // Options are the runtime parts admission uses.

@@ -41,6 +41,15 @@ type reservation struct {
 }
 
 // keyWindows are the windows a key's limits ask for, named within the key.
+// The names of a key's request windows: each request adds 1, and nothing
+// is ever given back.
+const (
+	rpmWindow = "rpm"
+	rphWindow = "rph"
+)
+
+func isRequestWindow(name string) bool { return name == rpmWindow || name == rphWindow }
+
 func keyWindows(k *state.Key, estimate int64) []reservation {
 	if k == nil {
 		return nil
@@ -51,8 +60,8 @@ func keyWindows(k *state.Key, estimate int64) []reservation {
 			out = append(out, reservation{w: state.Window{Name: suffix, Size: size}, n: n, limit: limit, kind: kind})
 		}
 	}
-	add("rpm", time.Minute, 1, k.Limits.RequestsPerMinute, Requests)
-	add("rph", time.Hour, 1, k.Limits.RequestsPerHour, Requests)
+	add(rpmWindow, time.Minute, 1, k.Limits.RequestsPerMinute, Requests)
+	add(rphWindow, time.Hour, 1, k.Limits.RequestsPerHour, Requests)
 	add("tpm", time.Minute, min(max(estimate, 1), k.Limits.TokensPerMinute), k.Limits.TokensPerMinute, Tokens)
 	return out
 }

@@ -3,7 +3,9 @@ package admission
 import (
 	"context"
 	"math/rand/v2"
+	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/aigateway/gateway/internal/state"
@@ -90,6 +92,9 @@ func (a *Admitter) reserveKey(ctx context.Context, k *state.Key, now time.Time, 
 		}
 		return r
 	}
+	// A shard whose request window a refusal showed full stays full until
+	// the window ends (requests are never given back): it is not written to
+	// again before, since every refused conditional write costs a write unit.
 	start := rand.IntN(n)
 	// What is refused when no shard could take the request at all: the
 	// windows it is too large for a share of, else the budgets.
@@ -104,13 +109,72 @@ func (a *Admitter) reserveKey(ctx context.Context, k *state.Key, now time.Time, 
 		if !fits {
 			continue
 		}
-		r, err := a.store.KeyUses.Reserve(ctx, useID(k, s), now, su)
-		if err != nil || r.Allowed {
-			return unknown(r), useID(k, s), err
+		id := useID(k, s)
+		if r, ok := a.full.refused(id, su, now); ok {
+			last = r
+			continue
 		}
+		r, err := a.store.KeyUses.Reserve(ctx, id, now, su)
+		if err != nil || r.Allowed {
+			return unknown(r), id, err
+		}
+		a.full.remember(id, su, r)
 		last = r
 	}
 	return unknown(last), "", nil
+}
+
+// fullShards remembers, in this instance, the shards a refusal showed a
+// request window of full, with that refusal, until the window ends.
+type fullShards struct {
+	mu sync.Mutex
+	m  map[string]fullShard
+}
+
+type fullShard struct {
+	until time.Time
+	res   state.KeyUseResult
+}
+
+// maxFullShards bounds what fullShards holds (it starts afresh past it).
+const maxFullShards = 10_000
+
+// fullKey names shard id's request window w at its limit (a key whose
+// limits change meets a new one).
+func fullKey(id string, w state.WindowUse) string {
+	return id + "\x00" + w.Window.Name + "\x00" + strconv.FormatInt(w.Limit, 10)
+}
+
+// refused is the remembered refusal of a request to shard id, if one of
+// u's request windows there is known full at now.
+func (f *fullShards) refused(id string, u state.KeyUse, now time.Time) (state.KeyUseResult, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, w := range u.Windows {
+		if e, ok := f.m[fullKey(id, w)]; ok && isRequestWindow(w.Window.Name) && now.Before(e.until) {
+			r := e.res
+			r.Windows = slices.Clone(r.Windows) // the caller's to change
+			return r, true
+		}
+	}
+	return state.KeyUseResult{}, false
+}
+
+// remember keeps refusal r of u by shard id for each request window r
+// found full.
+func (f *fullShards) remember(id string, u state.KeyUse, r state.KeyUseResult) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i, w := range u.Windows {
+		if i < len(r.Windows) && !r.Windows[i].Allowed && isRequestWindow(w.Window.Name) {
+			if f.m == nil || len(f.m) >= maxFullShards {
+				f.m = map[string]fullShard{}
+			}
+			kept := r
+			kept.Windows = slices.Clone(r.Windows)
+			f.m[fullKey(id, w)] = fullShard{until: r.Windows[i].Reset, res: kept}
+		}
+	}
 }
 
 // Spent is key k's spend at at, summed over its shards.
