@@ -81,9 +81,19 @@ func shardUse(u state.KeyUse, n, s int) (out state.KeyUse, fits bool) {
 // result, the key-use id that took it (for settlement) and the store's
 // error, if any (the caller fails open or closed).
 func (a *Admitter) reserveKey(ctx context.Context, k *state.Key, now time.Time, u state.KeyUse) (state.KeyUseResult, string, error) {
+	// A key (or shard) whose request window a refusal showed full stays
+	// full until the window ends (requests are never given back): it is not
+	// written to again before, since every refused conditional write costs
+	// a write unit.
 	n := shards(k)
 	if n == 1 {
+		if r, ok := a.full.refused(k.ID, u, now); ok {
+			return r, "", nil
+		}
 		r, err := a.store.KeyUses.Reserve(ctx, k.ID, now, u)
+		if err == nil && !r.Allowed {
+			a.full.remember(k.ID, u, r)
+		}
 		return r, k.ID, err
 	}
 	unknown := func(r state.KeyUseResult) state.KeyUseResult {
@@ -92,9 +102,6 @@ func (a *Admitter) reserveKey(ctx context.Context, k *state.Key, now time.Time, 
 		}
 		return r
 	}
-	// A shard whose request window a refusal showed full stays full until
-	// the window ends (requests are never given back): it is not written to
-	// again before, since every refused conditional write costs a write unit.
 	start := rand.IntN(n)
 	// What is refused when no shard could take the request at all: the
 	// windows it is too large for a share of, else the budgets.
@@ -124,8 +131,8 @@ func (a *Admitter) reserveKey(ctx context.Context, k *state.Key, now time.Time, 
 	return unknown(last), "", nil
 }
 
-// fullShards remembers, in this instance, the shards a refusal showed a
-// request window of full, with that refusal, until the window ends.
+// fullShards remembers, in this instance, the keys and shards a refusal
+// showed a request window of full, with that refusal, until the window ends.
 type fullShards struct {
 	mu sync.Mutex
 	m  map[string]fullShard

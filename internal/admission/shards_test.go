@@ -100,45 +100,47 @@ func (c *countingUses) Reserve(ctx context.Context, id string, now time.Time, u 
 	return c.KeyUses.Reserve(ctx, id, now, u)
 }
 
-// A sharded key whose shards' request windows are full is refused without a
-// write to each shard every time (a refused conditional write costs a write
-// unit): once a refusal showed a shard full, it is skipped until its window
+// A key, or a sharded key, whose request window is full is refused without
+// a write each time (a refused conditional write costs a write unit): once a
+// refusal showed the key or a shard full, it is skipped until its window
 // ends; the refusal is still the rate limit's 429.
 func TestAFullShardIsNotWrittenToAgainUntilItsWindowEnds(t *testing.T) {
-	st := memory.New(nil)
-	uses := &countingUses{KeyUses: st.KeyUses}
-	st.KeyUses = uses
-	at := time.Now().Truncate(time.Minute).Add(10 * time.Second)
-	a := admission.New(admission.Settings{AuthEnabled: true}, admission.Options{Store: st, Now: func() time.Time { return at }})
-	key := &state.Key{ID: "k", Enabled: true, Limits: state.KeyLimits{RequestsPerMinute: 4, Shards: 4}}
-	ctx := context.Background()
-	admit := func() error {
-		tk, err := a.Admit(ctx, admission.Request{Key: key, Endpoint: admission.Chat, Model: "m", Plan: &router.Plan{Route: "m"}})
-		if err == nil {
-			tk.Settle(ctx, nil)
+	for _, shards := range []int64{0, 4} {
+		st := memory.New(nil)
+		uses := &countingUses{KeyUses: st.KeyUses}
+		st.KeyUses = uses
+		at := time.Now().Truncate(time.Minute).Add(10 * time.Second)
+		a := admission.New(admission.Settings{AuthEnabled: true}, admission.Options{Store: st, Now: func() time.Time { return at }})
+		key := &state.Key{ID: "k", Enabled: true, Limits: state.KeyLimits{RequestsPerMinute: 4, Shards: shards}}
+		ctx := context.Background()
+		admit := func() error {
+			tk, err := a.Admit(ctx, admission.Request{Key: key, Endpoint: admission.Chat, Model: "m", Plan: &router.Plan{Route: "m"}})
+			if err == nil {
+				tk.Settle(ctx, nil)
+			}
+			return err
 		}
-		return err
-	}
-	for i := range 4 {
+		for i := range 4 {
+			if err := admit(); err != nil {
+				t.Fatalf("shards %d: request %d of 4: %v", shards, i+1, err)
+			}
+		}
+		before := uses.n.Load()
+		for i := range 3 {
+			err := admit()
+			var oe *openai.Error
+			if !errors.As(err, &oe) || oe.HTTPStatus() != http.StatusTooManyRequests || oe.Code != openai.CodeRateLimited {
+				t.Fatalf("shards %d: refusal %d: %v, want the rate limit's 429", shards, i+1, err)
+			}
+		}
+		// The first refusal learns which shards are full (a write each, at
+		// most); the next two write nothing.
+		if n, most := uses.n.Load()-before, max(shards, 1); n > most {
+			t.Errorf("shards %d: three refusals made %d reservations, want at most %d", shards, n, most)
+		}
+		at = at.Add(time.Minute) // the next window
 		if err := admit(); err != nil {
-			t.Fatalf("request %d of 4: %v", i+1, err)
+			t.Errorf("shards %d: in the next minute: %v", shards, err)
 		}
-	}
-	before := uses.n.Load()
-	for i := range 3 {
-		err := admit()
-		var oe *openai.Error
-		if !errors.As(err, &oe) || oe.HTTPStatus() != http.StatusTooManyRequests || oe.Code != openai.CodeRateLimited {
-			t.Fatalf("refusal %d: %v, want the rate limit's 429", i+1, err)
-		}
-	}
-	// The first refusal learns which shards are full (at most all 4 writes);
-	// the next two write nothing.
-	if n := uses.n.Load() - before; n > 4 {
-		t.Errorf("three refusals made %d reservations, want at most 4", n)
-	}
-	at = at.Add(time.Minute) // the next window
-	if err := admit(); err != nil {
-		t.Errorf("in the next minute: %v", err)
 	}
 }
