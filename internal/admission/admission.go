@@ -100,16 +100,17 @@ func New(set Settings, o Options) *Admitter {
 // counters admission keeps about the state layer.
 type counters struct {
 	limitErrors atomic.Int64 // limit store failures (fail open or closed)
-	failOpen    atomic.Int64 // requests admitted with a key limit window left uncounted
+	failOpen    atomic.Int64 // admissions with a key or target limit window left uncounted
 	cacheErrors atomic.Int64
 	spendErrors atomic.Int64
 	unpriced    atomic.Int64 // answers whose model has no price
 }
 
 // Counters is a snapshot of the state-layer failures admission absorbed.
-// FailOpen is the number of requests admitted although one of their key's
-// limit windows could not be counted (the store failed and FailClosed is
-// off): a limit of N admits at most N + FailOpen requests in a window.
+// FailOpen is the number of times a request was admitted although one of
+// its limit windows (its key's, or a target's own) could not be counted
+// (the store failed and FailClosed is off): a limit of N admits at most
+// N + FailOpen requests in a window.
 type Counters struct {
 	LimitErrors, CacheErrors, SpendErrors, Unpriced, FailOpen int64
 }
