@@ -27,9 +27,9 @@ func shortenChatToolCallIDs(raw []byte) ([]byte, error) {
 	}
 	var s shortener
 	gjson.GetBytes(raw, "messages").ForEach(func(i, m gjson.Result) bool {
-		s.check(fmt.Sprintf("messages.%d.tool_call_id", i.Int()), m.Get("tool_call_id"), provider.MaxOpenAIToolCallID)
+		s.check(m.Get("tool_call_id"), provider.MaxOpenAIToolCallID, func() string { return fmt.Sprintf("messages.%d.tool_call_id", i.Int()) })
 		m.Get("tool_calls").ForEach(func(j, tc gjson.Result) bool {
-			s.check(fmt.Sprintf("messages.%d.tool_calls.%d.id", i.Int(), j.Int()), tc.Get("id"), provider.MaxOpenAIToolCallID)
+			s.check(tc.Get("id"), provider.MaxOpenAIToolCallID, func() string { return fmt.Sprintf("messages.%d.tool_calls.%d.id", i.Int(), j.Int()) })
 			return true
 		})
 		return true
@@ -46,7 +46,7 @@ func shortenResponsesCallIDs(raw []byte) ([]byte, error) {
 	}
 	var s shortener
 	gjson.GetBytes(raw, "input").ForEach(func(i, it gjson.Result) bool {
-		s.check(fmt.Sprintf("input.%d.call_id", i.Int()), it.Get("call_id"), provider.MaxResponsesCallID)
+		s.check(it.Get("call_id"), provider.MaxResponsesCallID, func() string { return fmt.Sprintf("input.%d.call_id", i.Int()) })
 		return true
 	})
 	return s.apply(raw)
@@ -55,9 +55,10 @@ func shortenResponsesCallIDs(raw []byte) ([]byte, error) {
 // shortener collects the paths of ids over their limit and sets them.
 type shortener struct{ paths, ids []string }
 
-func (s *shortener) check(path string, v gjson.Result, max int) {
+// check notes v when it is an id over max; path (built only then) is where.
+func (s *shortener) check(v gjson.Result, max int, path func() string) {
 	if v.Type == gjson.String && len(v.Str) > max {
-		s.paths = append(s.paths, path)
+		s.paths = append(s.paths, path())
 		s.ids = append(s.ids, provider.ShortToolCallID(v.Str, max))
 	}
 }
