@@ -101,16 +101,24 @@ func (g *Gateway) upstreamModels(ctx context.Context, p provider.Provider) ([]st
 		return nil, false
 	}
 	now := g.Now()
-	g.lists.mu.Lock()
-	e, cached := g.lists.m[p.Name()]
-	g.lists.mu.Unlock()
-	if cached && now.Before(e.until) {
+	fresh := func() (modelListEntry, bool) {
+		g.lists.mu.Lock()
+		defer g.lists.mu.Unlock()
+		e, cached := g.lists.m[p.Name()]
+		return e, cached && now.Before(e.until)
+	}
+	if e, ok := fresh(); ok {
 		return e.ids, e.ok
 	}
 	v, _, _ := g.lists.flight.Do(p.Name(), func() (any, error) {
+		// A request that found the entry stale just before another's
+		// listing stored it finds it fresh here, and asks nothing more.
+		if e, ok := fresh(); ok {
+			return e, nil
+		}
 		return g.listModels(ctx, p, lister, now), nil
 	})
-	e = v.(modelListEntry)
+	e := v.(modelListEntry)
 	return e.ids, e.ok
 }
 

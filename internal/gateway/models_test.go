@@ -150,7 +150,10 @@ func TestSimultaneousModelListsAskTheUpstreamOnce(t *testing.T) {
 	for deadline := time.Now().Add(10 * time.Second); a.calls.Load() == 0 && time.Now().Before(deadline); {
 		time.Sleep(time.Millisecond)
 	}
-	time.Sleep(50 * time.Millisecond) // let the other 19 reach the listing
+	// Give the other 19 time to reach the listing (those that do not find
+	// its answer cached, or fresh again inside the shared flight: either way
+	// no third call).
+	time.Sleep(50 * time.Millisecond)
 	close(release)
 	wg.Wait()
 	if a.calls.Load() != 2 {
