@@ -205,6 +205,7 @@ func (g *Gateway) streamChat(w http.ResponseWriter, r *http.Request, rec *record
 	if err != nil {
 		return err
 	}
+	defer res.Done(router.ErrAbandoned) // a panic below still frees the breaker's trial slot
 	defer stream.Close()
 	startStream(w, res)
 	out := sse.NewWriter(w)

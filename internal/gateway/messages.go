@@ -332,6 +332,7 @@ func (g *Gateway) streamMessages(w http.ResponseWriter, r *http.Request, rec *re
 	if err != nil {
 		return err
 	}
+	defer res.Done(router.ErrAbandoned) // a panic below still frees the breaker's trial slot
 	defer st.close()
 	mc.reportDropped(w, rec, res.Target)
 	startStream(w, res)

@@ -838,6 +838,7 @@ func (g *Gateway) streamResponse(w http.ResponseWriter, r *http.Request, rec *re
 		ad.ticket.Settle(r.Context(), nil)
 		return err
 	}
+	defer res.Done(router.ErrAbandoned) // a panic below still frees the breaker's trial slot
 	defer stream.Close()
 	startStream(w, res)
 	var tail []byte // the stream's last frames, once made

@@ -223,6 +223,13 @@ func (at *attemptTimer) stop() (timedOut bool) {
 // elapsed is the time since the attempt started.
 func (at *attemptTimer) elapsed() time.Duration { return time.Since(at.start) }
 
+// ErrAbandoned is what to pass Result.Done when the answer's relay ended
+// without an outcome of the target's (a panic in the gateway): no outcome is
+// recorded and a half-open breaker's trial slot is freed. Deferring
+// res.Done(ErrAbandoned) after a successful Run guarantees Done runs; the
+// first call counts, so the deferred one does nothing after a normal Done.
+var ErrAbandoned = errors.New("router: the answer was abandoned before its outcome was known")
+
 // doneFunc is Result.Done for an attempt on t that answered with ticket tk
 // under ctx, the request's: the first call frees the target's in-flight
 // slot, records the outcome on its breaker (a retryable error counts as a
@@ -257,7 +264,7 @@ func settle(b *Breaker, tk Ticket, err error) {
 	switch {
 	case err == nil:
 		b.Record(tk, true)
-	case clientClosed(err):
+	case clientClosed(err) || errors.Is(err, ErrAbandoned):
 		b.Release(tk)
 	default:
 		b.Record(tk, !isRetryable(err))

@@ -669,6 +669,16 @@ func TestAProbeWhoseClientLeftNeitherClosesNorReopensTheBreaker(t *testing.T) {
 			check(t, tg)
 		})
 	}
+	t.Run("the probe answers and its relay is abandoned (a panic: the deferred Done)", func(t *testing.T) {
+		r, _ := newTestRouter(newFake("a"))
+		tg := halfOpen(t, r)
+		res, err := r.Run(context.Background(), plan(t, r, RetryPolicy{}, "a/x"), chat)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Done(ErrAbandoned)
+		check(t, tg)
+	})
 	t.Run("the probe answers but the delivery ends with the client closed status", func(t *testing.T) {
 		r, _ := newTestRouter(newFake("a"))
 		tg := halfOpen(t, r)
